@@ -1,0 +1,30 @@
+// The live progress of a publish: a line redrawn on a terminal, or a plain
+// line every 10 seconds when stderr is not a terminal (logs, CI, nohup).
+#pragma once
+
+#include "catalog/publisher.hpp"
+
+#include <boost/asio/steady_timer.hpp>
+
+#include <chrono>
+
+namespace stratum::cmd {
+
+class progress {
+ public:
+  progress(asio::io_context& io, const publish_stats& s, bool quiet);
+  void start();
+  void stop();  // prints the last state and ends the line
+
+ private:
+  void tick();
+  void print(bool final);
+
+  asio::steady_timer timer_;
+  const publish_stats& s_;
+  bool quiet_, tty_, running_ = false;
+  std::chrono::steady_clock::time_point start_;
+  std::chrono::milliseconds period_;
+};
+
+}  // namespace stratum::cmd

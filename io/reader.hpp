@@ -1,0 +1,60 @@
+// Reading source files without blocking the I/O thread.
+//
+// Two implementations behind one interface: io_uring (one ring per reader,
+// completions bridged into Asio through an eventfd; small files are read with
+// one linked open -> read -> close -> statx submission on registered file
+// slots), and a blocking thread pool for when io_uring is unavailable (seccomp,
+// kernel.io_uring_disabled) or not wanted (--reader threads).
+#pragma once
+
+#include "async/async.hpp"
+#include "io/file_stat.hpp"
+#include "io/io.hpp"
+
+#include <functional>
+#include <memory>
+#include <optional>
+
+namespace stratum {
+
+struct whole_read {
+  bytes data;      // what was read; shorter than asked if the file shrank
+  int error = 0;   // positive errno of the first failing step, 0 on success
+  std::optional<file_stat> after;  // statx once the file was closed
+};
+
+// All methods must be called from the reader's I/O thread (the io_context it
+// was made with) and may run concurrently with each other. None throws for a
+// file's own failure: errors come back as values (negative errno), since an
+// unreadable source file is an expected outcome that the caller reports.
+class file_reader {
+ public:
+  virtual ~file_reader() = default;
+  // Opens `path`, reads up to `size` bytes from offset 0, closes it and stats
+  // the path again (not following symlinks), so the caller can tell whether
+  // the file changed while it was read.
+  virtual awaitable<whole_read> read_small(std::string path, std::size_t size) = 0;
+  // Opens `path` read-only (O_NOFOLLOW). Returns a descriptor or -errno.
+  virtual awaitable<int> open(std::string path) = 0;
+  // Reads into `into` at `offset`; returns bytes read (0 at end) or -errno.
+  // `into` must stay valid until the call completes.
+  virtual awaitable<long> read_at(int fd, std::uint64_t offset, std::span<std::uint8_t> into) = 0;
+  virtual awaitable<void> close(int fd) = 0;
+  // statx of `path` without following symlinks; -errno on failure.
+  virtual awaitable<int> stat(std::string path, file_stat& out) = 0;
+  virtual const char* name() const = 0;
+};
+
+enum class reader_kind { automatic, uring, threads };
+
+// Makes a reader on `io`. `automatic` tries io_uring and falls back to the
+// thread pool, calling `log` once with the reason; `uring` fails (throws) if
+// io_uring cannot be set up. `max_open` bounds files open at once.
+std::unique_ptr<file_reader> make_file_reader(asio::io_context& io, asio::thread_pool& blocking, reader_kind kind,
+                                              unsigned max_open, const std::function<void(const std::string&)>& log);
+
+std::unique_ptr<file_reader> make_thread_reader(asio::thread_pool& blocking);
+// Throws std::system_error when io_uring is unavailable.
+std::unique_ptr<file_reader> make_uring_reader(asio::io_context& io, unsigned max_open);
+
+}  // namespace stratum

@@ -1,0 +1,155 @@
+#include "io/walker.hpp"
+
+#include "async/error.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+namespace stratum {
+namespace {
+
+struct fd_guard {
+  int fd;
+  ~fd_guard() { if (fd >= 0) ::close(fd); }
+};
+
+std::string join(const std::string& dir, const std::string& name) { return dir.empty() ? name : dir + "/" + name; }
+
+struct linux_dirent64 {
+  std::uint64_t d_ino;
+  std::int64_t d_off;
+  unsigned short d_reclen;
+  unsigned char d_type;
+  char d_name[];
+};
+
+// Lists every name in the directory open at fd, except "." and "..".
+int list_names(int fd, std::vector<std::string>& names) {
+  // 64 KiB: a few hundred entries per system call.
+  alignas(linux_dirent64) char buf[64 * 1024];
+  for (;;) {
+    long n = ::syscall(SYS_getdents64, fd, buf, sizeof buf);
+    if (n < 0) return -errno;
+    if (n == 0) return 0;
+    for (long off = 0; off < n;) {
+      auto* d = reinterpret_cast<linux_dirent64*>(buf + off);
+      off += d->d_reclen;
+      if (d->d_name[0] == '.' && (d->d_name[1] == 0 || (d->d_name[1] == '.' && d->d_name[2] == 0))) continue;
+      names.emplace_back(d->d_name);
+    }
+  }
+}
+
+class walker {
+ public:
+  explicit walker(const walk_callbacks& cb) : cb_(cb) {}
+
+  void dir(int fd, std::string path, file_stat st, xattr_list xattrs) {
+    if (cb_.stopped()) return;
+    std::vector<std::string> names;
+    if (int r = list_names(fd, names); r < 0)
+      cb_.on_problem(path.empty() ? "." : path, std::string("cannot list directory: ") + std::strerror(-r));
+    std::sort(names.begin(), names.end());
+
+    walk_dir d{path, st, std::move(xattrs), {}};
+    d.entries.reserve(names.size());
+    const std::string proc = "/proc/self/fd/" + std::to_string(fd) + "/";
+    for (auto& name : names) {
+      walk_entry e{std::move(name), {}, {}, {}};
+      if (int r = stat_at(fd, e.name.c_str(), e.st); r < 0) {
+        cb_.on_problem(join(path, e.name), r == -ENOENT ? "vanished during the scan" : std::string("cannot stat: ") + std::strerror(-r));
+        continue;
+      }
+      if (S_ISLNK(e.st.mode)) {
+        std::string target(std::max<std::uint64_t>(e.st.size, 255) + 1, '\0');
+        ssize_t n = ::readlinkat(fd, e.name.c_str(), target.data(), target.size());
+        if (n < 0) {
+          cb_.on_problem(join(path, e.name), std::string("cannot read symlink: ") + std::strerror(errno));
+          continue;
+        }
+        target.resize(n);
+        e.link_target = std::move(target);
+      } else if (S_ISREG(e.st.mode) || S_ISDIR(e.st.mode)) {
+        if (int r = read_user_xattrs(proc + e.name, e.xattrs); r < 0 && r != -ENOTSUP)
+          cb_.on_problem(join(path, e.name), std::string("cannot read extended attributes: ") + std::strerror(-r));
+      }
+      d.entries.push_back(std::move(e));
+    }
+
+    // Subdirectories to descend into, taken before the listing is handed over.
+    std::vector<std::pair<std::string, std::pair<file_stat, xattr_list>>> subdirs;
+    for (auto& e : d.entries)
+      if (S_ISDIR(e.st.mode)) subdirs.push_back({e.name, {e.st, e.xattrs}});
+    cb_.on_dir(std::move(d));
+
+    for (auto& [name, meta] : subdirs) {
+      std::string sub = join(path, name);
+      int cfd = ::openat(fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (cfd < 0) {
+        cb_.on_problem(sub, std::string("cannot open directory: ") + std::strerror(errno) +
+                                " (its entries are not published; fix the permissions and publish again)");
+        continue;
+      }
+      fd_guard g{cfd};
+      this->dir(cfd, std::move(sub), meta.first, std::move(meta.second));
+    }
+  }
+
+ private:
+  const walk_callbacks& cb_;
+};
+
+}  // namespace
+
+int read_user_xattrs(const std::string& path, xattr_list& out) {
+  out.clear();
+  std::string names(1024, '\0');
+  ssize_t n;
+  for (;;) {
+    n = ::llistxattr(path.c_str(), names.data(), names.size());
+    if (n >= 0) break;
+    if (errno != ERANGE) return -errno;
+    names.resize(names.size() * 4);
+  }
+  names.resize(n);
+  for (std::size_t pos = 0; pos < names.size();) {
+    std::string name(names.c_str() + pos);
+    pos += name.size() + 1;
+    if (name.rfind("user.", 0) != 0) continue;  // system/security/trusted need privilege and are not content
+    std::string value(256, '\0');
+    for (;;) {
+      ssize_t v = ::lgetxattr(path.c_str(), name.c_str(), value.data(), value.size());
+      if (v >= 0) { value.resize(v); break; }
+      if (errno != ERANGE) return -errno;
+      value.resize(value.size() * 4);
+    }
+    out.emplace_back(std::move(name), std::move(value));
+  }
+  std::sort(out.begin(), out.end());
+  return 0;
+}
+
+void walk_tree(const std::string& root, const walk_callbacks& cb) {
+  int fd = ::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) {
+    int err = errno;
+    if (err == ENOTDIR) fail(errc::usage, "source '" + root + "' is not a directory: give the directory to publish");
+    if (err == ENOENT) fail(errc::usage, "source '" + root + "' does not exist");
+    fail(errc::usage, "cannot open source '" + root + "': " + std::strerror(err));
+  }
+  fd_guard g{fd};
+  struct statx s;
+  if (::statx(fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &s) != 0) fail_errno(errno, "cannot stat source '" + root + "'");
+  file_stat st = file_stat::from(s);
+  xattr_list xattrs;
+  read_user_xattrs(root, xattrs);
+  walker(cb).dir(fd, "", st, std::move(xattrs));
+}
+
+}  // namespace stratum

