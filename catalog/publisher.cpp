@@ -131,7 +131,11 @@ struct publisher::impl {
       ~done_guard() { --s.in_flight; }
     } guard{stats()};
     for (int attempt = 0;; ++attempt) {
-      std::optional<std::string> changed = n.st.size > opt.chunks.threshold() ? co_await process_large(n) : co_await process_small(n);
+      // Two statements, not `?:` over two co_awaits: g++ 12 frees the
+      // conditional's std::optional<std::string> temporary twice.
+      std::optional<std::string> changed;
+      if (n.st.size > opt.chunks.threshold()) changed = co_await process_large(n);
+      else changed = co_await process_small(n);
       if (!changed) break;
       if (changed->empty() || attempt + 1 >= change_retries) {
         n.excluded = true;

@@ -1,0 +1,114 @@
+// The backend conformance suite: the same cases against every store.
+#include "async/error.hpp"
+#include "async/group.hpp"
+#include "storage/backend.hpp"
+#include "support.hpp"
+
+#include <filesystem>
+
+using namespace stratum;
+using namespace stratum::test;
+
+namespace {
+
+struct store_under_test {
+  const char* name;
+  std::function<std::unique_ptr<backend>(const std::string& dir, asio::thread_pool&)> make;
+};
+
+const std::vector<store_under_test>& stores() {
+  static const std::vector<store_under_test> list = {
+      {"memory", [](const std::string&, asio::thread_pool&) { return make_memory_backend("t"); }},
+      {"local", [](const std::string& dir, asio::thread_pool& p) { return make_local_backend(dir + "/store", true, p); }},
+  };
+  return list;
+}
+
+shared_bytes body(const std::string& s) { return std::make_shared<const bytes>(s.begin(), s.end()); }
+
+}  // namespace
+
+TEST_CASE("backend conformance") {
+  for (const auto& s : stores()) {
+    SUBCASE(s.name) {
+      temp_dir dir;
+      asio::io_context io;
+      asio::thread_pool pool(4);
+      auto store = s.make(dir.path, pool);
+      run_io(io, [&]() -> awaitable<void> {
+        // put, get, overwrite
+        co_await store->put("data/ab/x", body("hello world"));
+        auto g = co_await store->get("data/ab/x");
+        REQUIRE(g);
+        CHECK(to_string(*g) == "hello world");
+        co_await store->put("data/ab/x", body("replaced"));
+        g = co_await store->get("data/ab/x");
+        CHECK(to_string(*g) == "replaced");
+        // ranges
+        auto r = co_await store->get("data/ab/x", 2, 3);
+        CHECK(to_string(*r) == "pla");
+        r = co_await store->get("data/ab/x", 5);
+        CHECK(to_string(*r) == "ced");
+        r = co_await store->get("data/ab/x", 100, 5);
+        CHECK(r->empty());
+        // missing keys are values, not errors
+        CHECK_FALSE(co_await store->get("data/zz/none"));
+        CHECK_FALSE(co_await store->stat("data/zz/none"));
+        auto st = co_await store->stat("data/ab/x");
+        REQUIRE(st);
+        CHECK(st->size == 8);
+        // empty objects
+        co_await store->put("empty", body(""));
+        CHECK((co_await store->get("empty"))->empty());
+        // list: sorted, by prefix, limited
+        co_await store->put("data/ab/y", body("1"));
+        co_await store->put("data/cd/z", body("22"));
+        co_await store->put(".stratumpublished", body("m"));
+        auto all = co_await store->list("");
+        std::vector<std::string> keys;
+        for (auto& o : all) keys.push_back(o.key);
+        CHECK(keys == std::vector<std::string>{".stratumpublished", "data/ab/x", "data/ab/y", "data/cd/z", "empty"});
+        auto ab = co_await store->list("data/ab/");
+        CHECK(ab.size() == 2);
+        CHECK(ab[1].size == 1);
+        CHECK((co_await store->list("data/", 1)).size() == 1);
+        CHECK((co_await store->list("nothing/")).empty());
+        // remove is idempotent
+        co_await store->remove("data/ab/y");
+        co_await store->remove("data/ab/y");
+        CHECK_FALSE(co_await store->stat("data/ab/y"));
+        co_await store->sync();
+        // many puts in flight at once
+        std::vector<awaitable<void>> puts;
+        for (int i = 0; i < 200; ++i) puts.push_back(store->put("data/" + std::to_string(i % 7) + "/k" + std::to_string(i), body(std::to_string(i))));
+        co_await run_all(std::move(puts));
+        CHECK((co_await store->list("data/3/")).size() == 29);
+        CHECK(!store->describe().empty());
+      });
+    }
+  }
+}
+
+TEST_CASE("local store refuses keys that leave its directory") {
+  temp_dir dir;
+  asio::io_context io;
+  asio::thread_pool pool(2);
+  auto store = make_local_backend(dir / "s", true, pool);
+  for (std::string bad : {"../x", "a/../../x", "/etc/passwd", "", "a//b", ".stratum-tmp/x"}) {
+    CAPTURE(bad);
+    CHECK_THROWS_WITH(run_io(io, [&]() -> awaitable<void> { co_await store->put(bad, body("x")); }), doctest::Contains("invalid object key"));
+  }
+  CHECK_FALSE(std::filesystem::exists(dir / "x"));
+}
+
+TEST_CASE("local store never shows a partial object and leaves no temporary files") {
+  temp_dir dir;
+  asio::io_context io;
+  asio::thread_pool pool(2);
+  auto store = make_local_backend(dir / "s", true, pool);
+  std::string big(5 << 20, 'q');
+  run_io(io, [&]() -> awaitable<void> { co_await store->put("data/00/big", body(big)); });
+  CHECK(read_file(dir / "s/data/00/big") == big);
+  CHECK(std::filesystem::is_empty(dir / "s/.stratum-tmp"));
+  CHECK_THROWS_WITH(make_local_backend(dir / "missing", false, pool), doctest::Contains("missing"));
+}
