@@ -32,7 +32,9 @@ struct publish_options {
   // small files; more does not help from a warm page cache (STACK.md).
   unsigned max_files = 128;
   // Bytes of file data in memory at once (reads, chunks, compressed bodies).
-  std::size_t memory = std::size_t(192) << 20;
+  // 64 MiB: four 16 MiB chunks; on the Linux tree 64 and 192 MiB ran equally
+  // fast (10.4 s) with peak RSS 156 vs 389 MiB.
+  std::size_t memory = std::size_t(64) << 20;
   reader_kind reader = reader_kind::automatic;
   std::optional<std::string> tag;
   std::string tag_message;

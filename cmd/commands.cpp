@@ -311,7 +311,7 @@ const std::vector<command>& commands() {
        "  --tag NAME          also tag the new revision NAME;  -m, --message TEXT  its description\n"
        "  --compression zlib|none   (default zlib);  --level N  1..12 (default 1)\n"
        "  --reader auto|uring|threads   how files are read (default auto: io_uring if available)\n"
-       "  --max-files N       files in flight (default 128);  --memory MIB  data in memory (default 192)\n"
+       "  --max-files N       files in flight (default 128);  --memory MIB  data in memory (default 64)\n"
        "  --json              print final statistics as one JSON object;  --quiet  no progress\n\n"
        "STORE is a directory or file:///abs/path. Exit 0: published; 1: published, but some paths\n"
        "could not be read (STATE/problems.txt); 2: usage error; 3: failed, nothing published.\n",

@@ -12,7 +12,7 @@ pkgs=(g++ cmake ninja-build pkg-config ccache
 for arg in "$@"; do
   case "$arg" in
     --test)  pkgs+=(python3 openssl) ;;
-    --bench) pkgs+=(restic time) ;;
+    --bench) pkgs+=(restic time bc) ;;
     *) echo "install-deps.sh: unknown option '$arg' (use --test or --bench)" >&2; exit 2 ;;
   esac
 done

@@ -146,7 +146,7 @@ class local_backend final : public backend {
   }
 
   void write_object(const std::string& key, const bytes& data) {
-    std::string tmp = root_ + "/" + tmp_dir + "/" + std::to_string(::getpid()) + "-" + std::to_string(counter_++);
+    std::string tmp = tmp_prefix_ + std::to_string(counter_++);
     int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) fail_errno(errno, describe() + ": cannot create a temporary file for " + key);
     std::size_t done = 0;
@@ -179,6 +179,7 @@ class local_backend final : public backend {
   }
 
   std::string root_;
+  std::string tmp_prefix_ = root_ + "/" + tmp_dir + "/" + std::to_string(::getpid()) + "-";
   asio::thread_pool& pool_;
   std::atomic<std::uint64_t> counter_{0};
 };

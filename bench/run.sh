@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# Publishes one directory tree with stratum and its peers, side by side in one
+# run, and prints wall and CPU seconds, peak RSS, stored bytes and ratios.
+#
+#   bench/run.sh DIR              benchmark an existing tree
+#   bench/run.sh --generate       a generated tree: 20,000 small files, 4 large
+#                                 compressible and 2 large incompressible ones
+#   bench/run.sh --linux          the Linux 6.1 source (Debian linux-source-6.1)
+#
+# Peers: restic 0.14 (backup to a local repository) and cp -a. The page cache
+# is warmed first (one untimed read of the tree), so every tool reads from
+# memory; each tool writes to the same file system under bench/work/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+work=${BENCH_WORK:-bench/work}
+bash scripts/install-deps.sh --bench
+bash scripts/build.sh --target stratum >/dev/null
+mkdir -p "$work"
+work=$(cd "$work" && pwd)
+
+case "${1:-}" in
+  --generate)
+    src=$work/generated
+    if [ ! -d "$src" ]; then
+      python3 - "$src" <<'PY'
+import os, random, sys
+root = sys.argv[1]; rnd = random.Random(1)
+words = [("w%d" % i) for i in range(5000)]
+for i in range(20000):
+    d = os.path.join(root, "d%02d" % (i % 50), "s%02d" % (i % 7)); os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "f%05d.txt" % i), "w") as f:
+        f.write(" ".join(rnd.choice(words) for _ in range(rnd.randint(50, 1500))))
+os.makedirs(os.path.join(root, "large"), exist_ok=True)
+for i in range(4):
+    with open(os.path.join(root, "large", "text%d.log" % i), "w") as f:
+        for j in range(600000): f.write("%d %s event=%s\n" % (j, rnd.choice(words), rnd.choice(words)))
+for i in range(2):
+    with open(os.path.join(root, "large", "noise%d.bin" % i), "wb") as f: f.write(os.urandom(48 << 20))
+PY
+    fi ;;
+  --linux)
+    src=$work/linux-6.1
+    if [ ! -d "$src" ]; then
+      dpkg-query -W linux-source-6.1 >/dev/null 2>&1 || apt-get install -y -qq --no-install-recommends linux-source-6.1 xz-utils >/dev/null
+      mkdir -p "$src" && tar -xJf /usr/src/linux-source-6.1.tar.xz -C "$src" --strip-components=1
+    fi ;;
+  "") echo "usage: bench/run.sh DIR | --generate | --linux" >&2; exit 2 ;;
+  *) src=$(cd "$1" && pwd) ;;
+esac
+
+files=$(find "$src" -type f | wc -l)
+bytes=$(du -sb "$src" | cut -f1)
+find "$src" -type f -print0 | xargs -0 cat > /dev/null  # warm the page cache
+
+results=$work/results.tsv
+: > "$results"
+measure() {  # name, output dir, command...
+  local name=$1 out=$2; shift 2
+  rm -rf "$out" "$work/state-$name"
+  sync
+  /usr/bin/time -f "%e %U %S %M" -o "$work/time-$name" "$@" >/dev/null 2>"$work/log-$name" || {
+    echo "$name failed:" >&2; tail -5 "$work/log-$name" >&2; exit 1; }
+  read -r wall user sys rss < "$work/time-$name"
+  local stored; stored=$(du -sb "$out" | cut -f1)
+  echo -e "$name\t$wall\t$(echo "$user + $sys" | bc)\t$((rss / 1024))\t$stored" >> "$results"
+}
+
+measure stratum "$work/store-stratum" ./build/stratum publish --new "$work/state-stratum" "$src" "$work/store-stratum" --quiet
+RESTIC_PASSWORD=bench restic init -q -r "$work/store-restic" >/dev/null
+# restic init is not timed; measure() must not delete the repository.
+measure_restic() {
+  /usr/bin/time -f "%e %U %S %M" -o "$work/time-restic" env RESTIC_PASSWORD=bench restic backup -q -r "$work/store-restic" "$src" >/dev/null 2>"$work/log-restic"
+  read -r wall user sys rss < "$work/time-restic"
+  echo -e "restic\t$wall\t$(echo "$user + $sys" | bc)\t$((rss / 1024))\t$(du -sb "$work/store-restic" | cut -f1)" >> "$results"
+}
+measure_restic
+measure cp "$work/copy-cp" cp -a "$src" "$work/copy-cp"
+
+# Check the repository stratum wrote, untimed.
+./build/stratum check "$work/store-stratum" >/dev/null 2>&1 || { echo "stratum check failed" >&2; exit 1; }
+
+echo
+echo "tree: $src — $files files, $(numfmt --to=iec "$bytes")B; $(nproc) cores; warm page cache"
+echo
+python3 - "$results" <<'PY'
+import sys
+rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1])]
+by = {r[0]: r for r in rows}
+s = by["stratum"]
+print("| tool | wall s | CPU s | peak RSS MiB | stored MiB | wall vs stratum | stored vs stratum |")
+print("|---|---:|---:|---:|---:|---:|---:|")
+for r in rows:
+    print("| %s | %.2f | %.2f | %d | %.1f | %.2f× | %.2f× |" % (r[0], float(r[1]), float(r[2]), int(r[3]), int(r[4]) / 2**20,
+          float(r[1]) / float(s[1]), int(r[4]) / int(s[4])))
+rs = by["restic"]
+print()
+print("stratum/restic: wall %.2f×, CPU %.2f×, stored %.2f×, peak RSS %d MiB" % (
+    float(s[1]) / float(rs[1]), float(s[2]) / float(rs[2]), int(s[4]) / int(rs[4]), int(s[3])))
+PY
