@@ -66,6 +66,7 @@ measure() {  # name, output dir, command...
 }
 
 measure stratum "$work/store-stratum" ./build/stratum publish --new "$work/state-stratum" "$src" "$work/store-stratum" --quiet
+rm -rf "$work/store-restic"
 RESTIC_PASSWORD=bench restic init -q -r "$work/store-restic" >/dev/null
 # restic init is not timed; measure() must not delete the repository.
 measure_restic() {
