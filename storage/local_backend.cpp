@@ -27,6 +27,7 @@ class local_backend final : public backend {
  public:
   local_backend(std::string root, bool create, asio::thread_pool& pool) : root_(std::move(root)), pool_(pool) {
     while (root_.size() > 1 && root_.back() == '/') root_.pop_back();
+    tmp_prefix_ = root_ + "/" + tmp_dir + "/" + std::to_string(::getpid()) + "-";
     std::error_code ec;
     if (create) fs::create_directories(root_, ec);
     if (!fs::is_directory(root_, ec))
@@ -179,7 +180,7 @@ class local_backend final : public backend {
   }
 
   std::string root_;
-  std::string tmp_prefix_ = root_ + "/" + tmp_dir + "/" + std::to_string(::getpid()) + "-";
+  std::string tmp_prefix_;  // ROOT/.stratum-tmp/PID-
   asio::thread_pool& pool_;
   std::atomic<std::uint64_t> counter_{0};
 };
