@@ -1,15 +1,20 @@
 #include "catalog/publisher.hpp"
 
 #include "async/budget.hpp"
+#include "async/crash_point.hpp"
 #include "async/error.hpp"
 #include "async/group.hpp"
 #include "catalog/history.hpp"
+#include "catalog/publish_journal.hpp"
 #include "catalog/repository.hpp"
 #include "io/walker.hpp"
 
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/experimental/channel.hpp>
 #include <boost/asio/experimental/concurrent_channel.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 
 #include <atomic>
 #include <cstring>
@@ -19,25 +24,11 @@
 #include <sys/stat.h>
 #include <thread>
 #include <unistd.h>
+#include <unordered_map>
 #include <unordered_set>
 
 namespace stratum {
 namespace {
-
-// A node of the tree being published (the I/O thread owns them all).
-struct node {
-  std::string name;
-  file_stat st;
-  xattr_list xattrs;
-  std::string link_target;
-  std::optional<hash256> object;
-  std::vector<chunk_ref> chunks;
-  bool excluded = false;     // could not be read: left out of the catalog
-  bool nested_root = false;  // holds a .stratumcatalog marker
-  std::vector<std::unique_ptr<node>> children;
-  std::string path;  // regular files: relative to the source root, for reading
-};
-
 
 constexpr const char* nested_marker = ".stratumcatalog";
 
@@ -45,23 +36,47 @@ constexpr const char* nested_marker = ".stratumcatalog";
 // before the file is reported and left out.
 constexpr int change_retries = 3;
 
-using walk_channel = asio::experimental::concurrent_channel<void(boost::system::error_code, std::shared_ptr<walk_dir>)>;
-// Jobs are plain node pointers: g++ 12 mis-copies aggregates holding a
-// std::string that are passed by value into coroutines (see run_on).
-using job_channel = asio::experimental::channel<void(boost::system::error_code, node*)>;
+// One regular file to read and store. Passed between coroutines as a plain
+// pointer: g++ 12 mis-copies aggregates holding a std::string that are
+// passed by value into coroutines (see run_on).
+struct job {
+  std::string path;  // relative to the source root
+  pj::entry_record rec;
+};
+
+// What the walker thread hands the I/O thread for one directory.
+struct scan_batch {
+  std::vector<job*> jobs;  // owned until received
+  std::uint64_t dirs = 0, files = 0, bytes = 0, unchanged = 0, unchanged_bytes = 0;
+  ~scan_batch() {
+    for (job* j : jobs) delete j;
+  }
+};
+
+using walk_channel = asio::experimental::concurrent_channel<void(boost::system::error_code, std::shared_ptr<scan_batch>)>;
+using job_channel = asio::experimental::channel<void(boost::system::error_code, job*)>;
 
 std::string join(const std::string& dir, const std::string& name) { return dir.empty() ? name : dir + "/" + name; }
+
+// How the journal names a repository state: revision, root and history.
+std::string manifest_id(const manifest& m) { return std::to_string(m.revision) + " " + m.root.hex() + " " + m.history.hex(); }
+
+std::string describe_id(const std::string& id) {
+  if (id.empty()) return "no repository";
+  return "revision " + id.substr(0, id.find(' '));
+}
 
 }  // namespace
 
 struct publisher::impl {
-  impl(publisher& self, backend& store, asio::io_context& io, asio::thread_pool& cpu, asio::thread_pool& blocking,
-       signing_key key, publish_options opt)
-      : self(self), store(store), io(io), cpu(cpu), blocking(blocking), key(std::move(key)), opt(std::move(opt)),
+  impl(publisher& self, backend& store, journal& j, asio::io_context& io, asio::thread_pool& cpu,
+       asio::thread_pool& blocking, signing_key key, publish_options opt)
+      : self(self), store(store), j(j), io(io), cpu(cpu), blocking(blocking), key(std::move(key)), opt(std::move(opt)),
         memory(io.get_executor(), this->opt.memory) {}
 
   publisher& self;
   backend& store;
+  journal& j;
   asio::io_context& io;
   asio::thread_pool& cpu;
   asio::thread_pool& blocking;
@@ -69,102 +84,192 @@ struct publisher::impl {
   publish_options opt;
   budget memory;
   std::unique_ptr<file_reader> reader;
-  std::unique_ptr<node> root;
-  std::map<std::string, node*> pending_dirs;  // listed by the parent, not yet by the walker
-  // Content hashes stored (or being stored) by this run; shared with CPU threads.
-  std::mutex known_mu;
-  std::unordered_set<hash256, hash256_hasher> known;
-  std::mutex problems_mu;
-  std::vector<problem> problems;
-  bool previous_exists = false;
+  std::uint64_t run_number = 0;
+  // The journal was started on a repository it did not write: objects it
+  // does not know may still be in the store, so the store is asked first.
+  bool verify_with_store = false;
+  std::atomic<bool> dirty{false};  // this run changed the recorded tree
+  // Objects being compressed or sent by one file; another file with the same
+  // content waits for that one instead of sending it again.
+  std::mutex claims_mu;
+  std::unordered_set<std::string> claims;                                       // journal object keys
+  std::unordered_map<std::string, std::shared_ptr<asio::steady_timer>> waiters;  // I/O thread only
+  // Walker thread only.
+  struct walk_state {
+    std::unique_ptr<journal::cursor> snapshot;  // the journal as the walk began
+    std::vector<std::pair<std::string, pj::entry_record>> children;  // recorded children of the directory being listed
+    // Current records of directories taken from their parent's listing and
+    // not yet walked (saves a lookup per directory).
+    std::unordered_map<std::string, pj::entry_record> dirs;
+    // Listings not yet written: they are written together, before any file
+    // they hold is handed to a worker, or every `pending_limit` records.
+    journal::batch pending;
+  } ws;
+  static constexpr std::size_t pending_limit = 4096;
 
   publish_stats& stats() { return self.stats_; }
 
-  void report(const std::string& path, const std::string& message) {
-    std::lock_guard g(problems_mu);
-    problems.push_back({path.empty() ? "." : path, message});
-  }
+  // Thread-safe: problems are journal records, so a resumed run still lists
+  // those of the attempts before it.
+  void report(const std::string& path, const std::string& message) { j.put(pj::problem_key(path), message); }
 
   std::string abs(const std::string& rel) const { return rel.empty() ? opt.source : opt.source + "/" + rel; }
 
+  std::optional<std::string> meta(const char* name) const { return j.get(pj::meta_key(name)); }
+  std::string meta_or(const char* name, const char* fallback) const { return meta(name).value_or(fallback); }
+
   // ---- storing objects -------------------------------------------------------
 
-  // Hashes `data`; if this run has not stored that content yet, claims it and
-  // compresses it. Runs on a CPU thread.
   struct prepared {
     hash256 h;
-    shared_bytes body;  // null: already stored or claimed by another file
+    object_kind kind = object_kind::file;
+    shared_bytes body;   // null when known, or when another file is storing it
+    bool known = false;  // the store confirmed it (journal)
   };
-  prepared prepare(byte_view data) {
-    prepared p{sha256(data), nullptr};
+
+  // Hashes `data`; unless the journal knows the object or another file is
+  // storing it, claims it and compresses it. Runs on a CPU thread.
+  prepared prepare(byte_view data, object_kind kind) {
+    prepared p{sha256(data), kind, nullptr, false};
+    std::string jk = pj::object_key(p.h, kind);
+    if (j.contains(jk)) {
+      p.known = true;
+      return p;
+    }
     {
-      std::lock_guard g(known_mu);
-      if (!known.insert(p.h).second) return p;
+      std::lock_guard g(claims_mu);
+      if (!claims.insert(jk).second) return p;
     }
     p.body = std::make_shared<const bytes>(deflate_object(data, opt.comp));
     return p;
   }
 
-  awaitable<void> store_prepared(const prepared& p, object_kind kind) {
+  // Ends a claim: the object is confirmed (or its put failed) and files
+  // waiting for it look again.
+  void release(const std::string& jk) {
+    {
+      std::lock_guard g(claims_mu);
+      claims.erase(jk);
+    }
+    if (auto it = waiters.find(jk); it != waiters.end()) {
+      it->second->cancel();
+      waiters.erase(it);
+    }
+  }
+
+  // Makes sure the object `p` is in the store; returns once the store has
+  // confirmed it and the journal says so.
+  awaitable<void> store_prepared(const prepared& p) {
+    if (p.known) {
+      ++stats().objects_deduplicated;
+      co_return;
+    }
+    std::string jk = pj::object_key(p.h, p.kind);
     if (!p.body) {
+      // Another file is storing the same content; this file is done only
+      // when that object is confirmed.
+      while (!j.contains(jk)) {
+        auto& slot = waiters[jk];
+        if (!slot) slot = std::make_shared<asio::steady_timer>(io, asio::steady_timer::time_point::max());
+        auto t = slot;
+        boost::system::error_code ec;
+        co_await t->async_wait(asio::redirect_error(use_awaitable, ec));
+        auto cs = co_await asio::this_coro::cancellation_state;
+        if (cs.cancelled() != asio::cancellation_type::none) throw boost::system::system_error(asio::error::operation_aborted);
+      }
       ++stats().objects_deduplicated;
       co_return;
     }
-    auto k = object_key(p.h, kind);
-    // Without a journal of what older revisions stored, ask the store; for a
-    // new repository everything is new.
-    if (previous_exists && co_await store.stat(k)) {
+    struct claim_guard {
+      impl& self;
+      const std::string& jk;
+      ~claim_guard() { self.release(jk); }
+    } guard{*this, jk};
+    auto k = object_key(p.h, p.kind);
+    if (verify_with_store && co_await store.stat(k)) {
+      j.put(jk, std::to_string(p.body->size()));
       ++stats().objects_deduplicated;
       co_return;
     }
+    // The intent record is what lets a resumed run count what it sends again.
+    std::string ik = pj::intent_key(p.h, p.kind);
+    if (j.contains(ik)) ++stats().objects_resent;
+    j.put(ik, "");
     co_await store.put(k, p.body);
+    journal::batch b;
+    b.erase(ik);
+    b.put(jk, std::to_string(p.body->size()));
+    j.write(b);
     ++stats().objects_stored;
     stats().bytes_stored += p.body->size();
+    crash_point("upload");
   }
 
   // ---- reading files ---------------------------------------------------------
 
-  awaitable<void> process(node& n) {
+  awaitable<void> process(job& n) {
     ++stats().in_flight;
     struct done_guard {
       publish_stats& s;
       ~done_guard() { --s.in_flight; }
     } guard{stats()};
+    bool stored = false;
+    const bool was_excluded = n.rec.state == pj::file_state::excluded;
     for (int attempt = 0;; ++attempt) {
       // Two statements, not `?:` over two co_awaits: g++ 12 frees the
       // conditional's std::optional<std::string> temporary twice.
       std::optional<std::string> changed;
-      if (n.st.size > opt.chunks.threshold()) changed = co_await process_large(n);
+      if (n.rec.st.size > opt.chunks.threshold()) changed = co_await process_large(n);
       else changed = co_await process_small(n);
-      if (!changed) break;
+      if (!changed) {
+        stored = true;
+        break;
+      }
       if (changed->empty() || attempt + 1 >= change_retries) {
-        n.excluded = true;
         if (!changed->empty()) report(n.path, *changed);
-        co_return;
+        break;
       }
     }
-    ++stats().files_done;
-    stats().bytes_done += n.st.size;
+    // The file's record says done only after all its objects are confirmed.
+    journal::batch b;
+    if (stored) {
+      n.rec.state = pj::file_state::done;
+      b.erase(pj::problem_key(n.path));
+      // A file left out last time is in this revision: the tree changed.
+      if (was_excluded && !dirty.exchange(true)) b.put(pj::meta_key("dirty"), "1");
+    } else {
+      n.rec.state = pj::file_state::excluded;
+      n.rec.object.reset();
+      n.rec.chunks.clear();
+    }
+    b.put(pj::entry_key(n.path), pj::encode_entry(n.rec));
+    j.write(b);
+    if (stored) {
+      ++stats().files_done;
+      ++stats().files_read;
+      stats().bytes_done += n.rec.st.size;
+    }
+    crash_point("file");
   }
 
   // Returns nullopt on success, "" for a failure already reported, or the
   // message for a file that changed while being read (the caller retries).
-  awaitable<std::optional<std::string>> process_small(node& n) {
-    auto lease_ = co_await lease(memory, n.st.size);
-    auto r = co_await reader->read_small(abs(n.path), n.st.size);
+  awaitable<std::optional<std::string>> process_small(job& n) {
+    auto lease_ = co_await lease(memory, n.rec.st.size);
+    auto r = co_await reader->read_small(abs(n.path), n.rec.st.size);
     if (r.error) {
       report(n.path, std::string("cannot read: ") + std::strerror(r.error) + "; not published");
       co_return "";
     }
     if (auto why = changed_while_read(n, r.after, r.data.size())) co_return why;
-    auto p = co_await run_on(cpu, [&] { return prepare(r.data); });
+    auto p = co_await run_on(cpu, [&] { return prepare(r.data, object_kind::file); });
     r.data = bytes();
-    co_await store_prepared(p, object_kind::file);
-    n.object = p.h;
+    co_await store_prepared(p);
+    n.rec.object = p.h;
     co_return std::nullopt;
   }
 
-  awaitable<std::optional<std::string>> process_large(node& n) {
+  awaitable<std::optional<std::string>> process_large(job& n) {
     const std::size_t max = opt.chunks.max;
     auto lease_ = co_await lease(memory, max + max / 8);
     int fd = co_await reader->open(abs(n.path));
@@ -183,7 +288,7 @@ struct publisher::impl {
       guard.closed = true;
       co_await reader->close(fd);
     };
-    n.chunks.clear();
+    n.rec.chunks.clear();
     bytes buf(max);
     std::size_t have = 0;
     std::uint64_t pos = 0;
@@ -202,10 +307,10 @@ struct publisher::impl {
       if (have == 0) break;
       auto [cut, p] = co_await run_on(cpu, [&] {
         std::size_t c = find_cut(byte_view(buf.data(), have), opt.chunks);
-        return std::pair{c, prepare(byte_view(buf.data(), c))};
+        return std::pair{c, prepare(byte_view(buf.data(), c), object_kind::chunk)};
       });
-      co_await store_prepared(p, object_kind::chunk);
-      n.chunks.push_back({cut, p.h});
+      co_await store_prepared(p);
+      n.rec.chunks.push_back({cut, p.h});
       std::memmove(buf.data(), buf.data() + cut, have - cut);
       have -= cut;
       pos += cut;
@@ -218,67 +323,223 @@ struct publisher::impl {
 
   // Compares the scan's stat with the one taken after reading. On a change,
   // adopts the new stat (so a retry reads the new size) and says why.
-  std::optional<std::string> changed_while_read(node& n, const std::optional<file_stat>& after, std::uint64_t read) {
+  std::optional<std::string> changed_while_read(job& n, const std::optional<file_stat>& after, std::uint64_t read) {
     if (!after) return "vanished while being read; not published";
-    if (after->unchanged_since(n.st) && read == n.st.size) return std::nullopt;
-    n.st = *after;
+    if (after->unchanged_since(n.rec.st) && read == n.rec.st.size) return std::nullopt;
+    n.rec.st = *after;
     if (!S_ISREG(after->mode)) return "was replaced while being read; not published";
     return "changed while being read (" + std::to_string(change_retries) + " attempts); not published: publish again when it is quiet";
   }
 
-  // ---- the scan --------------------------------------------------------------
 
-  // Turns one walker listing into nodes and queues its regular files.
-  awaitable<void> take_listing(walk_dir& d, job_channel& jobs) {
-    node* dir;
-    if (d.path.empty()) {
-      root = std::make_unique<node>();
-      dir = root.get();
-      dir->st = d.st;
-      dir->xattrs = std::move(d.xattrs);
-    } else {
-      auto it = pending_dirs.find(d.path);
-      if (it == pending_dirs.end()) co_return;  // parent was left out
-      dir = it->second;
-      pending_dirs.erase(it);
-    }
-    ++stats().dirs;
-    for (auto& e : d.entries) {
-      auto type = entry_type_of(e.st.mode);
-      std::string rel = join(d.path, e.name);
-      if (!type) {
-        report(rel, "unknown file type; not published");
+  // ---- the scan (walker thread) ------------------------------------------------
+
+  // Calls fn(name, record) for each recorded child of directory `path`, in
+  // name order, skipping the deeper descendants.
+  template <class Fn>
+  static void for_each_recorded_child(journal::cursor& c, const std::string& path, Fn&& fn) {
+    const std::string prefix = pj::child_prefix(path), end = pj::children_end(path);
+    c.seek(pj::children_begin(path));
+    while (c.valid() && c.key() < end) {
+      auto rest = c.key().substr(prefix.size());
+      if (auto z = rest.find('\0'); z != std::string_view::npos) {
+        std::string skip(c.key().substr(0, prefix.size() + z));
+        skip.push_back('\x01');
+        // A few steps are cheaper than a seek when the subtree is small.
+        int steps = 0;
+        do c.next();
+        while (++steps < 8 && c.valid() && c.key() < skip);
+        if (c.valid() && c.key() < skip) c.seek(skip);
         continue;
       }
-      auto child = std::make_unique<node>();
-      child->name = std::move(e.name);
-      child->st = e.st;
-      child->xattrs = std::move(e.xattrs);
-      child->link_target = std::move(e.link_target);
-      node* c = child.get();
-      dir->children.push_back(std::move(child));
-      if (*type == entry_type::directory) {
-        pending_dirs[rel] = c;
-      } else if (*type == entry_type::regular) {
-        if (!d.path.empty() && c->name == nested_marker) dir->nested_root = true;
-        ++stats().files;
-        stats().bytes += c->st.size;
-        if (c->st.size > 0) {
-          c->path = rel;
-          co_await jobs.async_send({}, c, use_awaitable);
-        }
-        else ++stats().files_done;
-      }
+      fn(std::string(rest), pj::decode_entry(c.value(), c.key()));
+      c.next();
     }
   }
 
+  void flush_pending() { j.write(ws.pending); }
+
+  // The record of a directory about to be walked.
+  std::optional<pj::entry_record> dir_record(const std::string& path) {
+    if (auto node = ws.dirs.extract(path)) return std::move(node.mapped());
+    auto key = pj::entry_key(path);
+    auto v = j.get(key);
+    if (!v) return std::nullopt;
+    return pj::decode_entry(*v, key);
+  }
+
+  pj::entry_record record_of(const std::string& path) const {
+    auto key = pj::entry_key(path);
+    auto v = j.get(key);
+    if (!v) fail(errc::corrupt, "journal in STATE '" + j.where() + "' has no record of '" + path + "'");
+    return pj::decode_entry(*v, key);
+  }
+
+  static bool is_regular(const pj::entry_record& r) { return S_ISREG(r.st.mode); }
+
+  // Walker callback: a directory this run already took in full (before a
+  // crash) is not listed again; its unfinished files are queued from the
+  // journal and the walk descends into its subdirectories.
+  std::optional<std::vector<std::string>> recorded(const std::string& path, const std::function<void(std::shared_ptr<scan_batch>)>& send) {
+    auto self = dir_record(path);
+    if (!self) return std::nullopt;
+    if (self->listed_run != run_number) {
+      ws.dirs.emplace(path, std::move(*self));  // for take_listing
+      return std::nullopt;
+    }
+    std::vector<std::string> subdirs;
+    auto out = std::make_shared<scan_batch>();
+    out->dirs = 1;
+    for_each_recorded_child(*ws.snapshot, path, [&](std::string name, pj::entry_record r) {
+      if (S_ISDIR(r.st.mode)) {
+        subdirs.push_back(name);
+        ws.dirs.emplace(join(path, name), std::move(r));
+        return;
+      }
+      if (!is_regular(r)) return;
+      ++out->files;
+      out->bytes += r.st.size;
+      if (r.state == pj::file_state::pending || r.state == pj::file_state::excluded)
+        out->jobs.push_back(new job{join(path, name), std::move(r)});
+      else {
+        ++out->unchanged;
+        out->unchanged_bytes += r.st.size;
+      }
+    });
+    send(std::move(out));
+    return subdirs;
+  }
+
+  // Walker callback: entries whose inode is as recorded take their symlink
+  // target and xattrs from the record (a change to either moves ctime).
+  void prefill(const std::string& path, std::vector<walk_entry>& entries) {
+    auto& old = ws.children;
+    old.clear();
+    for_each_recorded_child(*ws.snapshot, path, [&](std::string name, pj::entry_record r) { old.emplace_back(std::move(name), std::move(r)); });
+    std::size_t i = 0;
+    for (auto& e : entries) {
+      while (i < old.size() && old[i].first < e.name) ++i;
+      if (i == old.size()) break;
+      if (old[i].first != e.name) continue;
+      auto& r = old[i].second;
+      pj::entry_record now{e.st, r.xattrs, r.link_target};
+      if (!now.same_source(r)) continue;
+      e.xattrs = r.xattrs;
+      e.link_target = r.link_target;
+      e.meta_known = true;
+    }
+  }
+
+  // Walker callback: merges a listing into the journal (one batch per
+  // directory, written with the ones before it) and returns the files to read.
+  std::shared_ptr<scan_batch> take_listing(walk_dir& d) {
+    auto out = std::make_shared<scan_batch>();
+    out->dirs = 1;
+    journal::batch& b = ws.pending;
+    bool changed = false;
+
+    // The directory's own record: written by its parent's listing, except the root's.
+    pj::entry_record self;
+    if (d.path.empty()) {
+      pj::entry_record now{d.st, std::move(d.xattrs), {}};
+      auto prev = dir_record("");
+      if (!prev || !prev->same_source(now)) {
+        changed = true;
+        self = std::move(now);
+      } else {
+        self = std::move(*prev);
+      }
+    } else if (auto r = dir_record(d.path)) {
+      self = std::move(*r);
+    } else {
+      fail(errc::corrupt, "journal in STATE '" + j.where() + "' has no record of '" + d.path + "'");
+    }
+    self.listed_run = run_number;
+    b.put(pj::entry_key(d.path), pj::encode_entry(self));
+    b.erase(pj::problem_key(d.path));
+
+    auto remove = [&](const std::string& name, const pj::entry_record& r) {
+      std::string rel = join(d.path, name);
+      b.erase(pj::entry_key(rel));
+      if (S_ISDIR(r.st.mode)) b.erase_range(pj::children_begin(rel), pj::children_end(rel));
+      changed = true;
+    };
+    auto& old = ws.children;  // filled by prefill for this directory
+    std::size_t i = 0;
+    for (auto& e : d.entries) {
+      while (i < old.size() && old[i].first < e.name) {
+        remove(old[i].first, old[i].second);
+        ++i;
+      }
+      const pj::entry_record* prev = i < old.size() && old[i].first == e.name ? &old[i++].second : nullptr;
+      std::string rel = join(d.path, e.name);
+      auto type = entry_type_of(e.st.mode);
+      if (!type) {
+        report(rel, "unknown file type; not published");
+        if (prev) remove(e.name, *prev);
+        continue;
+      }
+      const bool regular = *type == entry_type::regular;
+      pj::entry_record r{e.st, std::move(e.xattrs), std::move(e.link_target)};
+      if (regular) {
+        ++out->files;
+        out->bytes += r.st.size;
+      }
+      if (prev && prev->same_source(r)) {
+        if (*type == entry_type::directory) ws.dirs.emplace(rel, *prev);
+        else if (regular && (prev->state == pj::file_state::pending || prev->state == pj::file_state::excluded)) {
+          out->jobs.push_back(new job{rel, *prev});
+        } else if (regular) {
+          ++out->unchanged;
+          out->unchanged_bytes += r.st.size;
+        }
+        continue;
+      }
+      changed = true;
+      if (prev && S_ISDIR(prev->st.mode)) {
+        if (*type == entry_type::directory) r.listed_run = prev->listed_run;  // its contents are merged when it is listed
+        else b.erase_range(pj::children_begin(rel), pj::children_end(rel));
+      }
+      r.state = regular && r.st.size > 0 ? pj::file_state::pending : pj::file_state::none;
+      b.put(pj::entry_key(rel), pj::encode_entry(r));
+      if (*type == entry_type::directory) ws.dirs.emplace(rel, r);
+      if (r.state == pj::file_state::pending) out->jobs.push_back(new job{rel, std::move(r)});
+      else if (regular) ++out->unchanged;  // empty: nothing to read
+    }
+    while (i < old.size()) {
+      remove(old[i].first, old[i].second);
+      ++i;
+    }
+    old.clear();
+    if (changed && !dirty.exchange(true)) b.put(pj::meta_key("dirty"), "1");
+    // Files go to the workers only once their records are written.
+    if (!out->jobs.empty() || b.size() >= pending_limit) flush_pending();
+    crash_point("scan");
+    return out;
+  }
+
+  // ---- the scan (I/O thread) ---------------------------------------------------
+
   awaitable<void> scan(walk_channel& walked, job_channel& jobs) {
+    auto& st = stats();
     for (;;) {
       auto d = co_await walked.async_receive(use_awaitable);
       if (!d) break;
-      co_await take_listing(*d, jobs);
+      st.dirs += d->dirs;
+      st.files += d->files;
+      st.bytes += d->bytes;
+      st.files_unchanged += d->unchanged;
+      st.files_done += d->unchanged;
+      st.bytes_done += d->unchanged_bytes;
+      // Hand the jobs over one by one; whatever is not handed over when the
+      // run is cancelled is freed with the batch.
+      while (!d->jobs.empty()) {
+        job* jb = d->jobs.back();
+        co_await jobs.async_send({}, jb, use_awaitable);
+        d->jobs.pop_back();
+      }
     }
-    stats().scan_done = true;
+    st.scan_done = true;
     // One end marker per worker (closing an Asio 1.81 channel drops what is
     // still buffered, so the end is a message).
     for (unsigned i = 0; i < opt.max_files; ++i) co_await jobs.async_send({}, nullptr, use_awaitable);
@@ -286,10 +547,65 @@ struct publisher::impl {
 
   awaitable<void> worker(job_channel& jobs) {
     for (;;) {
-      node* n = co_await jobs.async_receive(use_awaitable);
-      if (!n) co_return;
+      job* raw = co_await jobs.async_receive(use_awaitable);
+      if (!raw) co_return;
+      std::unique_ptr<job> n(raw);
       co_await process(*n);
     }
+  }
+
+  awaitable<void> publish_files() {
+    auto& st = stats();
+    st.phase = "publishing files";
+    // 64 listings in the channel bound the scan's lead over the readers
+    // (and its memory) while leaving the workers always something to do.
+    walk_channel walked(io, 64);
+    job_channel jobs(io, 4 * opt.max_files);
+    std::atomic<bool> stop_walk{false};
+    std::exception_ptr walk_error;
+    std::thread walker([&] {
+      std::function<void(std::shared_ptr<scan_batch>)> send = [&](std::shared_ptr<scan_batch> d) {
+        // Usually the channel has room; waiting for a completion handler
+        // instead would cost two thread wake-ups per directory.
+        if (walked.try_send(boost::system::error_code{}, d)) return;
+        std::promise<void> sent;
+        // Completes on the blocking pool: when the run unwinds, the I/O
+        // thread is busy joining this thread and could not run the handler.
+        walked.async_send({}, std::move(d), asio::bind_executor(blocking, [&](boost::system::error_code) { sent.set_value(); }));
+        sent.get_future().wait();
+      };
+      try {
+        ws.snapshot = j.scan();
+        walk_callbacks cb;
+        cb.on_dir = [&](walk_dir&& d) { send(take_listing(d)); };
+        cb.on_problem = [&](const std::string& p, const std::string& m) { report(p, m); };
+        cb.stopped = [&] { return stop_walk.load(); };
+        cb.recorded = [&](const std::string& p) { return recorded(p, send); };
+        cb.prefill = [&](const std::string& p, std::vector<walk_entry>& es) { prefill(p, es); };
+        walk_tree(opt.source, cb);
+        flush_pending();
+      } catch (...) {
+        walk_error = std::current_exception();
+      }
+      ws.snapshot.reset();
+      send(nullptr);
+    });
+    struct joiner {
+      std::thread& t;
+      std::atomic<bool>& stop;
+      walk_channel& ch;
+      ~joiner() {
+        stop = true;
+        ch.close();  // a send blocked on a full channel completes with an error
+        t.join();
+      }
+    } join_walker{walker, stop_walk, walked};
+
+    std::vector<awaitable<void>> tasks;
+    tasks.push_back(scan(walked, jobs));
+    for (unsigned i = 0; i < opt.max_files; ++i) tasks.push_back(worker(jobs));
+    co_await run_all(std::move(tasks));
+    if (walk_error) std::rethrow_exception(walk_error);
   }
 
   // ---- catalogs --------------------------------------------------------------
@@ -299,7 +615,7 @@ struct publisher::impl {
     catalog_stats stats;
   };
 
-  entry to_entry(const node& n, const std::string& path) {
+  static entry to_entry(const pj::entry_record& n, const std::string& path) {
     entry e;
     e.path = path;
     e.type = *entry_type_of(n.st.mode);
@@ -326,30 +642,71 @@ struct publisher::impl {
     return e;
   }
 
-  // Builds and stores the catalog of the subtree at `top` (nested ones first).
-  awaitable<built> build_catalog(const node& top, const std::string& top_path) {
-    catalog c;
-    c.root_path = top_path;
-    std::vector<std::pair<const node*, std::string>> nested;
-    std::vector<std::pair<std::uint64_t, std::uint64_t>> inodes;  // (dev, ino) per entry, for hardlinks
-    // Pre-order walk; children are already sorted by name.
-    std::vector<std::pair<const node*, std::string>> stack{{&top, top_path}};
-    while (!stack.empty()) {
-      auto [n, path] = std::move(stack.back());
-      stack.pop_back();
-      if (n->excluded) continue;
-      c.entries.push_back(to_entry(*n, path));
-      inodes.emplace_back(n->st.dev, n->st.ino);
-      auto& e = c.entries.back();
-      if (e.type != entry_type::directory) continue;
-      if (n != &top && n->nested_root) {
-        e.nested_root = true;
-        nested.emplace_back(n, path);
-        continue;
+  bool holds_marker(const std::string& dir) const {
+    auto key = pj::entry_key(join(dir, nested_marker));
+    auto v = j.get(key);
+    return v && is_regular(pj::decode_entry(*v, key));
+  }
+
+  // Reads the entries of the catalog rooted at `top` from the journal, in
+  // pre-order; nested catalog roots are noted and their subtrees skipped. A
+  // directory this run could not list is published empty. Runs on a CPU thread.
+  void collect(const std::string& top, catalog& c, std::vector<std::string>& nested,
+               std::vector<std::pair<std::uint64_t, std::uint64_t>>& inodes) const {
+    auto top_rec = record_of(top);
+    c.entries.push_back(to_entry(top_rec, top));
+    inodes.emplace_back(top_rec.st.dev, top_rec.st.ino);
+    if (top_rec.listed_run != run_number) return;
+    const std::string end = pj::children_end(top);
+    auto cur = j.scan();
+    cur->seek(pj::children_begin(top));
+    while (cur->valid() && cur->key() < end) {
+      std::string path = pj::key_path(cur->key().substr(1));
+      auto r = pj::decode_entry(cur->value(), cur->key());
+      if (is_regular(r)) {
+        if (r.state == pj::file_state::excluded) {
+          cur->next();
+          continue;
+        }
+        if (r.state == pj::file_state::pending)
+          fail(errc::permanent, "journal in STATE '" + j.where() + "': '" + path + "' was never read; publish again");
       }
-      for (auto it = n->children.rbegin(); it != n->children.rend(); ++it) stack.emplace_back(it->get(), join(path, (*it)->name));
+      c.entries.push_back(to_entry(r, path));
+      inodes.emplace_back(r.st.dev, r.st.ino);
+      if (S_ISDIR(r.st.mode)) {
+        bool unlisted = r.listed_run != run_number;
+        if (!unlisted && holds_marker(path)) {
+          c.entries.back().nested_root = true;
+          nested.push_back(path);
+          unlisted = true;
+        }
+        if (unlisted) {
+          cur->seek(pj::children_end(path));
+          continue;
+        }
+      }
+      cur->next();
     }
-    assign_hardlinks(c, inodes);
+  }
+
+  // Builds and stores the catalog of the subtree at `top` (nested ones
+  // first), or takes it from the journal if this run built it already.
+  awaitable<built> build_catalog(const std::string& top) {
+    if (auto v = j.get(pj::catalog_key(top))) {
+      auto r = pj::decode_catalog_record(*v, pj::catalog_key(top));
+      if (r.run == run_number) {
+        ++stats().catalogs;
+        co_return built{r.hash, r.stats};
+      }
+    }
+    catalog c;
+    c.root_path = top;
+    std::vector<std::string> nested;
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> inodes;  // (dev, ino) per entry, for hardlinks
+    co_await run_on(cpu, [&] {
+      collect(top, c, nested, inodes);
+      assign_hardlinks(c, inodes);
+    });
 
     catalog_stats s;
     for (std::size_t i = 0; i < c.entries.size(); ++i) {
@@ -366,16 +723,18 @@ struct publisher::impl {
         default: ++s.specials; break;
       }
     }
-    for (auto& [n, path] : nested) {
-      auto b = co_await build_catalog(*n, path);
+    for (const auto& path : nested) {
+      auto b = co_await build_catalog(path);
       c.nested.push_back({path, b.h});
       s += b.stats;
       ++s.nested;
     }
     c.stats = s;
-    auto p = co_await run_on(cpu, [&] { return prepare(encode_catalog(c)); });
-    co_await store_prepared(p, object_kind::catalog);
+    auto p = co_await run_on(cpu, [&] { return prepare(encode_catalog(c), object_kind::catalog); });
+    co_await store_prepared(p);
+    j.put(pj::catalog_key(top), pj::encode_catalog_record({run_number, p.h, s}));
     ++stats().catalogs;
+    crash_point("catalog");
     co_return built{p.h, s};
   }
 
@@ -396,26 +755,133 @@ struct publisher::impl {
     }
   }
 
+
+  // ---- the journal's run -------------------------------------------------------
+
+  // Starts run `n` on top of the repository state `base` ("" for none).
+  void start_run(std::uint64_t n, const std::string& base, bool verify, bool wipe) {
+    journal::batch b;
+    if (wipe) b.erase_range("a", "z");  // every record kind
+    else
+      for (char kind : {'p', 'c', 'i'}) b.erase_range(pj::prefix_begin(kind), pj::prefix_end(kind));
+    b.put(pj::meta_key("source"), opt.source);
+    b.put(pj::meta_key("store"), store.describe());
+    b.put(pj::meta_key("key"), key.fingerprint().hex());
+    b.put(pj::meta_key("run"), std::to_string(n));
+    b.put(pj::meta_key("state"), "running");
+    b.put(pj::meta_key("phase"), "files");
+    b.put(pj::meta_key("base"), base);
+    b.put(pj::meta_key("verify"), verify ? "1" : "0");
+    b.erase(pj::meta_key("dirty"));
+    b.erase(pj::meta_key("intent"));
+    j.write(b);
+    j.sync();
+    run_number = n;
+    verify_with_store = verify;
+    dirty = false;
+  }
+
+  // Records that the run ended with the store at `published`.
+  void finish_run(const std::string& published) {
+    journal::batch b;
+    b.put(pj::meta_key("published"), published);
+    b.put(pj::meta_key("state"), "finished");
+    b.erase(pj::meta_key("intent"));
+    b.erase(pj::meta_key("phase"));
+    b.erase_range(pj::prefix_begin('i'), pj::prefix_end('i'));
+    j.write(b);
+    j.sync();
+  }
+
+  [[noreturn]] void moved_on(const std::string& current, const std::string& expected) {
+    fail(errc::usage, "store '" + store.describe() + "' holds " + describe_id(current) + ", but STATE '" + j.where() +
+                          "' expects " + describe_id(expected) +
+                          " there: something else has published to it since. Nothing was changed. To publish from here, "
+                          "give a new STATE directory (every file is read again; objects already in the store are not sent again)");
+  }
+
+  std::vector<problem> problems() const {
+    std::vector<problem> out;
+    auto c = j.scan();
+    const std::string end = pj::prefix_end('p');
+    for (c->seek(pj::prefix_begin('p')); c->valid() && c->key() < end; c->next()) {
+      std::string path = pj::key_path(c->key().substr(1));
+      out.push_back({path.empty() ? "." : path, std::string(c->value())});
+    }
+    return out;
+  }
+
+  std::uint64_t count_intents() const {
+    std::uint64_t n = 0;
+    auto c = j.scan();
+    const std::string end = pj::prefix_end('i');
+    for (c->seek(pj::prefix_begin('i')); c->valid() && c->key() < end; c->next()) ++n;
+    return n;
+  }
+
   // ---- the whole run ---------------------------------------------------------
 
   awaitable<publish_result> run() {
     auto& st = stats();
     st.phase = "checking the store";
     std::unique_ptr<repository> previous;
+    const auto jstore = meta("store"), jsource = meta("source");
+    const bool running = meta_or("state", "") == "running";
+    const bool ours = jstore && *jstore == store.describe() && jsource && *jsource == opt.source;
+    if (jstore && !ours && (running || !opt.fresh))
+      fail(errc::usage, "STATE '" + j.where() + "' belongs to the publish of '" + jsource.value_or("?") + "' to '" + *jstore +
+                            "', not of '" + opt.source + "' to '" + store.describe() +
+                            "'. Nothing was changed. Give the STATE directory of this source and store, or a new one");
+
     if (opt.fresh) {
+      if (ours && running)
+        fail(errc::usage, "STATE '" + j.where() + "' holds an interrupted publish of '" + opt.source + "' to '" +
+                              store.describe() + "': run the same command without --new to resume it");
       auto any = co_await store.list("", 1);
       if (!any.empty())
         fail(errc::usage, "store '" + store.describe() + "' is not empty (it holds '" + any.front().key +
                               "'): --new needs an empty store; to publish the next revision, run without --new");
+      start_run(1, "", false, true);
     } else {
       try {
         previous = co_await repository::open(store, cpu, key.public_raw());
       } catch (const std::exception& e) {
-        if (is(e, errc::not_found))
-          fail(errc::usage, "store '" + store.describe() + "' holds no repository yet: run with --new to create one");
-        throw;
+        if (!is(e, errc::not_found)) throw;
       }
-      previous_exists = true;
+      const std::string current = previous ? manifest_id(previous->head()) : "";
+      if (!jstore) {
+        if (!previous)
+          fail(errc::usage, "store '" + store.describe() + "' holds no repository yet: run with --new to create one");
+        if (opt.log)
+          opt.log("STATE '" + j.where() + "' has no journal of this store: every file is read once, and objects "
+                  "already in the store are found there and not sent again");
+        start_run(1, current, true, true);
+      } else if (running) {
+        auto intent = meta("intent");
+        if (intent && !current.empty() && *intent == current) {
+          // The interrupted run wrote its manifest; only its bookkeeping is left.
+          finish_run(current);
+          publish_result r;
+          r.m = previous->head();
+          r.already_published = true;
+          if (auto v = j.get(pj::catalog_key(""))) r.totals = pj::decode_catalog_record(*v, pj::catalog_key("")).stats;
+          r.problems = problems();
+          st.phase = "done";
+          co_return r;
+        }
+        if (current != meta_or("base", "")) moved_on(current, meta_or("base", ""));
+        run_number = std::stoull(meta_or("run", "1"));
+        verify_with_store = meta_or("verify", "0") == "1";
+        dirty = meta_or("dirty", "") == "1";
+        st.resumed = true;
+        st.in_flight_at_stop = count_intents();
+        if (opt.log)
+          opt.log("resuming the interrupted publish of '" + opt.source + "' (" + std::to_string(st.in_flight_at_stop) +
+                  " object(s) were being sent when it stopped)");
+      } else {
+        if (current != meta_or("published", "")) moved_on(current, meta_or("published", ""));
+        start_run(std::stoull(meta_or("run", "0")) + 1, current, false, false);
+      }
     }
 
     reader = make_file_reader(io, blocking, opt.reader, opt.max_files, opt.log);
@@ -423,7 +889,7 @@ struct publisher::impl {
 
     // The public key, so readers can verify the manifest.
     auto pub = key.public_raw();
-    co_await store_prepared(co_await run_on(cpu, [&] { return prepare(pub); }), object_kind::public_key);
+    co_await store_prepared(co_await run_on(cpu, [&] { return prepare(pub, object_kind::public_key); }));
 
     // Check the source before starting the walker thread, so a bad SOURCE is
     // a usage error with nothing written.
@@ -434,49 +900,37 @@ struct publisher::impl {
       if (!S_ISDIR(s.st_mode)) fail(errc::usage, "source '" + opt.source + "' is not a directory: give the directory to publish");
     }
 
-    st.phase = "publishing files";
-    // 64 listings in the channel bound the scan's lead over the readers
-    // (and its memory) while leaving the workers always something to do.
-    walk_channel walked(io, 64);
-    job_channel jobs(io, 4 * opt.max_files);
-    std::atomic<bool> stop_walk{false};
-    std::exception_ptr walk_error;
-    std::thread walker([&] {
-      auto send = [&](std::shared_ptr<walk_dir> d) {
-        std::promise<void> sent;
-        // Completes on the blocking pool: when the run unwinds, the I/O
-        // thread is busy joining this thread and could not run the handler.
-        walked.async_send({}, std::move(d), asio::bind_executor(blocking, [&](boost::system::error_code) { sent.set_value(); }));
-        sent.get_future().wait();
-      };
-      try {
-        walk_tree(opt.source, {[&](walk_dir&& d) { send(std::make_shared<walk_dir>(std::move(d))); },
-                               [&](const std::string& p, const std::string& m) { report(p, m); },
-                               [&] { return stop_walk.load(); }});
-      } catch (...) {
-        walk_error = std::current_exception();
-      }
-      send(nullptr);
-    });
-    struct joiner {
-      std::thread& t;
-      std::atomic<bool>& stop;
-      walk_channel& ch;
-      ~joiner() {
-        stop = true;
-        ch.close();  // a send blocked on a full channel completes with an error
-        t.join();
-      }
-    } join_walker{walker, stop_walk, walked};
+    if (meta_or("phase", "files") == "files") {
+      co_await publish_files();
+      j.put(pj::meta_key("phase"), "catalogs");
+    }
 
-    std::vector<awaitable<void>> tasks;
-    tasks.push_back(scan(walked, jobs));
-    for (unsigned i = 0; i < opt.max_files; ++i) tasks.push_back(worker(jobs));
-    co_await run_all(std::move(tasks));
-    if (walk_error) std::rethrow_exception(walk_error);
+    const bool want_tag = opt.tag.has_value();
+    if (previous && !dirty && !want_tag) {
+      // Nothing changed since the last revision: publish nothing.
+      finish_run(manifest_id(previous->head()));
+      publish_result r;
+      r.m = previous->head();
+      r.unchanged = true;
+      auto root = co_await previous->load_catalog(r.m.root);
+      r.totals = root->stats;
+      r.problems = problems();
+      st.phase = "done";
+      co_return r;
+    }
 
     st.phase = "building catalogs";
-    auto top = co_await build_catalog(*root, "");
+    auto top = co_await build_catalog("");
+    if (previous && top.h == previous->head().root && !want_tag) {
+      finish_run(manifest_id(previous->head()));
+      publish_result r;
+      r.m = previous->head();
+      r.unchanged = true;
+      r.totals = top.stats;
+      r.problems = problems();
+      st.phase = "done";
+      co_return r;
+    }
 
     st.phase = "writing history";
     history h;
@@ -494,32 +948,34 @@ struct publisher::impl {
     h.revisions.push_back({revision, top.h, now});
     h.set({"trunk", top.h, revision, now, "current revision"});
     if (opt.tag) h.set({*opt.tag, top.h, revision, now, opt.tag_message});
-    auto hp = co_await run_on(cpu, [&] { return prepare(encode_history(h)); });
-    co_await store_prepared(hp, object_kind::history);
+    auto hp = co_await run_on(cpu, [&] { return prepare(encode_history(h), object_kind::history); });
+    co_await store_prepared(hp);
 
     st.phase = "writing the manifest";
+    manifest m{revision, now, top.h, hp.h, key.fingerprint()};
+    // The intent tells a resumed run that a manifest it finds is its own.
+    j.put(pj::meta_key("intent"), manifest_id(m));
+    j.sync();
     // Everything the manifest refers to must be durable before it appears.
     co_await store.sync();
-    manifest m{revision, now, top.h, hp.h, key.fingerprint()};
+    crash_point("before-manifest");
     co_await store.put(manifest_key, std::make_shared<const bytes>(encode_manifest(m, key)));
+    crash_point("after-manifest");
     co_await store.sync();
+    finish_run(manifest_id(m));
     st.phase = "done";
 
     publish_result r;
     r.m = m;
     r.totals = top.stats;
-    {
-      std::lock_guard g(problems_mu);
-      r.problems = problems;
-    }
-    std::sort(r.problems.begin(), r.problems.end(), [](auto& a, auto& b) { return a.path < b.path; });
+    r.problems = problems();
     co_return r;
   }
 };
 
-publisher::publisher(backend& store, asio::io_context& io, asio::thread_pool& cpu, asio::thread_pool& blocking,
+publisher::publisher(backend& store, journal& j, asio::io_context& io, asio::thread_pool& cpu, asio::thread_pool& blocking,
                      signing_key key, publish_options opt)
-    : impl_(std::make_unique<impl>(*this, store, io, cpu, blocking, std::move(key), std::move(opt))) {}
+    : impl_(std::make_unique<impl>(*this, store, j, io, cpu, blocking, std::move(key), std::move(opt))) {}
 
 publisher::~publisher() = default;
 

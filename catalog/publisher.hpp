@@ -1,13 +1,19 @@
 // Publishing a source tree as the next revision of a repository.
 //
-// Pipeline: a walker thread lists directories (getdents64 + statx) into a
-// bounded channel; the I/O thread turns them into a tree and hands regular
-// files to `max_files` worker coroutines, each of which reads a file (whole,
-// or chunk by chunk above the chunking threshold), hashes and compresses it on
-// the CPU pool, and stores objects the store does not have yet. One byte
-// budget bounds the file data in memory. When every file is stored, catalogs
-// are built bottom-up, then the history, then — after a sync of the store —
-// the signed manifest, last.
+// Pipeline: a walker thread lists directories (getdents64 + statx), compares
+// each listing with the journal's record of that directory, writes what
+// changed, and hands the files to read to the I/O thread through a bounded
+// channel. `max_files` worker coroutines each read a file (whole, or chunk by
+// chunk above the chunking threshold), hash and compress it on the CPU pool,
+// store the objects the journal does not know, and record the file as done.
+// One byte budget bounds the file data in memory. When every file is done,
+// catalogs are built bottom-up from the journal, then the history, then —
+// after a sync of the store — the signed manifest, last.
+//
+// The journal (catalog/publish_journal.hpp) makes every step resumable: the
+// same call after a crash continues where the last one stopped, and after a
+// finished publish it publishes the next revision, reading only the files
+// whose inode changed. docs/DESIGN.md, "The journal", has the details.
 #pragma once
 
 #include "catalog/catalog.hpp"
@@ -16,6 +22,7 @@
 #include "io/compress.hpp"
 #include "io/reader.hpp"
 #include "storage/backend.hpp"
+#include "storage/journal.hpp"
 
 #include <functional>
 #include <mutex>
@@ -24,7 +31,7 @@
 namespace stratum {
 
 struct publish_options {
-  std::string source;
+  std::string source;  // absolute, as recorded in the journal
   bool fresh = false;  // --new: the store must be empty; this is revision 1
   compression comp;
   chunk_params chunks;
@@ -49,9 +56,14 @@ struct problem {
 // Counters for the progress line; written and read on the I/O thread only.
 struct publish_stats {
   std::uint64_t dirs = 0, files = 0, bytes = 0;       // scanned
-  std::uint64_t files_done = 0, bytes_done = 0;       // read and stored
+  std::uint64_t files_done = 0, bytes_done = 0;       // read and stored, or unchanged
+  std::uint64_t files_read = 0;                        // read this time
+  std::uint64_t files_unchanged = 0;                   // same inode as recorded: not read
   std::uint64_t objects_stored = 0, bytes_stored = 0;  // sent to the store
   std::uint64_t objects_deduplicated = 0;              // identical content found
+  std::uint64_t objects_resent = 0;                    // sent again after a crash
+  std::uint64_t in_flight_at_stop = 0;                 // objects the last run was sending when it stopped
+  bool resumed = false;
   std::uint64_t catalogs = 0;
   std::uint64_t in_flight = 0;                         // files being processed
   bool scan_done = false;
@@ -61,19 +73,23 @@ struct publish_stats {
 
 struct publish_result {
   manifest m;
+  bool unchanged = false;          // nothing changed: no new revision was published
+  bool already_published = false;  // the interrupted run had written its manifest
   catalog_stats totals;
   std::vector<problem> problems;
 };
 
 class publisher {
  public:
-  publisher(backend& store, asio::io_context& io, asio::thread_pool& cpu, asio::thread_pool& blocking, signing_key key,
-            publish_options opt);
+  publisher(backend& store, journal& j, asio::io_context& io, asio::thread_pool& cpu, asio::thread_pool& blocking,
+            signing_key key, publish_options opt);
   ~publisher();
 
-  // Runs the whole publish. Throws (errc::usage for bad input, other codes
-  // for store failures) with nothing published; per-file problems do not
-  // throw, they are returned and the rest is published.
+  // Runs the whole publish, or resumes the one the journal holds. Throws
+  // (errc::usage for bad input or a STATE that belongs elsewhere, other codes
+  // for store or journal failures) with nothing published and the journal
+  // resumable; per-file problems do not throw, they are returned and the
+  // rest is published.
   awaitable<publish_result> run();
 
   const publish_stats& stats() const { return stats_; }

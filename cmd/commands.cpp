@@ -3,6 +3,7 @@
 #include "cmd/cmd.hpp"
 #include "cmd/progress.hpp"
 #include "storage/backend.hpp"
+#include "storage/journal.hpp"
 
 #include <boost/asio/detached.hpp>
 
@@ -111,7 +112,9 @@ awaitable<int> do_publish(parsed_args& a) {
   }
 
   publish_options o;
-  o.source = source;
+  // The journal records the source by its absolute path, so the same tree
+  // named another way (relative, trailing slash) is recognised.
+  o.source = fs::absolute(source).lexically_normal().string();
   while (o.source.size() > 1 && o.source.back() == '/') o.source.pop_back();
   o.fresh = fresh;
   auto comp = a.get_or("compression", "zlib");
@@ -136,7 +139,8 @@ awaitable<int> do_publish(parsed_args& a) {
   o.log = [quiet](const std::string& m) { if (!quiet) std::fprintf(stderr, "stratum: %s\n", m.c_str()); };
 
   auto store = open_store(spec, fresh, ctx->p.blocking);
-  publisher pub(*store, ctx->io, ctx->p.cpu, ctx->p.blocking, std::move(key), o);
+  auto j = journal::open(state);
+  publisher pub(*store, *j, ctx->io, ctx->p.cpu, ctx->p.blocking, std::move(key), o);
   progress prog(ctx->io, pub.stats(), quiet);
   auto t0 = std::chrono::steady_clock::now();
   prog.start();
@@ -158,16 +162,30 @@ awaitable<int> do_publish(parsed_args& a) {
   print_problems(r.problems, "problem");
   const auto& s = pub.stats();
   if (a.has("json")) {
-    std::printf("{\"revision\":%llu,\"root_catalog\":\"%s\",\"files\":%llu,\"directories\":%llu,\"symlinks\":%llu,"
-                "\"specials\":%llu,\"bytes\":%llu,\"objects_stored\":%llu,\"bytes_stored\":%llu,"
-                "\"objects_deduplicated\":%llu,\"catalogs\":%llu,\"problems\":%zu,\"reader\":\"%s\",\"seconds\":%.3f}\n",
-                (unsigned long long)r.m.revision, r.m.root.hex().c_str(), (unsigned long long)r.totals.regular,
+    std::printf("{\"revision\":%llu,\"root_catalog\":\"%s\",\"unchanged\":%s,\"resumed\":%s,\"files\":%llu,"
+                "\"directories\":%llu,\"symlinks\":%llu,\"specials\":%llu,\"bytes\":%llu,\"files_read\":%llu,"
+                "\"files_unchanged\":%llu,\"objects_stored\":%llu,\"bytes_stored\":%llu,\"objects_deduplicated\":%llu,"
+                "\"objects_resent\":%llu,\"in_flight_at_stop\":%llu,\"catalogs\":%llu,\"journal_syncs\":%llu,"
+                "\"problems\":%zu,\"reader\":\"%s\",\"seconds\":%.3f}\n",
+                (unsigned long long)r.m.revision, r.m.root.hex().c_str(), r.unchanged ? "true" : "false",
+                s.resumed || r.already_published ? "true" : "false", (unsigned long long)r.totals.regular,
                 (unsigned long long)r.totals.directories, (unsigned long long)r.totals.symlinks,
                 (unsigned long long)r.totals.specials, (unsigned long long)r.totals.bytes,
+                (unsigned long long)s.files_read, (unsigned long long)s.files_unchanged,
                 (unsigned long long)s.objects_stored, (unsigned long long)s.bytes_stored,
-                (unsigned long long)s.objects_deduplicated, (unsigned long long)s.catalogs, r.problems.size(),
-                json_escape(s.reader).c_str(), secs);
+                (unsigned long long)s.objects_deduplicated, (unsigned long long)s.objects_resent,
+                (unsigned long long)s.in_flight_at_stop, (unsigned long long)s.catalogs,
+                (unsigned long long)j->syncs(), r.problems.size(), json_escape(s.reader).c_str(), secs);
+  } else if (!a.has("quiet") && r.unchanged) {
+    std::fprintf(stderr, "nothing changed since revision %llu of %s (%llu files checked in %.1fs); nothing published\n",
+                 (unsigned long long)r.m.revision, store->describe().c_str(), (unsigned long long)s.files, secs);
+  } else if (!a.has("quiet") && r.already_published) {
+    std::fprintf(stderr, "revision %llu of %s was published by the interrupted run; nothing left to do\n",
+                 (unsigned long long)r.m.revision, store->describe().c_str());
   } else if (!a.has("quiet")) {
+    if (s.resumed)
+      std::fprintf(stderr, "resumed: %llu object(s) sent again of %llu in flight when the last run stopped\n",
+                   (unsigned long long)s.objects_resent, (unsigned long long)s.in_flight_at_stop);
     std::fprintf(stderr, "published revision %llu of %s: %llu files, %s, %llu new objects (%s stored) in %.1fs\n",
                  (unsigned long long)r.m.revision, store->describe().c_str(), (unsigned long long)r.totals.regular,
                  human_bytes(static_cast<double>(r.totals.bytes)).c_str(), (unsigned long long)s.objects_stored,
@@ -305,7 +323,10 @@ const std::vector<command>& commands() {
   static const std::vector<command> list = {
       {"publish", "publish [--new] STATE SOURCE STORE [options]",
        "Publishes the directory SOURCE as the next revision of the repository in STORE.\n"
-       "STATE is a local directory for the signing key and problems.txt.\n\n"
+       "STATE is a local directory for the signing key, the journal and problems.txt. The same\n"
+       "command again resumes a publish that was interrupted (crash, kill, reboot) where it\n"
+       "stopped; after a finished publish it publishes the next revision, reading only the files\n"
+       "whose inode changed. If nothing changed, nothing is published (unless --tag is given).\n\n"
        "  --new               create the repository (STORE must be empty) and its key\n"
        "  --key FILE          signing key (default STATE/keys/stratum.key)\n"
        "  --tag NAME          also tag the new revision NAME;  -m, --message TEXT  its description\n"
@@ -401,7 +422,7 @@ int run(int argc, char** argv) {
       return usage;
     }
     std::fprintf(stderr, "stratum %s: %s\n", name.c_str(), e.what());
-    if (name == "publish") std::fprintf(stderr, "nothing was published; run the same command again to retry\n");
+    if (name == "publish") std::fprintf(stderr, "nothing was published; run the same command again to resume\n");
     return fatal;
   }
 }

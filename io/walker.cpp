@@ -52,26 +52,42 @@ class walker {
 
   void dir(int fd, std::string path, file_stat st, xattr_list xattrs) {
     if (cb_.stopped()) return;
+    if (cb_.recorded) {
+      if (auto subdirs = cb_.recorded(path)) {
+        for (auto& name : *subdirs) descend(fd, path, name, {}, {});
+        return;
+      }
+    }
     std::vector<std::string> names;
-    if (int r = list_names(fd, names); r < 0)
-      cb_.on_problem(path.empty() ? "." : path, std::string("cannot list directory: ") + std::strerror(-r));
+    if (int r = list_names(fd, names); r < 0) {
+      // Not handed over: a directory that cannot be listed is not taken as empty.
+      cb_.on_problem(path.empty() ? "." : path, std::string("cannot list directory: ") + std::strerror(-r) +
+                                                    " (its entries are not published; fix the permissions and publish again)");
+      return;
+    }
     std::sort(names.begin(), names.end());
 
     walk_dir d{path, st, std::move(xattrs), {}};
     d.entries.reserve(names.size());
-    const std::string proc = "/proc/self/fd/" + std::to_string(fd) + "/";
     for (auto& name : names) {
       walk_entry e{std::move(name), {}, {}, {}};
       if (int r = stat_at(fd, e.name.c_str(), e.st); r < 0) {
         cb_.on_problem(join(path, e.name), r == -ENOENT ? "vanished during the scan" : std::string("cannot stat: ") + std::strerror(-r));
         continue;
       }
+      d.entries.push_back(std::move(e));
+    }
+    if (cb_.prefill) cb_.prefill(path, d.entries);
+
+    const std::string proc = "/proc/self/fd/" + std::to_string(fd) + "/";
+    std::erase_if(d.entries, [&](walk_entry& e) {
+      if (e.meta_known) return false;
       if (S_ISLNK(e.st.mode)) {
         std::string target(std::max<std::uint64_t>(e.st.size, 255) + 1, '\0');
         ssize_t n = ::readlinkat(fd, e.name.c_str(), target.data(), target.size());
         if (n < 0) {
           cb_.on_problem(join(path, e.name), std::string("cannot read symlink: ") + std::strerror(errno));
-          continue;
+          return true;
         }
         target.resize(n);
         e.link_target = std::move(target);
@@ -79,8 +95,8 @@ class walker {
         if (int r = read_user_xattrs(proc + e.name, e.xattrs); r < 0 && r != -ENOTSUP)
           cb_.on_problem(join(path, e.name), std::string("cannot read extended attributes: ") + std::strerror(-r));
       }
-      d.entries.push_back(std::move(e));
-    }
+      return false;
+    });
 
     // Subdirectories to descend into, taken before the listing is handed over.
     std::vector<std::pair<std::string, std::pair<file_stat, xattr_list>>> subdirs;
@@ -88,17 +104,19 @@ class walker {
       if (S_ISDIR(e.st.mode)) subdirs.push_back({e.name, {e.st, e.xattrs}});
     cb_.on_dir(std::move(d));
 
-    for (auto& [name, meta] : subdirs) {
-      std::string sub = join(path, name);
-      int cfd = ::openat(fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-      if (cfd < 0) {
-        cb_.on_problem(sub, std::string("cannot open directory: ") + std::strerror(errno) +
-                                " (its entries are not published; fix the permissions and publish again)");
-        continue;
-      }
-      fd_guard g{cfd};
-      this->dir(cfd, std::move(sub), meta.first, std::move(meta.second));
+    for (auto& [name, meta] : subdirs) descend(fd, path, name, meta.first, std::move(meta.second));
+  }
+
+  void descend(int fd, const std::string& path, const std::string& name, file_stat st, xattr_list xattrs) {
+    std::string sub = join(path, name);
+    int cfd = ::openat(fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (cfd < 0) {
+      cb_.on_problem(sub, std::string("cannot open directory: ") + std::strerror(errno) +
+                              " (its entries are not published; fix the permissions and publish again)");
+      return;
     }
+    fd_guard g{cfd};
+    this->dir(cfd, std::move(sub), st, std::move(xattrs));
   }
 
  private:

@@ -10,6 +10,7 @@
 #include "io/file_stat.hpp"
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,7 @@ struct walk_entry {
   file_stat st;
   std::string link_target;  // symlinks only
   xattr_list xattrs;        // user.* attributes of files and directories
+  bool meta_known = false;  // set by prefill: link_target and xattrs are filled in
 };
 
 struct walk_dir {
@@ -30,11 +32,21 @@ struct walk_dir {
 };
 
 struct walk_callbacks {
-  // Called once per directory, in pre-order. May block (the walk waits).
+  // Called once per directory that could be listed, in pre-order. May block
+  // (the walk waits).
   std::function<void(walk_dir&&)> on_dir;
   // Called for a path that could not be read (relative path, message).
   // The walk goes on without it.
   std::function<void(const std::string&, const std::string&)> on_problem;
+  // Optional, for resuming a walk: if the directory at `path` was already
+  // taken in full, returns the names of its subdirectories; the walk then
+  // descends into them without listing it or calling on_dir for it.
+  std::function<std::optional<std::vector<std::string>>(const std::string& path)> recorded;
+  // Optional: called with a directory's entries after they are stat'ed, before
+  // symlink targets and extended attributes are read. It may fill those in for
+  // entries it already knows (an unchanged inode) and set meta_known, which
+  // saves their system calls.
+  std::function<void(const std::string& path, std::vector<walk_entry>& entries)> prefill;
   // Polled between directories; returning true ends the walk early.
   std::function<bool()> stopped = [] { return false; };
 };

@@ -1,0 +1,225 @@
+#include "storage/journal.hpp"
+
+#include "async/error.hpp"
+
+#include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/table.h>
+#include <rocksdb/write_batch.h>
+
+#include <atomic>
+#include <cerrno>
+#include <condition_variable>
+#include <cstring>
+#include <fcntl.h>
+#include <mutex>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <thread>
+#include <unistd.h>
+
+namespace stratum {
+
+struct journal::batch::rep {
+  rocksdb::WriteBatch wb;
+};
+
+journal::batch::batch() : rep_(std::make_unique<rep>()) {}
+journal::batch::~batch() = default;
+journal::batch::batch(batch&&) noexcept = default;
+journal::batch& journal::batch::operator=(batch&&) noexcept = default;
+void journal::batch::put(std::string_view k, std::string_view v) { rep_->wb.Put(rocksdb::Slice(k.data(), k.size()), rocksdb::Slice(v.data(), v.size())); }
+void journal::batch::erase(std::string_view k) { rep_->wb.Delete(rocksdb::Slice(k.data(), k.size())); }
+void journal::batch::erase_range(std::string_view from, std::string_view to) {
+  rep_->wb.DeleteRange(rocksdb::Slice(from.data(), from.size()), rocksdb::Slice(to.data(), to.size()));
+}
+std::size_t journal::batch::size() const { return static_cast<std::size_t>(rep_->wb.Count()); }
+
+namespace {
+
+// The one place where RocksDB statuses become stratum errors.
+[[noreturn]] void raise(const rocksdb::Status& s, const std::string& state, const std::string& what) {
+  std::string where = "journal in STATE '" + state + "': " + what + ": ";
+  if (s.IsNoSpace() || s.subcode() == rocksdb::Status::kNoSpace)
+    fail(errc::permanent, where + "no space left on the disk holding STATE; free some space and run the same command "
+                                  "again: the publish resumes where it stopped");
+  if (s.IsCorruption())
+    fail(errc::corrupt, where + s.ToString() + "; move '" + state + "/journal' aside and publish again (files are read again, "
+                        "objects already in the store are found there)");
+  if (s.IsBusy() || s.IsTimedOut() || s.IsTryAgain()) fail(errc::transient, where + s.ToString());
+  fail(errc::permanent, where + s.ToString());
+}
+
+void check(const rocksdb::Status& s, const std::string& state, const char* what) {
+  if (!s.ok()) raise(s, state, what);
+}
+
+struct lock_file {
+  int fd = -1;
+  ~lock_file() { if (fd >= 0) ::close(fd); }
+};
+
+}  // namespace
+
+class journal_impl final : public journal {
+ public:
+  journal_impl(const std::string& state, options opt) : opt_(opt) {
+    where_ = state;
+    take_lock();
+    rocksdb::Options o;
+    o.create_if_missing = true;
+    o.max_open_files = 256;
+    o.keep_log_file_num = 2;
+    o.max_log_file_size = 1 << 20;
+    o.recycle_log_file_num = 2;
+    o.IncreaseParallelism(2);
+    o.write_buffer_size = 32 << 20;
+    // Opening and closing stay cheap: the log is replayed into memory, not
+    // flushed to a table file, on every run.
+    o.avoid_flush_during_recovery = true;
+    o.avoid_flush_during_shutdown = true;
+    rocksdb::BlockBasedTableOptions t;
+    // Most lookups ask for an object that is not there yet: a Bloom filter
+    // answers those without reading a block.
+    t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+    o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
+    rocksdb::DB* db = nullptr;
+    check(rocksdb::DB::Open(o, state + "/journal", &db), where_, "cannot open");
+    db_.reset(db);
+    syncer_ = std::thread([this] { sync_loop(); });
+  }
+
+  ~journal_impl() override {
+    {
+      std::lock_guard g(mu_);
+      stop_ = true;
+    }
+    cv_.notify_one();
+    syncer_.join();
+    if (db_) {
+      db_->SyncWAL();  // best effort: a failure here loses nothing already synced
+      db_->Close();
+    }
+  }
+
+  std::optional<std::string> get(std::string_view key) const override {
+    std::string v;
+    auto s = db_->Get(rocksdb::ReadOptions(), rocksdb::Slice(key.data(), key.size()), &v);
+    if (s.IsNotFound()) return std::nullopt;
+    check(s, where_, "cannot read");
+    return v;
+  }
+
+  bool contains(std::string_view key) const override {
+    std::string v;
+    rocksdb::Slice k(key.data(), key.size());
+    if (!db_->KeyMayExist(rocksdb::ReadOptions(), db_->DefaultColumnFamily(), k, &v)) return false;
+    auto s = db_->Get(rocksdb::ReadOptions(), k, &v);
+    if (s.IsNotFound()) return false;
+    check(s, where_, "cannot read");
+    return true;
+  }
+
+  void write(batch& b) override {
+    if (b.empty()) return;
+    rethrow_sync_error();
+    rocksdb::WriteOptions w;
+    w.sync = false;  // in the OS's log at once; synced by the group commit
+    std::size_t n = b.size();
+    check(db_->Write(w, &b.rep_->wb), where_, "cannot write");
+    b.rep_->wb.Clear();
+    writes_.fetch_add(n, std::memory_order_relaxed);
+    if (pending_.fetch_add(n, std::memory_order_relaxed) + n >= opt_.sync_records) cv_.notify_one();
+  }
+
+  void sync() override {
+    rethrow_sync_error();
+    pending_.store(0, std::memory_order_relaxed);
+    check(db_->SyncWAL(), where_, "cannot sync");
+    syncs_.fetch_add(1, std::memory_order_relaxed);
+  }
+
+  class cursor_impl final : public cursor {
+   public:
+    cursor_impl(rocksdb::DB& db, const std::string& where) : where_(where) {
+      rocksdb::ReadOptions r;
+      r.total_order_seek = true;
+      it_.reset(db.NewIterator(r));
+    }
+    void seek(std::string_view key) override {
+      it_->Seek(rocksdb::Slice(key.data(), key.size()));
+      status();
+    }
+    bool valid() const override { return it_->Valid(); }
+    std::string_view key() const override { return it_->key().ToStringView(); }
+    std::string_view value() const override { return it_->value().ToStringView(); }
+    void next() override {
+      it_->Next();
+      status();
+    }
+
+   private:
+    void status() {
+      if (!it_->Valid()) check(it_->status(), where_, "cannot read");
+    }
+    std::unique_ptr<rocksdb::Iterator> it_;
+    std::string where_;
+  };
+
+  std::unique_ptr<cursor> scan() const override { return std::make_unique<cursor_impl>(*db_, where_); }
+  std::uint64_t syncs() const override { return syncs_.load(std::memory_order_relaxed); }
+  std::uint64_t writes() const override { return writes_.load(std::memory_order_relaxed); }
+
+ private:
+  void take_lock() {
+    std::string path = where_ + "/lock";
+    lock_.fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (lock_.fd < 0) fail_errno(errno, "cannot create '" + path + "'");
+    if (::flock(lock_.fd, LOCK_EX | LOCK_NB) != 0) {
+      if (errno != EWOULDBLOCK) fail_errno(errno, "cannot lock '" + path + "'");
+      char buf[32] = {};
+      ssize_t n = ::pread(lock_.fd, buf, sizeof buf - 1, 0);
+      std::string pid = n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string("?");
+      while (!pid.empty() && (pid.back() == '\n' || pid.back() == ' ')) pid.pop_back();
+      fail(errc::usage, "STATE '" + where_ + "' is in use by pid " + pid +
+                            " (another stratum); wait for it to finish or stop it, then run again");
+    }
+    std::string pid = std::to_string(::getpid()) + "\n";
+    if (::ftruncate(lock_.fd, 0) != 0 || ::pwrite(lock_.fd, pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size()))
+      fail_errno(errno, "cannot write '" + path + "'");
+  }
+
+  void sync_loop() {
+    std::unique_lock g(mu_);
+    while (!stop_) {
+      cv_.wait_for(g, opt_.sync_interval, [&] { return stop_ || pending_.load(std::memory_order_relaxed) >= opt_.sync_records; });
+      if (stop_ || pending_.exchange(0, std::memory_order_relaxed) == 0) continue;
+      g.unlock();
+      auto s = db_->SyncWAL();
+      g.lock();
+      if (!s.ok() && !sync_error_) sync_error_ = s;
+      else syncs_.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
+
+  void rethrow_sync_error() {
+    std::lock_guard g(mu_);
+    if (sync_error_) raise(*sync_error_, where_, "cannot sync");
+  }
+
+  options opt_;
+  lock_file lock_;
+  std::unique_ptr<rocksdb::DB> db_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::optional<rocksdb::Status> sync_error_;
+  std::atomic<std::uint64_t> pending_{0}, syncs_{0}, writes_{0};
+  std::thread syncer_;
+};
+
+std::unique_ptr<journal> journal::open(const std::string& state_dir, options opt) {
+  return std::make_unique<journal_impl>(state_dir, opt);
+}
+
+}  // namespace stratum

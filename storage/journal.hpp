@@ -1,0 +1,104 @@
+// The journal: a RocksDB database in the STATE directory, the write-ahead log
+// of a publish (docs/DESIGN.md, "The journal").
+//
+// This layer knows nothing of what the records mean; it gives ordered keys,
+// atomic batches and group commit:
+//
+//  * write() makes a batch visible at once and durable against a crash of the
+//    process (the batch is in the operating system's write-ahead log before
+//    write() returns).
+//  * Durability against a power loss or reboot is group-committed: a
+//    background thread syncs the log every `sync_records` records or
+//    `sync_interval`, whichever comes first, so one disk flush covers many
+//    records. sync() forces it now.
+//
+// One process at a time: open() takes an exclusive lock on STATE/lock, and a
+// second stratum is refused with the pid of the first. Every RocksDB status
+// is converted to a stratum::error in one place (journal.cpp), naming the
+// STATE directory and what to do. The journal never holds a secret: callers
+// store paths, hashes and counters only.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace stratum {
+
+class journal {
+ public:
+  struct options {
+    std::uint64_t sync_records = 4096;
+    std::chrono::milliseconds sync_interval{50};
+  };
+
+  // Opens or creates the journal in `state_dir`/journal. Throws errc::usage
+  // if another process holds the directory ("in use by pid N").
+  static std::unique_ptr<journal> open(const std::string& state_dir, options opt);
+  static std::unique_ptr<journal> open(const std::string& state_dir) { return open(state_dir, options{}); }
+  virtual ~journal() = default;
+
+  // A set of changes applied atomically by write().
+  class batch {
+   public:
+    batch();
+    ~batch();
+    batch(batch&&) noexcept;
+    batch& operator=(batch&&) noexcept;
+    void put(std::string_view key, std::string_view value);
+    void erase(std::string_view key);
+    // Erases every key in [from, to).
+    void erase_range(std::string_view from, std::string_view to);
+    std::size_t size() const;
+    bool empty() const { return size() == 0; }
+
+   private:
+    friend class journal_impl;
+    struct rep;
+    std::unique_ptr<rep> rep_;
+  };
+
+  virtual std::optional<std::string> get(std::string_view key) const = 0;
+  virtual bool contains(std::string_view key) const = 0;
+  // Applies `b` (and clears it). Thread-safe.
+  virtual void write(batch& b) = 0;
+  void put(std::string_view key, std::string_view value) {
+    batch b;
+    b.put(key, value);
+    write(b);
+  }
+  void erase(std::string_view key) {
+    batch b;
+    b.erase(key);
+    write(b);
+  }
+  // Makes everything written so far durable across a reboot, now.
+  virtual void sync() = 0;
+
+  // Ordered iteration over a consistent view of the journal.
+  class cursor {
+   public:
+    virtual ~cursor() = default;
+    virtual void seek(std::string_view key) = 0;
+    virtual bool valid() const = 0;
+    virtual std::string_view key() const = 0;
+    virtual std::string_view value() const = 0;
+    virtual void next() = 0;
+  };
+  virtual std::unique_ptr<cursor> scan() const = 0;
+
+  // Counters for the progress line and the benchmark.
+  virtual std::uint64_t syncs() const = 0;
+  virtual std::uint64_t writes() const = 0;
+
+  const std::string& where() const { return where_; }
+
+ protected:
+  std::string where_;  // the STATE directory, for messages
+};
+
+}  // namespace stratum
