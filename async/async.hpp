@@ -10,6 +10,8 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/thread_pool.hpp>
@@ -34,11 +36,47 @@ using asio::use_awaitable;
 // fn has run, so its locals stay valid. g++ 12 copies a lambda temporary that
 // owns a std::string out of the caller's coroutine frame bitwise and frees
 // the string twice (seen under valgrind); reference captures avoid that.
+//
+// Not co_spawn: Asio 1.81's co_spawn forwards a cancellation to the pool
+// through a pointer into its handler, which may be gone by the time the pool
+// runs it (seen as a crash when a run failed with work on the pool). The work
+// here is short and always runs to the end; the caller sees the cancellation
+// at its next operation.
 template <class F>
 awaitable<std::invoke_result_t<F&>> run_on(asio::thread_pool& pool, F fn) {
   using result = std::invoke_result_t<F&>;
-  return asio::co_spawn(
-      pool, [f = std::move(fn)]() mutable -> awaitable<result> { co_return f(); }, use_awaitable);
+  if constexpr (std::is_void_v<result>) {
+    return asio::async_initiate<const asio::use_awaitable_t<>&, void(std::exception_ptr)>(
+        [&pool](auto handler, F f) {
+          auto work = asio::prefer(asio::get_associated_executor(handler), asio::execution::outstanding_work.tracked);
+          asio::post(pool, [h = std::move(handler), f = std::move(f), work = std::move(work)]() mutable {
+            std::exception_ptr e;
+            try {
+              f();
+            } catch (...) {
+              e = std::current_exception();
+            }
+            asio::dispatch(work, [h = std::move(h), e]() mutable { std::move(h)(e); });
+          });
+        },
+        use_awaitable, std::move(fn));
+  } else {
+    return asio::async_initiate<const asio::use_awaitable_t<>&, void(std::exception_ptr, result)>(
+        [&pool](auto handler, F f) {
+          auto work = asio::prefer(asio::get_associated_executor(handler), asio::execution::outstanding_work.tracked);
+          asio::post(pool, [h = std::move(handler), f = std::move(f), work = std::move(work)]() mutable {
+            std::exception_ptr e;
+            result r{};
+            try {
+              r = f();
+            } catch (...) {
+              e = std::current_exception();
+            }
+            asio::dispatch(work, [h = std::move(h), e, r = std::move(r)]() mutable { std::move(h)(e, std::move(r)); });
+          });
+        },
+        use_awaitable, std::move(fn));
+  }
 }
 
 // Pools shared by a run: `cpu` has one thread per core for hashing and

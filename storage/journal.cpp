@@ -50,9 +50,14 @@ namespace {
   fail(errc::permanent, where + s.ToString());
 }
 
-void check(const rocksdb::Status& s, const std::string& state, const char* what) {
-  if (!s.ok()) raise(s, state, what);
-}
+// RocksDB's own log file would sit on the same disk as the journal; on a full
+// disk its failed writes abort the process (Debian's build keeps
+// assertions). Statuses carry everything stratum reports, so it is dropped.
+class silent_logger final : public rocksdb::Logger {
+ public:
+  using rocksdb::Logger::Logv;
+  void Logv(const char*, va_list) override {}
+};
 
 struct lock_file {
   int fd = -1;
@@ -68,6 +73,7 @@ class journal_impl final : public journal {
     take_lock();
     rocksdb::Options o;
     o.create_if_missing = true;
+    o.info_log = std::make_shared<silent_logger>();
     o.max_open_files = 256;
     o.keep_log_file_num = 2;
     o.max_log_file_size = 1 << 20;
@@ -84,7 +90,8 @@ class journal_impl final : public journal {
     t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
     o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
     rocksdb::DB* db = nullptr;
-    check(rocksdb::DB::Open(o, state + "/journal", &db), where_, "cannot open");
+    auto s = rocksdb::DB::Open(o, state + "/journal", &db);
+    if (!s.ok()) raise(s, where_, "cannot open");
     db_.reset(db);
     syncer_ = std::thread([this] { sync_loop(); });
   }
@@ -96,17 +103,17 @@ class journal_impl final : public journal {
     }
     cv_.notify_one();
     syncer_.join();
-    if (db_) {
-      db_->SyncWAL();  // best effort: a failure here loses nothing already synced
-      db_->Close();
-    }
+    // After a write error RocksDB must not be asked to write or sync again
+    // (Debian's build asserts); what was synced before it stays.
+    if (!failed_.load()) db_->SyncWAL();
+    db_->Close();
   }
 
   std::optional<std::string> get(std::string_view key) const override {
     std::string v;
     auto s = db_->Get(rocksdb::ReadOptions(), rocksdb::Slice(key.data(), key.size()), &v);
     if (s.IsNotFound()) return std::nullopt;
-    check(s, where_, "cannot read");
+    if (!s.ok()) raise(s, where_, "cannot read");
     return v;
   }
 
@@ -116,26 +123,26 @@ class journal_impl final : public journal {
     if (!db_->KeyMayExist(rocksdb::ReadOptions(), db_->DefaultColumnFamily(), k, &v)) return false;
     auto s = db_->Get(rocksdb::ReadOptions(), k, &v);
     if (s.IsNotFound()) return false;
-    check(s, where_, "cannot read");
+    if (!s.ok()) raise(s, where_, "cannot read");
     return true;
   }
 
   void write(batch& b) override {
     if (b.empty()) return;
-    rethrow_sync_error();
+    rethrow_failure();
     rocksdb::WriteOptions w;
     w.sync = false;  // in the OS's log at once; synced by the group commit
     std::size_t n = b.size();
-    check(db_->Write(w, &b.rep_->wb), where_, "cannot write");
+    check(db_->Write(w, &b.rep_->wb), "cannot write");
     b.rep_->wb.Clear();
     writes_.fetch_add(n, std::memory_order_relaxed);
     if (pending_.fetch_add(n, std::memory_order_relaxed) + n >= opt_.sync_records) cv_.notify_one();
   }
 
   void sync() override {
-    rethrow_sync_error();
+    rethrow_failure();
     pending_.store(0, std::memory_order_relaxed);
-    check(db_->SyncWAL(), where_, "cannot sync");
+    check(db_->SyncWAL(), "cannot sync");
     syncs_.fetch_add(1, std::memory_order_relaxed);
   }
 
@@ -160,7 +167,7 @@ class journal_impl final : public journal {
 
    private:
     void status() {
-      if (!it_->Valid()) check(it_->status(), where_, "cannot read");
+      if (!it_->Valid() && !it_->status().ok()) raise(it_->status(), where_, "cannot read");
     }
     std::unique_ptr<rocksdb::Iterator> it_;
     std::string where_;
@@ -193,18 +200,35 @@ class journal_impl final : public journal {
     std::unique_lock g(mu_);
     while (!stop_) {
       cv_.wait_for(g, opt_.sync_interval, [&] { return stop_ || pending_.load(std::memory_order_relaxed) >= opt_.sync_records; });
-      if (stop_ || pending_.exchange(0, std::memory_order_relaxed) == 0) continue;
+      if (stop_ || failed_.load() || pending_.exchange(0, std::memory_order_relaxed) == 0) continue;
       g.unlock();
       auto s = db_->SyncWAL();
       g.lock();
-      if (!s.ok() && !sync_error_) sync_error_ = s;
+      if (!s.ok()) remember(s, "cannot sync");
       else syncs_.fetch_add(1, std::memory_order_relaxed);
     }
   }
 
-  void rethrow_sync_error() {
-    std::lock_guard g(mu_);
-    if (sync_error_) raise(*sync_error_, where_, "cannot sync");
+  // The first failure is kept; every later call reports it without touching
+  // RocksDB again.
+  void remember(const rocksdb::Status& s, const char* what) {
+    std::lock_guard g(error_mu_);
+    if (!failed_.exchange(true)) {
+      first_error_ = s;
+      first_what_ = what;
+    }
+  }
+
+  void check(const rocksdb::Status& s, const char* what) {
+    if (s.ok()) return;
+    remember(s, what);
+    raise(s, where_, what);
+  }
+
+  void rethrow_failure() {
+    if (!failed_.load()) return;
+    std::lock_guard g(error_mu_);
+    raise(first_error_, where_, first_what_);
   }
 
   options opt_;
@@ -213,7 +237,10 @@ class journal_impl final : public journal {
   std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;
-  std::optional<rocksdb::Status> sync_error_;
+  std::mutex error_mu_;
+  std::atomic<bool> failed_{false};
+  rocksdb::Status first_error_;
+  const char* first_what_ = "";
   std::atomic<std::uint64_t> pending_{0}, syncs_{0}, writes_{0};
   std::thread syncer_;
 };
