@@ -32,9 +32,15 @@ namespace {
 
 constexpr const char* nested_marker = ".stratumcatalog";
 
-// Reads of a file that changed while being read are repeated this often
-// before the file is reported and left out.
+// Reads of a file that changed while being read are repeated this often,
+// `retry_pause` apart, before the file is reported and left out.
 constexpr int change_retries = 3;
+constexpr auto retry_pause = std::chrono::milliseconds(30);
+// A file whose ctime is this close to the start of its read may have been
+// written in the same timestamp tick (file system clocks advance a tick of
+// up to 10 ms at a time), so identical stats before and after the read do
+// not prove the read whole; such a file is read again after the pause.
+constexpr std::int64_t racy_window_ns = 20'000'000;
 
 // One regular file to read and store. Passed between coroutines as a plain
 // pointer: g++ 12 mis-copies aggregates holding a std::string that are
@@ -42,6 +48,7 @@ constexpr int change_retries = 3;
 struct job {
   std::string path;  // relative to the source root
   pj::entry_record rec;
+  std::int64_t read_started_ns = 0;  // CLOCK_REALTIME when the current read began
 };
 
 // What the walker thread hands the I/O thread for one directory.
@@ -216,6 +223,13 @@ struct publisher::impl {
     bool stored = false;
     const bool was_excluded = n.rec.state == pj::file_state::excluded;
     for (int attempt = 0;; ++attempt) {
+      if (attempt > 0) {
+        asio::steady_timer pause(io, retry_pause);
+        co_await pause.async_wait(use_awaitable);
+      }
+      timespec now;
+      ::clock_gettime(CLOCK_REALTIME, &now);
+      n.read_started_ns = now.tv_sec * 1'000'000'000 + now.tv_nsec;
       // Two statements, not `?:` over two co_awaits: g++ 12 frees the
       // conditional's std::optional<std::string> temporary twice.
       std::optional<std::string> changed;
@@ -325,10 +339,16 @@ struct publisher::impl {
   // adopts the new stat (so a retry reads the new size) and says why.
   std::optional<std::string> changed_while_read(job& n, const std::optional<file_stat>& after, std::uint64_t read) {
     if (!after) return "vanished while being read; not published";
-    if (after->unchanged_since(n.rec.st) && read == n.rec.st.size) return std::nullopt;
+    if (after->unchanged_since(n.rec.st) && read == n.rec.st.size) {
+      const std::int64_t changed_ns = after->ctime_sec * 1'000'000'000 + after->ctime_nsec;
+      if (changed_ns < n.read_started_ns - racy_window_ns) return std::nullopt;
+      // Changed within a timestamp tick of the read: the same stat before
+      // and after proves nothing yet. Read it again after a pause.
+    }
     n.rec.st = *after;
     if (!S_ISREG(after->mode)) return "was replaced while being read; not published";
-    return "changed while being read (" + std::to_string(change_retries) + " attempts); not published: publish again when it is quiet";
+    return "kept changing while being read (" + std::to_string(change_retries) +
+           " attempts); not published: publish again when it is quiet";
   }
 
 

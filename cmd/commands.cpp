@@ -136,7 +136,8 @@ awaitable<int> do_publish(parsed_args& a) {
     o.tag_message = a.get_or("message", "");
   }
   const bool quiet = a.has("quiet") || a.has("json");
-  o.log = [quiet](const std::string& m) { if (!quiet) std::fprintf(stderr, "stratum: %s\n", m.c_str()); };
+  // One-off notices go to stderr even with --json (stdout stays one JSON object).
+  o.log = [quiet = a.has("quiet")](const std::string& m) { if (!quiet) std::fprintf(stderr, "stratum: %s\n", m.c_str()); };
 
   auto store = open_store(spec, fresh, ctx->p.blocking);
   auto j = journal::open(state);

@@ -1,5 +1,9 @@
 #include "support.hpp"
 
+#include <chrono>
+#include <csignal>
+#include <thread>
+
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
@@ -33,6 +37,14 @@ temp_dir::~temp_dir() {
   fs::remove_all(path, ec);
 }
 
+std::string json_field(const std::string& json, const std::string& name) {
+  auto at = json.find("\"" + name + "\":");
+  REQUIRE_MESSAGE(at != std::string::npos, json);
+  auto start = at + name.size() + 3;
+  if (json[start] == '"') return json.substr(start + 1, json.find('"', start + 1) - start - 1);
+  return json.substr(start, json.find_first_of(",}", start) - start);
+}
+
 std::string read_file(const std::string& p) {
   std::ifstream f(p, std::ios::binary);
   std::stringstream s;
@@ -53,6 +65,13 @@ static std::string slurp(int fd) {
 }
 
 run_result run_stratum(const std::vector<std::string>& args, bool drop_dac) {
+  run_options o;
+  o.drop_dac = drop_dac;
+  return run_stratum(args, o);
+}
+
+run_result run_stratum(const std::vector<std::string>& args, const run_options& o) {
+  const bool drop_dac = o.drop_dac;
   int out[2], err[2];
   REQUIRE(::pipe(out) == 0);
   REQUIRE(::pipe(err) == 0);
@@ -66,6 +85,7 @@ run_result run_stratum(const std::vector<std::string>& args, bool drop_dac) {
       ::prctl(PR_CAPBSET_DROP, CAP_DAC_OVERRIDE, 0, 0, 0);
       ::prctl(PR_CAPBSET_DROP, CAP_DAC_READ_SEARCH, 0, 0, 0);
     }
+    for (auto& e : o.env) ::putenv(const_cast<char*>(e.c_str()));
     std::vector<char*> argv{const_cast<char*>(STRATUM_BIN)};
     for (auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
@@ -74,12 +94,21 @@ run_result run_stratum(const std::vector<std::string>& args, bool drop_dac) {
   }
   ::close(out[1]);
   ::close(err[1]);
+  // The child stays a zombie until waitpid below, so its pid cannot be reused
+  // before the killer fires.
+  std::thread killer;
+  if (o.kill_after_ms >= 0)
+    killer = std::thread([&] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(o.kill_after_ms));
+      ::kill(pid, SIGKILL);
+    });
   run_result r;
   // stderr is drained in a second pass; keep outputs small in tests.
   r.out = slurp(out[0]);
   r.err = slurp(err[0]);
   ::close(out[0]);
   ::close(err[0]);
+  if (killer.joinable()) killer.join();
   int status = 0;
   ::waitpid(pid, &status, 0);
   r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);

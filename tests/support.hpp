@@ -46,6 +46,13 @@ struct run_result {
 // CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH, so root obeys file permissions.
 run_result run_stratum(const std::vector<std::string>& args, bool drop_dac = false);
 
+struct run_options {
+  bool drop_dac = false;
+  std::vector<std::string> env;  // NAME=VALUE added to the child's environment
+  int kill_after_ms = -1;        // send SIGKILL after this long (if still running)
+};
+run_result run_stratum(const std::vector<std::string>& args, const run_options& o);
+
 // One entry of a fixture tree. kind: 'f' file (content), 'd' directory,
 // 'l' symlink (target), 'h' hardlink to `target`, 'p' FIFO, 'c' char device
 // (rdev 1:3), 'z' sparse file of `size` bytes with `content` at its end,
@@ -65,6 +72,9 @@ void make_tree(const std::string& root, const std::vector<fixture>& tree);
 // symlink targets, rdev, user xattrs and hardlink structure. Returns the
 // differences (empty when equal).
 std::vector<std::string> compare_trees(const std::string& a, const std::string& b, bool owners = true);
+
+// The value of a top-level field of a one-line JSON object (strings unquoted).
+std::string json_field(const std::string& json, const std::string& name);
 
 std::string read_file(const std::string& path);
 void write_file(const std::string& path, const std::string& content);

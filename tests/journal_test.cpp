@@ -1,0 +1,144 @@
+// The journal (storage/journal.hpp) and the publish records kept in it
+// (catalog/publish_journal.hpp).
+#include "async/error.hpp"
+#include "catalog/publish_journal.hpp"
+#include "storage/journal.hpp"
+#include "support.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <random>
+#include <thread>
+
+using namespace stratum;
+using namespace stratum::test;
+
+namespace {
+
+std::vector<std::pair<std::string, std::string>> all(const journal& j) {
+  std::vector<std::pair<std::string, std::string>> out;
+  auto c = j.scan();
+  for (c->seek(""); c->valid(); c->next()) out.emplace_back(std::string(c->key()), std::string(c->value()));
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("journal batches apply atomically, in order, and survive a reopen") {
+  temp_dir d;
+  {
+    auto j = journal::open(d.path);
+    journal::batch b;
+    b.put("a1", "one");
+    b.put("a2", "two");
+    b.put("b1", "three");
+    CHECK(b.size() == 3);
+    j->write(b);
+    CHECK(b.empty());
+    CHECK(j->get("a2") == "two");
+    CHECK(j->contains("b1"));
+    CHECK(!j->contains("b2"));
+    CHECK(!j->get("zz"));
+    b.erase("a1");
+    b.erase_range("b", "c");
+    b.put("c", "four");
+    j->write(b);
+    j->sync();
+    CHECK(j->syncs() >= 1);
+    CHECK(j->writes() == 6);
+  }
+  auto j = journal::open(d.path);
+  CHECK(all(*j) == std::vector<std::pair<std::string, std::string>>{{"a2", "two"}, {"c", "four"}});
+}
+
+TEST_CASE("a second process on the same STATE is refused with the holder's pid") {
+  temp_dir d;
+  auto j = journal::open(d.path);
+  // The lock is an flock on STATE/lock: a second open file description
+  // conflicts even within one process, as another stratum would.
+  try {
+    journal::open(d.path);
+    FAIL("second open succeeded");
+  } catch (const std::exception& e) {
+    CHECK(is(e, errc::usage));
+    CHECK(std::string(e.what()).find("in use by pid " + std::to_string(::getpid())) != std::string::npos);
+  }
+  j.reset();
+  CHECK_NOTHROW(journal::open(d.path));
+}
+
+TEST_CASE("path keys sort in catalog pre-order and children form one range") {
+  std::vector<std::string> paths = {"", "a", "a/b", "a/b/c", "a.b", "a b", "ab", "b", "a/\x01", "a/\xff", "\xff", "a/b.c"};
+  auto by_key = paths;
+  std::sort(by_key.begin(), by_key.end(), [](auto& x, auto& y) { return pj::entry_key(x) < pj::entry_key(y); });
+  auto by_order = paths;
+  std::sort(by_order.begin(), by_order.end(), [](auto& x, auto& y) { return path_before(x, y); });
+  CHECK(by_key == by_order);
+  for (auto& p : paths) CHECK(pj::key_path(pj::path_key(p)) == p);
+  // Everything below "a" and nothing else lies in its children range.
+  for (auto& p : paths) {
+    auto k = pj::entry_key(p);
+    bool inside = k >= pj::children_begin("a") && k < pj::children_end("a");
+    CHECK_MESSAGE(inside == (p.size() > 2 && p.rfind("a/", 0) == 0), p);
+    bool below_root = k >= pj::children_begin("") && k < pj::children_end("");
+    CHECK(below_root == !p.empty());
+  }
+}
+
+TEST_CASE("entry and catalog records round-trip and detect damage") {
+  pj::entry_record r;
+  r.st.dev = 2049;
+  r.st.ino = 123456789;
+  r.st.size = 40 << 20;
+  r.st.mode = 0100644;
+  r.st.uid = 1000;
+  r.st.gid = 100;
+  r.st.nlink = 2;
+  r.st.mtime_sec = -5;  // before the epoch
+  r.st.mtime_nsec = 999999999;
+  r.st.ctime_sec = 1700000000;
+  r.st.ctime_nsec = 1;
+  r.xattrs = {{"user.a", std::string("\0v", 2)}};
+  r.state = pj::file_state::done;
+  r.chunks = {{16 << 20, sha256(as_bytes("x"))}, {24 << 20, sha256(as_bytes("y"))}};
+  r.listed_run = 7;
+  auto v = pj::encode_entry(r);
+  auto back = pj::decode_entry(v, "ek");
+  CHECK(back.same_source(r));
+  CHECK(back.state == r.state);
+  CHECK(back.chunks == r.chunks);
+  CHECK(back.listed_run == 7);
+  CHECK(!back.object);
+  auto touched = r;
+  touched.st.ctime_nsec = 2;
+  CHECK(!touched.same_source(r));
+  auto xattr = r;
+  xattr.xattrs[0].second = "w";
+  CHECK(!xattr.same_source(r));
+  CHECK_THROWS(pj::decode_entry(v.substr(0, v.size() - 1), "ek"));
+  CHECK_THROWS(pj::decode_entry(v + "x", "ek"));
+
+  pj::catalog_record c{3, sha256(as_bytes("catalog")), {}};
+  c.stats.regular = 5;
+  c.stats.nested = 1;
+  auto cb = pj::decode_catalog_record(pj::encode_catalog_record(c), "ck");
+  CHECK(cb.run == 3);
+  CHECK(cb.hash == c.hash);
+  CHECK(cb.stats == c.stats);
+}
+
+TEST_CASE("group commit syncs many records per flush") {
+  temp_dir d;
+  journal::options o;
+  o.sync_records = 100;
+  o.sync_interval = std::chrono::milliseconds(10000);  // only the record count triggers
+  auto j = journal::open(d.path, o);
+  for (int i = 0; i < 1000; ++i) j->put("k" + std::to_string(i), "v");
+  // The syncer thread runs when 100 records are pending; give it a moment.
+  for (int i = 0; i < 200 && j->syncs() < 5; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  CHECK(j->syncs() >= 1);
+  CHECK(j->syncs() <= 10);  // never one flush per record
+}
