@@ -49,6 +49,8 @@ struct job {
   std::string path;  // relative to the source root
   pj::entry_record rec;
   std::int64_t read_started_ns = 0;  // CLOCK_REALTIME when the current read began
+  journal::batch records;            // written with the file's record
+  std::string release_key;           // an object claim to end after that write
 };
 
 // What the walker thread hands the I/O thread for one directory.
@@ -103,7 +105,7 @@ struct publisher::impl {
   std::unordered_map<std::string, std::shared_ptr<asio::steady_timer>> waiters;  // I/O thread only
   // Walker thread only.
   struct walk_state {
-    std::unique_ptr<journal::cursor> snapshot;  // the journal as the walk began
+    std::unique_ptr<journal::cursor> cursor;  // the journal as the walk began
     std::vector<std::pair<std::string, pj::entry_record>> children;  // recorded children of the directory being listed
     // Current records of directories taken from their parent's listing and
     // not yet walked (saves a lookup per directory).
@@ -165,8 +167,11 @@ struct publisher::impl {
   }
 
   // Makes sure the object `p` is in the store; returns once the store has
-  // confirmed it and the journal says so.
-  awaitable<void> store_prepared(const prepared& p) {
+  // confirmed it and the journal says so — or, with `owner`, once the
+  // confirmation is in owner->records, which the caller writes together with
+  // the file's own record (one journal write instead of two) and then calls
+  // release(owner->release_key).
+  awaitable<void> store_prepared(const prepared& p, job* owner = nullptr) {
     if (p.known) {
       ++stats().objects_deduplicated;
       co_return;
@@ -190,26 +195,34 @@ struct publisher::impl {
     struct claim_guard {
       impl& self;
       const std::string& jk;
-      ~claim_guard() { self.release(jk); }
+      bool keep = false;
+      ~claim_guard() { if (!keep) self.release(jk); }
     } guard{*this, jk};
     auto k = object_key(p.h, p.kind);
+    journal::batch confirm;
+    journal::batch& b = owner ? owner->records : confirm;
     if (verify_with_store && co_await store.stat(k)) {
-      j.put(jk, std::to_string(p.body->size()));
+      b.put(jk, std::to_string(p.body->size()));
       ++stats().objects_deduplicated;
-      co_return;
+    } else {
+      // The intent record is what lets a resumed run count what it sends
+      // again; only a resumed run can find one.
+      std::string ik = pj::intent_key(p.h, p.kind);
+      if (stats().resumed && j.contains(ik)) ++stats().objects_resent;
+      j.put(ik, "");
+      co_await store.put(k, p.body);
+      b.erase(ik);
+      b.put(jk, std::to_string(p.body->size()));
+      ++stats().objects_stored;
+      stats().bytes_stored += p.body->size();
+      crash_point("upload");
     }
-    // The intent record is what lets a resumed run count what it sends again.
-    std::string ik = pj::intent_key(p.h, p.kind);
-    if (j.contains(ik)) ++stats().objects_resent;
-    j.put(ik, "");
-    co_await store.put(k, p.body);
-    journal::batch b;
-    b.erase(ik);
-    b.put(jk, std::to_string(p.body->size()));
-    j.write(b);
-    ++stats().objects_stored;
-    stats().bytes_stored += p.body->size();
-    crash_point("upload");
+    if (owner) {
+      guard.keep = true;
+      owner->release_key = jk;
+    } else {
+      j.write(confirm);
+    }
   }
 
   // ---- reading files ---------------------------------------------------------
@@ -245,7 +258,7 @@ struct publisher::impl {
       }
     }
     // The file's record says done only after all its objects are confirmed.
-    journal::batch b;
+    journal::batch& b = n.records;
     if (stored) {
       n.rec.state = pj::file_state::done;
       b.erase(pj::problem_key(n.path));
@@ -258,6 +271,7 @@ struct publisher::impl {
     }
     b.put(pj::entry_key(n.path), pj::encode_entry(n.rec));
     j.write(b);
+    if (!n.release_key.empty()) release(std::exchange(n.release_key, {}));
     if (stored) {
       ++stats().files_done;
       ++stats().files_read;
@@ -278,7 +292,7 @@ struct publisher::impl {
     if (auto why = changed_while_read(n, r.after, r.data.size())) co_return why;
     auto p = co_await run_on(cpu, [&] { return prepare(r.data, object_kind::file); });
     r.data = bytes();
-    co_await store_prepared(p);
+    co_await store_prepared(p, &n);
     n.rec.object = p.h;
     co_return std::nullopt;
   }
@@ -356,11 +370,13 @@ struct publisher::impl {
 
   // Calls fn(name, record) for each recorded child of directory `path`, in
   // name order, skipping the deeper descendants.
+  // The seeks are bounded: the walk's cursor is older than the records the
+  // walk writes, and an unbounded seek would step over all of them.
   template <class Fn>
   static void for_each_recorded_child(journal::cursor& c, const std::string& path, Fn&& fn) {
     const std::string prefix = pj::child_prefix(path), end = pj::children_end(path);
-    c.seek(pj::children_begin(path));
-    while (c.valid() && c.key() < end) {
+    c.seek(pj::children_begin(path), end);
+    while (c.valid()) {
       auto rest = c.key().substr(prefix.size());
       if (auto z = rest.find('\0'); z != std::string_view::npos) {
         std::string skip(c.key().substr(0, prefix.size() + z));
@@ -369,7 +385,7 @@ struct publisher::impl {
         int steps = 0;
         do c.next();
         while (++steps < 8 && c.valid() && c.key() < skip);
-        if (c.valid() && c.key() < skip) c.seek(skip);
+        if (c.valid() && c.key() < skip) c.seek(skip, end);
         continue;
       }
       fn(std::string(rest), pj::decode_entry(c.value(), c.key()));
@@ -410,7 +426,7 @@ struct publisher::impl {
     std::vector<std::string> subdirs;
     auto out = std::make_shared<scan_batch>();
     out->dirs = 1;
-    for_each_recorded_child(*ws.snapshot, path, [&](std::string name, pj::entry_record r) {
+    for_each_recorded_child(*ws.cursor, path, [&](std::string name, pj::entry_record r) {
       if (S_ISDIR(r.st.mode)) {
         subdirs.push_back(name);
         ws.dirs.emplace(join(path, name), std::move(r));
@@ -435,7 +451,7 @@ struct publisher::impl {
   void prefill(const std::string& path, std::vector<walk_entry>& entries) {
     auto& old = ws.children;
     old.clear();
-    for_each_recorded_child(*ws.snapshot, path, [&](std::string name, pj::entry_record r) { old.emplace_back(std::move(name), std::move(r)); });
+    for_each_recorded_child(*ws.cursor, path, [&](std::string name, pj::entry_record r) { old.emplace_back(std::move(name), std::move(r)); });
     std::size_t i = 0;
     for (auto& e : entries) {
       while (i < old.size() && old[i].first < e.name) ++i;
@@ -595,7 +611,7 @@ struct publisher::impl {
         sent.get_future().wait();
       };
       try {
-        ws.snapshot = j.scan();
+        ws.cursor = j.scan();
         walk_callbacks cb;
         cb.on_dir = [&](walk_dir&& d) { send(take_listing(d)); };
         cb.on_problem = [&](const std::string& p, const std::string& m) { report(p, m); };
@@ -607,7 +623,7 @@ struct publisher::impl {
       } catch (...) {
         walk_error = std::current_exception();
       }
-      ws.snapshot.reset();
+      ws.cursor.reset();
       send(nullptr);
     });
     struct joiner {
@@ -679,7 +695,7 @@ struct publisher::impl {
     if (top_rec.listed_run != run_number) return;
     const std::string end = pj::children_end(top);
     auto cur = j.scan();
-    cur->seek(pj::children_begin(top));
+    cur->seek(pj::children_begin(top), end);
     while (cur->valid() && cur->key() < end) {
       std::string path = pj::key_path(cur->key().substr(1));
       auto r = pj::decode_entry(cur->value(), cur->key());
@@ -701,7 +717,7 @@ struct publisher::impl {
           unlisted = true;
         }
         if (unlisted) {
-          cur->seek(pj::children_end(path));
+          cur->seek(pj::children_end(path), end);
           continue;
         }
       }

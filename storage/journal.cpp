@@ -89,6 +89,9 @@ class journal_impl final : public journal {
     // answers those without reading a block.
     t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
     o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
+    // The same for keys still in the memtable (most of a run's lookups).
+    o.memtable_prefix_bloom_size_ratio = 0.05;
+    o.memtable_whole_key_filtering = true;
     rocksdb::DB* db = nullptr;
     auto s = rocksdb::DB::Open(o, state + "/journal", &db);
     if (!s.ok()) raise(s, where_, "cannot open");
@@ -151,9 +154,15 @@ class journal_impl final : public journal {
     cursor_impl(rocksdb::DB& db, const std::string& where) : where_(where) {
       rocksdb::ReadOptions r;
       r.total_order_seek = true;
+      // RocksDB reads the bound through this pointer on every step, so
+      // changing what it points to before a seek moves the bound.
+      r.iterate_upper_bound = &bound_slice_;
       it_.reset(db.NewIterator(r));
     }
-    void seek(std::string_view key) override {
+    void seek(std::string_view key) override { seek(key, std::string_view("\xff\xff\xff\xff", 4)); }
+    void seek(std::string_view key, std::string_view end) override {
+      bound_.assign(end);
+      bound_slice_ = rocksdb::Slice(bound_);
       it_->Seek(rocksdb::Slice(key.data(), key.size()));
       status();
     }
@@ -169,6 +178,8 @@ class journal_impl final : public journal {
     void status() {
       if (!it_->Valid() && !it_->status().ok()) raise(it_->status(), where_, "cannot read");
     }
+    std::string bound_ = std::string("\xff\xff\xff\xff", 4);
+    rocksdb::Slice bound_slice_{bound_};
     std::unique_ptr<rocksdb::Iterator> it_;
     std::string where_;
   };

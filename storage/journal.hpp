@@ -79,11 +79,17 @@ class journal {
   // Makes everything written so far durable across a reboot, now.
   virtual void sync() = 0;
 
-  // Ordered iteration over a consistent view of the journal.
+  // Ordered iteration over a consistent view of the journal, taken when the
+  // cursor is made. A cursor must not outlive its journal.
   class cursor {
    public:
     virtual ~cursor() = default;
     virtual void seek(std::string_view key) = 0;
+    // Seeks within [key, end): the cursor is invalid past `end`. A view kept
+    // while many records are written steps over every newer record after
+    // the position on each seek; the bound stops it at `end`, so one cursor
+    // can serve a whole walk.
+    virtual void seek(std::string_view key, std::string_view end) = 0;
     virtual bool valid() const = 0;
     virtual std::string_view key() const = 0;
     virtual std::string_view value() const = 0;
