@@ -827,6 +827,7 @@ struct publisher::impl {
     b.erase_range(pj::prefix_begin('i'), pj::prefix_end('i'));
     j.write(b);
     j.sync();
+    j.checkpoint();
   }
 
   [[noreturn]] void moved_on(const std::string& current, const std::string& expected) {

@@ -149,6 +149,13 @@ class journal_impl final : public journal {
     syncs_.fetch_add(1, std::memory_order_relaxed);
   }
 
+  void checkpoint() override {
+    rethrow_failure();
+    rocksdb::FlushOptions f;
+    f.wait = true;
+    check(db_->Flush(f), "cannot flush");
+  }
+
   class cursor_impl final : public cursor {
    public:
     cursor_impl(rocksdb::DB& db, const std::string& where) : where_(where) {

@@ -78,6 +78,9 @@ class journal {
   }
   // Makes everything written so far durable across a reboot, now.
   virtual void sync() = 0;
+  // Moves everything written so far from the log into table files, so the
+  // next open does not replay it (a finished publish's log is tens of MB).
+  virtual void checkpoint() = 0;
 
   // Ordered iteration over a consistent view of the journal, taken when the
   // cursor is made. A cursor must not outlive its journal.
