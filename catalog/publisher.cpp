@@ -70,6 +70,19 @@ std::string join(const std::string& dir, const std::string& name) { return dir.e
 // How the journal names a repository state: revision, root and history.
 std::string manifest_id(const manifest& m) { return std::to_string(m.revision) + " " + m.root.hex() + " " + m.history.hex(); }
 
+// This boot of the machine (STRATUM_BOOT_ID stands in for it in tests).
+std::string boot_id() {
+  if (const char* fake = std::getenv("STRATUM_BOOT_ID")) return fake;
+  std::string id;
+  if (FILE* f = std::fopen("/proc/sys/kernel/random/boot_id", "r")) {
+    char buf[64] = {};
+    if (std::fgets(buf, sizeof buf, f)) id = buf;
+    std::fclose(f);
+  }
+  while (!id.empty() && id.back() == '\n') id.pop_back();
+  return id;
+}
+
 std::string describe_id(const std::string& id) {
   if (id.empty()) return "no repository";
   return "revision " + id.substr(0, id.find(' '));
@@ -117,6 +130,10 @@ struct publisher::impl {
   static constexpr std::size_t pending_limit = 4096;
 
   publish_stats& stats() { return self.stats_; }
+
+  // The value of an object's confirmation record: its stored size and the
+  // run that stored it (what a check after a machine restart compares).
+  std::string confirmation(std::size_t size) const { return std::to_string(size) + " " + std::to_string(run_number); }
 
   // Thread-safe: problems are journal records, so a resumed run still lists
   // those of the attempts before it.
@@ -202,7 +219,7 @@ struct publisher::impl {
     journal::batch confirm;
     journal::batch& b = owner ? owner->records : confirm;
     if (verify_with_store && co_await store.stat(k)) {
-      b.put(jk, std::to_string(p.body->size()));
+      b.put(jk, confirmation(p.body->size()));
       ++stats().objects_deduplicated;
     } else {
       // The intent record is what lets a resumed run count what it sends
@@ -212,7 +229,7 @@ struct publisher::impl {
       j.put(ik, "");
       co_await store.put(k, p.body);
       b.erase(ik);
-      b.put(jk, std::to_string(p.body->size()));
+      b.put(jk, confirmation(p.body->size()));
       ++stats().objects_stored;
       stats().bytes_stored += p.body->size();
       crash_point("upload");
@@ -808,6 +825,7 @@ struct publisher::impl {
     b.put(pj::meta_key("phase"), "files");
     b.put(pj::meta_key("base"), base);
     b.put(pj::meta_key("verify"), verify ? "1" : "0");
+    b.put(pj::meta_key("boot"), boot_id());
     b.erase(pj::meta_key("dirty"));
     b.erase(pj::meta_key("intent"));
     j.write(b);
@@ -854,6 +872,78 @@ struct publisher::impl {
     const std::string end = pj::prefix_end('i');
     for (c->seek(pj::prefix_begin('i')); c->valid() && c->key() < end; c->next()) ++n;
     return n;
+  }
+
+  // The machine restarted since the interrupted attempt. A store confirms a
+  // put before it is durable (backend.hpp: durable after sync()), so objects
+  // this run stored since its last sync may be gone or cut short (a power
+  // loss leaves zero-length files behind a rename). Each object this run
+  // recorded is looked up; the lost ones are forgotten, the files that name
+  // them are read again, and the run's catalogs are built again.
+  awaitable<void> recheck_after_restart() {
+    auto& st = stats();
+    st.phase = "checking objects after a restart";
+    struct confirmed {
+      std::string jkey;
+      std::string key;
+      std::uint64_t size;
+    };
+    std::vector<confirmed> mine;
+    {
+      auto c = j.scan();
+      const std::string end = pj::prefix_end('o');
+      for (c->seek(pj::prefix_begin('o'), end); c->valid(); c->next()) {
+        auto k = c->key();
+        auto v = std::string(c->value());
+        auto space = v.find(' ');
+        if (k.size() != 34 || space == std::string::npos || std::stoull(v.substr(space + 1)) != run_number) continue;
+        hash256 h;
+        std::memcpy(h.v.data(), k.data() + 1, 32);
+        mine.push_back({std::string(k), stratum::object_key(h, static_cast<object_kind>(k[33])), std::stoull(v.substr(0, space))});
+      }
+    }
+    if (opt.log)
+      opt.log("the machine restarted since the interrupted run: checking the " + std::to_string(mine.size()) +
+              " object(s) it stored");
+    std::unordered_set<std::string> lost;  // journal object keys
+    std::size_t next = 0;
+    auto checker = [&]() -> awaitable<void> {
+      while (next < mine.size()) {
+        const confirmed& o = mine[next++];
+        auto info = co_await store.stat(o.key);
+        if (!info || info->size != o.size) lost.insert(o.jkey);
+      }
+    };
+    std::vector<awaitable<void>> checkers;
+    for (int i = 0; i < 64; ++i) checkers.push_back(checker());
+    co_await run_all(std::move(checkers));
+    st.objects_lost_in_restart = lost.size();
+    if (lost.empty()) co_return;
+    if (opt.log) opt.log(std::to_string(lost.size()) + " object(s) did not survive the restart; the files naming them are read again");
+    journal::batch b;
+    for (auto& k : lost) b.erase(k);
+    auto names_lost = [&](const pj::entry_record& r) {
+      if (r.object && lost.count(pj::object_key(*r.object, object_kind::file))) return true;
+      for (auto& ch : r.chunks)
+        if (lost.count(pj::object_key(ch.hash, object_kind::chunk))) return true;
+      return false;
+    };
+    {
+      auto c = j.scan();
+      const std::string end = pj::prefix_end('e');
+      for (c->seek(pj::prefix_begin('e'), end); c->valid(); c->next()) {
+        auto r = pj::decode_entry(c->value(), c->key());
+        if (r.state != pj::file_state::done || !names_lost(r)) continue;
+        r.state = pj::file_state::pending;
+        r.object.reset();
+        r.chunks.clear();
+        b.put(c->key(), pj::encode_entry(r));
+      }
+    }
+    b.erase_range(pj::prefix_begin('c'), pj::prefix_end('c'));
+    b.put(pj::meta_key("phase"), "files");
+    j.write(b);
+    j.sync();
   }
 
   // ---- the whole run ---------------------------------------------------------
@@ -915,6 +1005,10 @@ struct publisher::impl {
         if (opt.log)
           opt.log("resuming the interrupted publish of '" + opt.source + "' (" + std::to_string(st.in_flight_at_stop) +
                   " object(s) were being sent when it stopped)");
+        if (meta_or("boot", "") != boot_id()) {
+          co_await recheck_after_restart();
+          j.put(pj::meta_key("boot"), boot_id());
+        }
       } else {
         if (current != meta_or("published", "")) moved_on(current, meta_or("published", ""));
         start_run(std::stoull(meta_or("run", "0")) + 1, current, false, false);

@@ -63,6 +63,7 @@ struct publish_stats {
   std::uint64_t objects_deduplicated = 0;              // identical content found
   std::uint64_t objects_resent = 0;                    // sent again after a crash
   std::uint64_t in_flight_at_stop = 0;                 // objects the last run was sending when it stopped
+  std::uint64_t objects_lost_in_restart = 0;           // confirmed, but gone after a machine restart
   bool resumed = false;
   std::uint64_t catalogs = 0;
   std::uint64_t in_flight = 0;                         // files being processed

@@ -166,7 +166,7 @@ awaitable<int> do_publish(parsed_args& a) {
     std::printf("{\"revision\":%llu,\"root_catalog\":\"%s\",\"unchanged\":%s,\"resumed\":%s,\"files\":%llu,"
                 "\"directories\":%llu,\"symlinks\":%llu,\"specials\":%llu,\"bytes\":%llu,\"files_read\":%llu,"
                 "\"files_unchanged\":%llu,\"objects_stored\":%llu,\"bytes_stored\":%llu,\"objects_deduplicated\":%llu,"
-                "\"objects_resent\":%llu,\"in_flight_at_stop\":%llu,\"catalogs\":%llu,\"journal_syncs\":%llu,"
+                "\"objects_resent\":%llu,\"in_flight_at_stop\":%llu,\"objects_lost_in_restart\":%llu,\"catalogs\":%llu,\"journal_syncs\":%llu,"
                 "\"problems\":%zu,\"reader\":\"%s\",\"seconds\":%.3f}\n",
                 (unsigned long long)r.m.revision, r.m.root.hex().c_str(), r.unchanged ? "true" : "false",
                 s.resumed || r.already_published ? "true" : "false", (unsigned long long)r.totals.regular,
@@ -175,7 +175,8 @@ awaitable<int> do_publish(parsed_args& a) {
                 (unsigned long long)s.files_read, (unsigned long long)s.files_unchanged,
                 (unsigned long long)s.objects_stored, (unsigned long long)s.bytes_stored,
                 (unsigned long long)s.objects_deduplicated, (unsigned long long)s.objects_resent,
-                (unsigned long long)s.in_flight_at_stop, (unsigned long long)s.catalogs,
+                (unsigned long long)s.in_flight_at_stop, (unsigned long long)s.objects_lost_in_restart,
+                (unsigned long long)s.catalogs,
                 (unsigned long long)j->syncs(), r.problems.size(), json_escape(s.reader).c_str(), secs);
   } else if (!a.has("quiet") && r.unchanged) {
     std::fprintf(stderr, "nothing changed since revision %llu of %s (%llu files checked in %.1fs); nothing published\n",

@@ -4,6 +4,7 @@
 // STATE; files that keep changing are never published torn.
 #include "support.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <fcntl.h>
@@ -293,5 +294,29 @@ TEST_CASE("a full STATE disk stops the publish cleanly; it resumes once there is
   auto resumed = run_stratum({"publish", d / "small/st", d / "src", d / "store", "--json"});
   REQUIRE_MESSAGE(resumed.code == 0, resumed.err);
   CHECK(json_field(resumed.out, "resumed") == "true");
+  expect_identical(d / "store", d / "src", d / "dst");
+}
+
+TEST_CASE("after a machine restart, objects a power loss cut short are found and sent again") {
+  temp_dir d;
+  make_tree(d / "src", crash_tree());
+  run_options crash;
+  crash.env = {"STRATUM_CRASH_AT=upload:300", "STRATUM_BOOT_ID=first-boot"};
+  REQUIRE(run_stratum({"publish", "--new", d / "st", d / "src", d / "store"}, crash).code == killed);
+  // What a power loss leaves: renamed objects whose data never reached the disk.
+  std::vector<std::string> objects;
+  for (auto& e : fs::recursive_directory_iterator(d / "store/data"))
+    if (e.is_regular_file()) objects.push_back(e.path().string());
+  std::sort(objects.begin(), objects.end());
+  REQUIRE(objects.size() > 250);
+  for (std::size_t i = 0; i < 5; ++i) fs::resize_file(objects[i * 50], 0);
+
+  run_options restarted;
+  restarted.env = {"STRATUM_BOOT_ID=second-boot"};
+  auto r = run_stratum({"publish", d / "st", d / "src", d / "store", "--json"}, restarted);
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  CHECK(json_field(r.out, "objects_lost_in_restart") == "5");
+  CHECK(r.err.find("the machine restarted") != std::string::npos);
   expect_identical(d / "store", d / "src", d / "dst");
 }
