@@ -59,13 +59,25 @@ void print_problems(const std::vector<problem>& ps, const char* verb) {
   }
 }
 
+store_options remote(const parsed_args& a) {
+  store_options o;
+  o.endpoint = a.get_or("endpoint", "");
+  o.region = a.get_or("region", "");
+  o.ca_file = a.get_or("ca-file", "");
+  o.addressing = a.get_or("addressing", "");
+  if (!o.addressing.empty() && o.addressing != "path" && o.addressing != "virtual")
+    fail(errc::usage, "--addressing must be path or virtual, not '" + o.addressing + "'");
+  o.max_requests = static_cast<unsigned>(std::max(1ul, a.number("max-requests", o.max_requests)));
+  return o;
+}
+
 bytes pinned_key(const parsed_args& a) {
   if (auto k = a.get("pubkey")) return load_public_key(*k);
   return {};
 }
 
 awaitable<std::unique_ptr<repository>> open_repo(const std::string& spec, const parsed_args& a, std::unique_ptr<backend>& store) {
-  store = open_store(spec, false, ctx->p.blocking);
+  store = open_store(spec, false, ctx->io, ctx->p.blocking, remote(a));
   auto result_ = co_await repository::open(*store, ctx->p.cpu, pinned_key(a));
   co_return result_;
 }
@@ -139,7 +151,7 @@ awaitable<int> do_publish(parsed_args& a) {
   // One-off notices go to stderr even with --json (stdout stays one JSON object).
   o.log = [quiet = a.has("quiet")](const std::string& m) { if (!quiet) std::fprintf(stderr, "stratum: %s\n", m.c_str()); };
 
-  auto store = open_store(spec, fresh, ctx->p.blocking);
+  auto store = open_store(spec, fresh, ctx->io, ctx->p.blocking, remote(a));
   auto j = journal::open(state);
   publisher pub(*store, *j, ctx->io, ctx->p.cpu, ctx->p.blocking, std::move(key), o);
   progress prog(ctx->io, pub.stats(), quiet);
@@ -321,6 +333,22 @@ const option_spec opt_help{"help", 'h'};
 const option_spec opt_tag{"tag", 0, true};
 const option_spec opt_pubkey{"pubkey", 0, true};
 
+// Every command that names a STORE takes these.
+std::vector<option_spec> with_store_options(std::vector<option_spec> v) {
+  for (const char* name : {"endpoint", "region", "ca-file", "addressing", "max-requests"}) v.push_back({name, 0, true});
+  return v;
+}
+
+const char* store_help =
+    "\nSTORE is a directory, file:///abs/path or s3://BUCKET[/PREFIX]. For S3, credentials come from\n"
+    "AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN, and:\n"
+    "  --endpoint URL      https://host[:port] of an S3-compatible service (default: AWS)\n"
+    "  --region R          signing region (default: AWS_REGION, AWS_DEFAULT_REGION or us-east-1)\n"
+    "  --ca-file PEM       trust this CA instead of the system's (a private or test CA)\n"
+    "  --addressing path|virtual   bucket in the path or in the host name (default: path with\n"
+    "                      --endpoint, virtual without)\n"
+    "  --max-requests N    requests in flight at most (default 512)\n";
+
 const std::vector<command>& commands() {
   static const std::vector<command> list = {
       {"publish", "publish [--new] STATE SOURCE STORE [options]",
@@ -336,33 +364,33 @@ const std::vector<command>& commands() {
        "  --reader auto|uring|threads   how files are read (default auto: io_uring if available)\n"
        "  --max-files N       files in flight (default 128);  --memory MIB  data in memory (default 64)\n"
        "  --json              print final statistics as one JSON object;  --quiet  no progress\n\n"
-       "STORE is a directory or file:///abs/path. Exit 0: published; 1: published, but some paths\n"
-       "could not be read (STATE/problems.txt); 2: usage error; 3: failed, nothing published.\n",
-       {{"new"}, {"key", 0, true}, opt_tag, {"message", 'm', true}, {"compression", 0, true}, {"level", 0, true},
-        {"reader", 0, true}, {"max-files", 0, true}, {"memory", 0, true}, {"json"}, {"quiet", 'q'}, opt_help},
+       "Exit 0: published; 1: published, but some paths could not be read (STATE/problems.txt);\n"
+       "2: usage error; 3: failed, nothing published (run the same command again to resume).\n",
+       with_store_options({{"new"}, {"key", 0, true}, opt_tag, {"message", 'm', true}, {"compression", 0, true}, {"level", 0, true},
+        {"reader", 0, true}, {"max-files", 0, true}, {"memory", 0, true}, {"json"}, {"quiet", 'q'}, opt_help}),
        3, 3, do_publish},
       {"ls", "ls STORE [PATH] [--tag NAME] [-l]",
        "Lists a directory of the current (or tagged) revision. Names are printed with \\n, \\t, \\\\\n"
        "and \\xHH escapes for bytes that are not printable UTF-8.\n\n"
        "  -l, --long          mode, uid, gid, size, mtime (UTC, ns)\n"
        "  --pubkey FILE       require the manifest to be signed with this public key\n",
-       {opt_tag, {"long", 'l'}, opt_pubkey, opt_help}, 1, 2, do_ls},
+       with_store_options({opt_tag, {"long", 'l'}, opt_pubkey, opt_help}), 1, 2, do_ls},
       {"cat", "cat STORE PATH [--tag NAME]", "Writes a file's content (verified) to standard output.\n",
-       {opt_tag, opt_pubkey, opt_help}, 2, 2, do_cat},
+       with_store_options({opt_tag, opt_pubkey, opt_help}), 2, 2, do_cat},
       {"restore", "restore STORE DEST [--tag NAME] [--path SUBTREE] [--force]",
        "Recreates the revision (or SUBTREE of it) in DEST, which must be empty or missing.\n\n"
        "  --force             restore into a non-empty DEST\n"
        "  --owners / --no-owners   set uid/gid (default: when run as root)\n",
-       {opt_tag, {"path", 0, true}, {"force"}, {"owners"}, {"no-owners"}, {"quiet", 'q'}, opt_pubkey, opt_help}, 2, 2,
+       with_store_options({opt_tag, {"path", 0, true}, {"force"}, {"owners"}, {"no-owners"}, {"quiet", 'q'}, opt_pubkey, opt_help}), 2, 2,
        do_restore},
       {"check", "check STORE [-i] [-s SUBTREE]",
        "Verifies the manifest signature and every catalog of the current and tagged revisions, and that\n"
        "every object they name exists. Exit 1 and a list of problems if anything is wrong.\n\n"
        "  -i, --integrity     also fetch every object and re-hash its data\n"
        "  -s, --subtree PATH  only objects below PATH\n",
-       {{"integrity", 'i'}, {"subtree", 's', true}, opt_pubkey, opt_help}, 1, 1, do_check},
+       with_store_options({{"integrity", 'i'}, {"subtree", 's', true}, opt_pubkey, opt_help}), 1, 1, do_check},
       {"info", "info STORE [--json]", "Shows the manifest, revision, statistics and tags.\n",
-       {{"json"}, opt_pubkey, opt_help}, 1, 1, do_info},
+       with_store_options({{"json"}, opt_pubkey, opt_help}), 1, 1, do_info},
       {"keygen", "keygen DIR", "Writes a new Ed25519 key pair: DIR/stratum.key and DIR/stratum.pub.\n", {opt_help}, 1, 1,
        do_keygen},
   };
@@ -396,6 +424,8 @@ int run(int argc, char** argv) {
     args = parse_args(std::vector<std::string>(argv + 2, argv + argc), cmd->options);
     if (args.has("help")) {
       std::printf("usage: stratum %s\n\n%s", cmd->synopsis, cmd->help);
+      for (auto& o : cmd->options)
+        if (o.name == "endpoint") std::printf("%s", store_help);
       return ok;
     }
     if (args.positional.size() < cmd->min_args || args.positional.size() > cmd->max_args)

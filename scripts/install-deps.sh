@@ -11,21 +11,37 @@ pkgs=(g++ cmake ninja-build pkg-config ccache
       libdeflate-dev doctest-dev attr)
 for arg in "$@"; do
   case "$arg" in
-    --test)  pkgs+=(python3 openssl) ;;
+    # Node.js runs s3rver (the S3 emulator, from npm, below); botocore and
+    # awscli check the S3 client against AWS's own code.
+    --test)  pkgs+=(python3 openssl nodejs python3-botocore awscli); test=1 ;;
     --bench) pkgs+=(restic time bc) ;;
     *) echo "install-deps.sh: unknown option '$arg' (use --test or --bench)" >&2; exit 2 ;;
   esac
 done
 
+test=${test:-0}
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
-
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
-echo "install-deps.sh: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install-deps.sh: installing ${missing[*]}" >&2
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [ "$test" = 1 ]; then
+  # Debian's nodejs comes without npm (NodeSource's includes it).
+  command -v npm >/dev/null || $sudo apt-get install -y -qq --no-install-recommends npm >/dev/null
+  # Test servers from npm, pinned (shared/TESTING.md), into .tools/ of the
+  # checkout; the tests find them there.
+  tools=$(cd "$(dirname "$0")/.." && pwd)/.tools
+  if [ ! -x "$tools/node_modules/.bin/s3rver" ]; then
+    echo "install-deps.sh: npm install s3rver@3.7.1 into $tools" >&2
+    mkdir -p "$tools"
+    npm install --prefix "$tools" --no-audit --no-fund --loglevel=error s3rver@3.7.1 >/dev/null
+  fi
+fi

@@ -3,7 +3,8 @@
 
 namespace stratum {
 
-std::unique_ptr<backend> open_store(const std::string& spec, bool create, asio::thread_pool& blocking) {
+std::unique_ptr<backend> open_store(const std::string& spec, bool create, asio::io_context& io, asio::thread_pool& blocking,
+                                    const store_options& o) {
   if (spec.empty()) fail(errc::usage, "empty STORE: give a directory, file:///abs/path, s3://... or az://...");
   if (spec.rfind("file://", 0) == 0) {
     std::string path = spec.substr(7);
@@ -12,9 +13,9 @@ std::unique_ptr<backend> open_store(const std::string& spec, bool create, asio::
     return make_local_backend(path, create, blocking);
   }
   if (spec.rfind("mem:", 0) == 0) return make_memory_backend(spec.substr(4));
-  if (spec.rfind("s3://", 0) == 0 || spec.rfind("az://", 0) == 0 || spec.rfind("https://", 0) == 0 ||
-      spec.rfind("http://", 0) == 0)
-    fail(errc::usage, "store '" + spec.substr(0, spec.find('?')) + "': this build supports local directory stores only so far");
+  if (spec.rfind("s3://", 0) == 0) return make_s3_backend(spec, io, blocking, o);
+  if (spec.rfind("az://", 0) == 0 || spec.rfind("https://", 0) == 0 || spec.rfind("http://", 0) == 0)
+    fail(errc::usage, "store '" + spec.substr(0, spec.find('?')) + "': Azure stores are not supported yet (local and s3:// are)");
   if (spec.find("://") != std::string::npos)
     fail(errc::usage, "store '" + spec + "': unknown scheme (use a path, file://, s3:// or az://)");
   return make_local_backend(spec, create, blocking);

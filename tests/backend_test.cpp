@@ -2,6 +2,7 @@
 #include "async/error.hpp"
 #include "async/group.hpp"
 #include "storage/backend.hpp"
+#include "servers.hpp"
 #include "support.hpp"
 
 #include <filesystem>
@@ -11,15 +12,31 @@ using namespace stratum::test;
 
 namespace {
 
+// `keep` holds whatever must outlive the store (a server).
 struct store_under_test {
   const char* name;
-  std::function<std::unique_ptr<backend>(const std::string& dir, asio::thread_pool&)> make;
+  std::function<std::unique_ptr<backend>(const std::string& dir, asio::io_context&, asio::thread_pool&, std::shared_ptr<void>& keep)> make;
 };
 
 const std::vector<store_under_test>& stores() {
   static const std::vector<store_under_test> list = {
-      {"memory", [](const std::string&, asio::thread_pool&) { return make_memory_backend("t"); }},
-      {"local", [](const std::string& dir, asio::thread_pool& p) { return make_local_backend(dir + "/store", true, p); }},
+      {"memory", [](const std::string&, asio::io_context&, asio::thread_pool&, std::shared_ptr<void>&) { return make_memory_backend("t"); }},
+      {"local", [](const std::string& dir, asio::io_context&, asio::thread_pool& p, std::shared_ptr<void>&) {
+         return make_local_backend(dir + "/store", true, p);
+       }},
+      // s3rver over HTTPS, with a prefix, so keys are mapped both ways.
+      {"s3", [](const std::string& dir, asio::io_context& io, asio::thread_pool& p, std::shared_ptr<void>& keep) {
+         auto tls = make_certificate(dir + "/tls");
+         auto server = std::make_shared<s3rver>(dir + "/s3", "conformance", tls);
+         keep = server;
+         ::setenv("AWS_ACCESS_KEY_ID", "S3RVER", 1);
+         ::setenv("AWS_SECRET_ACCESS_KEY", "S3RVER", 1);
+         store_options o;
+         o.endpoint = server->endpoint();
+         o.ca_file = tls.cert;
+         o.max_requests = 64;
+         return open_store("s3://conformance/some/prefix", true, io, p, o);
+       }},
   };
   return list;
 }
@@ -34,7 +51,8 @@ TEST_CASE("backend conformance") {
       temp_dir dir;
       asio::io_context io;
       asio::thread_pool pool(4);
-      auto store = s.make(dir.path, pool);
+      std::shared_ptr<void> keep;
+      auto store = s.make(dir.path, io, pool, keep);
       run_io(io, [&]() -> awaitable<void> {
         // put, get, overwrite
         co_await store->put("data/ab/x", body("hello world"));

@@ -1,0 +1,93 @@
+#include "servers.hpp"
+
+#include "support.hpp"
+
+#include <arpa/inet.h>
+#include <csignal>
+#include <cstdlib>
+#include <fcntl.h>
+#include <filesystem>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+
+namespace stratum::test {
+
+std::string tools_dir() {
+  if (const char* t = std::getenv("STRATUM_TOOLS")) return t;
+  return std::string(STRATUM_SOURCE_DIR) + "/.tools";
+}
+
+tls_files make_certificate(const std::string& dir) {
+  std::filesystem::create_directories(dir);
+  tls_files f{dir + "/cert.pem", dir + "/key.pem"};
+  std::string cmd = "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -keyout '" + f.key + "' -out '" + f.cert +
+                    "' -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1,DNS:localhost >/dev/null 2>&1";
+  REQUIRE_MESSAGE(std::system(cmd.c_str()) == 0, "openssl could not make a test certificate");
+  return f;
+}
+
+int free_port() {
+  int s = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  socklen_t len = sizeof a;
+  ::getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(s);
+  return ntohs(a.sin_port);
+}
+
+namespace {
+
+bool accepts(int port) {
+  int s = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  bool ok = ::connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+  ::close(s);
+  return ok;
+}
+
+}  // namespace
+
+s3rver::s3rver(const std::string& dir, const std::string& bucket, const tls_files& tls) : port_(free_port()), tls_(!tls.cert.empty()) {
+  const std::string bin = tools_dir() + "/node_modules/.bin/s3rver";
+  REQUIRE_MESSAGE(::access(bin.c_str(), X_OK) == 0, (bin + " is missing: run scripts/install-deps.sh --test"));
+  std::filesystem::create_directories(dir);
+  std::vector<std::string> args = {bin, "-d", dir, "-a", "127.0.0.1", "-p", std::to_string(port_), "--silent", "--configure-bucket", bucket};
+  if (tls_) args.insert(args.end(), {"--cert", tls.cert, "--key", tls.key});
+  pid_ = ::fork();
+  if (pid_ == 0) {
+    // Paginated listings fail with 500 without the legacy provider (TESTING.md).
+    ::setenv("NODE_OPTIONS", "--openssl-legacy-provider", 1);
+    int null = ::open("/dev/null", O_RDWR);
+    ::dup2(null, 0);
+    ::dup2(null, 1);
+    ::dup2(null, 2);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    ::execv(bin.c_str(), argv.data());
+    _exit(127);
+  }
+  for (int i = 0; i < 400 && !accepts(port_); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  REQUIRE_MESSAGE(accepts(port_), ("s3rver did not start on port " + std::to_string(port_)));
+}
+
+s3rver::~s3rver() {
+  if (pid_ > 0) {
+    ::kill(pid_, SIGTERM);
+    int status;
+    ::waitpid(pid_, &status, 0);
+  }
+}
+
+std::string s3rver::endpoint() const { return std::string(tls_ ? "https" : "http") + "://127.0.0.1:" + std::to_string(port_); }
+
+}  // namespace stratum::test
