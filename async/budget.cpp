@@ -27,6 +27,11 @@ awaitable<std::size_t> budget::acquire(std::size_t n) {
   throw boost::system::system_error(asio::error::operation_aborted, "waiting for budget");
 }
 
+void budget::set_capacity(std::size_t n) {
+  capacity_ = std::max<std::size_t>(n, 1);
+  grant();
+}
+
 void budget::release(std::size_t n) {
   used_ -= std::min(n, used_);
   grant();

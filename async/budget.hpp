@@ -25,6 +25,10 @@ class budget {
   // Returns units taken by acquire (pass the value acquire returned).
   void release(std::size_t n);
 
+  // Changes the capacity. Lowering it takes effect as units are released
+  // (nothing already granted is taken back); raising it serves waiters.
+  void set_capacity(std::size_t n);
+
   std::size_t in_use() const noexcept { return used_; }
   std::size_t capacity() const noexcept { return capacity_; }
 

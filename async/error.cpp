@@ -32,6 +32,13 @@ std::error_code make_error_code(errc e) noexcept { return {static_cast<int>(e), 
 
 void fail(errc e, const std::string& what) { throw error(make_error_code(e), what); }
 
+void fail_transient(const std::string& what, bool throttled, std::chrono::milliseconds retry_after) {
+  error e(make_error_code(errc::transient), what);
+  e.throttled = throttled;
+  e.retry_after = retry_after;
+  throw e;
+}
+
 void fail_errno(int err, const std::string& what) {
   errc c = errc::permanent;
   switch (err) {

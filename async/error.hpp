@@ -3,6 +3,7 @@
 // that fails its hash or format check), so wrappers can decide what to do.
 #pragma once
 
+#include <chrono>
 #include <string>
 #include <system_error>
 
@@ -25,6 +26,11 @@ class error : public std::system_error {
   error(std::error_code c, std::string message) : std::system_error(c), message_(std::move(message)) {}
   const char* what() const noexcept override { return message_.c_str(); }
 
+  // For transient failures: the server asked to slow down (HTTP 429, 503
+  // SlowDown/ServerBusy), and how long it asked to wait (Retry-After; 0: not said).
+  bool throttled = false;
+  std::chrono::milliseconds retry_after{0};
+
  private:
   std::string message_;
 };
@@ -33,6 +39,10 @@ std::error_code make_error_code(errc e) noexcept;
 // Throws stratum::error(e, what). `what` names the operation and the object
 // or path; it must never contain a secret.
 [[noreturn]] void fail(errc e, const std::string& what);
+
+// Throws a transient stratum::error that says whether the server was
+// throttling and how long it asked to wait.
+[[noreturn]] void fail_transient(const std::string& what, bool throttled, std::chrono::milliseconds retry_after);
 
 // Classifies an errno value from a system call (ENOENT -> not_found, EINTR/EAGAIN
 // /EIO... -> transient, the rest permanent) and throws with `what`.

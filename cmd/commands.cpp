@@ -68,6 +68,7 @@ store_options remote(const parsed_args& a) {
   if (!o.addressing.empty() && o.addressing != "path" && o.addressing != "virtual")
     fail(errc::usage, "--addressing must be path or virtual, not '" + o.addressing + "'");
   o.max_requests = static_cast<unsigned>(std::max(1ul, a.number("max-requests", o.max_requests)));
+  o.request_timeout = std::chrono::seconds(std::max(1ul, a.number("request-timeout", 60)));
   return o;
 }
 
@@ -155,6 +156,7 @@ awaitable<int> do_publish(parsed_args& a) {
   auto j = journal::open(state);
   publisher pub(*store, *j, ctx->io, ctx->p.cpu, ctx->p.blocking, std::move(key), o);
   progress prog(ctx->io, pub.stats(), quiet);
+  prog.set_store_status([&] { return store->status(); });
   auto t0 = std::chrono::steady_clock::now();
   prog.start();
   publish_result r;
@@ -179,7 +181,7 @@ awaitable<int> do_publish(parsed_args& a) {
                 "\"directories\":%llu,\"symlinks\":%llu,\"specials\":%llu,\"bytes\":%llu,\"files_read\":%llu,"
                 "\"files_unchanged\":%llu,\"objects_stored\":%llu,\"bytes_stored\":%llu,\"objects_deduplicated\":%llu,"
                 "\"objects_resent\":%llu,\"in_flight_at_stop\":%llu,\"objects_lost_in_restart\":%llu,\"catalogs\":%llu,\"journal_syncs\":%llu,"
-                "\"problems\":%zu,\"reader\":\"%s\",\"seconds\":%.3f}\n",
+                "\"requests_retried\":%llu,\"throttled\":%llu,\"problems\":%zu,\"reader\":\"%s\",\"seconds\":%.3f}\n",
                 (unsigned long long)r.m.revision, r.m.root.hex().c_str(), r.unchanged ? "true" : "false",
                 s.resumed || r.already_published ? "true" : "false", (unsigned long long)r.totals.regular,
                 (unsigned long long)r.totals.directories, (unsigned long long)r.totals.symlinks,
@@ -189,7 +191,9 @@ awaitable<int> do_publish(parsed_args& a) {
                 (unsigned long long)s.objects_deduplicated, (unsigned long long)s.objects_resent,
                 (unsigned long long)s.in_flight_at_stop, (unsigned long long)s.objects_lost_in_restart,
                 (unsigned long long)s.catalogs,
-                (unsigned long long)j->syncs(), r.problems.size(), json_escape(s.reader).c_str(), secs);
+                (unsigned long long)j->syncs(), (unsigned long long)(store->stats() ? store->stats()->retries : 0),
+                (unsigned long long)(store->stats() ? store->stats()->throttled : 0), r.problems.size(),
+                json_escape(s.reader).c_str(), secs);
   } else if (!a.has("quiet") && r.unchanged) {
     std::fprintf(stderr, "nothing changed since revision %llu of %s (%llu files checked in %.1fs); nothing published\n",
                  (unsigned long long)r.m.revision, store->describe().c_str(), (unsigned long long)s.files, secs);
@@ -335,7 +339,7 @@ const option_spec opt_pubkey{"pubkey", 0, true};
 
 // Every command that names a STORE takes these.
 std::vector<option_spec> with_store_options(std::vector<option_spec> v) {
-  for (const char* name : {"endpoint", "region", "ca-file", "addressing", "max-requests"}) v.push_back({name, 0, true});
+  for (const char* name : {"endpoint", "region", "ca-file", "addressing", "max-requests", "request-timeout"}) v.push_back({name, 0, true});
   return v;
 }
 
@@ -347,7 +351,10 @@ const char* store_help =
     "  --ca-file PEM       trust this CA instead of the system's (a private or test CA)\n"
     "  --addressing path|virtual   bucket in the path or in the host name (default: path with\n"
     "                      --endpoint, virtual without)\n"
-    "  --max-requests N    requests in flight at most (default 512)\n";
+    "  --max-requests N    requests in flight at most (default 512); throttling answers (429,\n"
+    "                      503 SlowDown) lower it, successes raise it again\n"
+    "  --request-timeout S seconds to wait for an answer before retrying (default 60)\n"
+    "Transient failures (5xx, 429, resets, timeouts) are retried with backoff, honouring Retry-After.\n";
 
 const std::vector<command>& commands() {
   static const std::vector<command> list = {

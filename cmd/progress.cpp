@@ -48,8 +48,10 @@ void progress::print(bool final) {
                 human_bytes(static_cast<double>(s_.bytes)).c_str(), s_.files_done / secs,
                 human_bytes(s_.bytes_done / secs).c_str(), static_cast<unsigned long long>(s_.objects_stored),
                 static_cast<unsigned long long>(s_.in_flight), eta);
-  if (tty_) std::fprintf(stderr, "\r\033[K%s%s", line, final ? "\n" : "");
-  else std::fprintf(stderr, "%s\n", line);
+  std::string extra = store_status_ ? store_status_() : std::string();
+  if (!extra.empty()) extra = ", " + extra;
+  if (tty_) std::fprintf(stderr, "\r\033[K%s%s%s", line, extra.c_str(), final ? "\n" : "");
+  else std::fprintf(stderr, "%s%s\n", line, extra.c_str());
   std::fflush(stderr);
 }
 

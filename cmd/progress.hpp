@@ -7,6 +7,8 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <chrono>
+#include <functional>
+#include <string>
 
 namespace stratum::cmd {
 
@@ -15,6 +17,8 @@ class progress {
   progress(asio::io_context& io, const publish_stats& s, bool quiet);
   void start();
   void stop();  // prints the last state and ends the line
+  // Appended to the line when not empty (the store's requests and retries).
+  void set_store_status(std::function<std::string()> f) { store_status_ = std::move(f); }
 
  private:
   void tick();
@@ -25,6 +29,7 @@ class progress {
   bool quiet_, tty_, running_ = false;
   std::chrono::steady_clock::time_point start_;
   std::chrono::milliseconds period_;
+  std::function<std::string()> store_status_;
 };
 
 }  // namespace stratum::cmd

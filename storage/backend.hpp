@@ -10,6 +10,7 @@
 #include "async/async.hpp"
 #include "io/io.hpp"
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -26,6 +27,13 @@ struct object_info {
 // An immutable body that can be sent again unchanged (a retry resends
 // identical bytes).
 using shared_bytes = std::shared_ptr<const bytes>;
+
+// What a retrying store reports (I/O thread only).
+struct retry_stats {
+  std::uint64_t retries = 0;    // requests repeated after a transient failure
+  std::uint64_t throttled = 0;  // times the window was cut for throttling
+  unsigned limit = 0;           // requests allowed in flight now
+};
 
 // Contract common to every method: it is a coroutine to be awaited on the
 // caller's I/O executor; several calls may be in flight at once, on any keys;
@@ -61,6 +69,10 @@ class backend {
 
   // The store as the user named it, for messages (no secrets).
   virtual std::string describe() const = 0;
+
+  // One line for the progress display ("" when there is nothing to say).
+  virtual std::string status() const { return {}; }
+  virtual const retry_stats* stats() const { return nullptr; }
 };
 
 // How to reach a remote store (command-line options; none of them secret:
@@ -73,6 +85,7 @@ struct store_options {
   // Requests in flight at most (--max-requests). Small objects are latency
   // bound: at 30 ms a round trip, 512 in flight is ~17k requests/s.
   unsigned max_requests = 512;
+  std::chrono::milliseconds request_timeout{std::chrono::seconds(60)};  // --request-timeout
 };
 
 // Opens a store from the command line's STORE argument: a path or

@@ -140,9 +140,10 @@ class client_impl final : public http_client {
         co_return resp;
       }
       if (c) drop(c);
-      // A kept-alive connection the server closed meanwhile: once more on a
-      // new one (every request this client sends is idempotent).
-      if (reused && !answered && attempt == 0) continue;
+      // A kept-alive connection the server closed meanwhile fails at once:
+      // once more on a new one (every request this client sends is
+      // idempotent). A timeout is a real failure, for the caller to retry.
+      if (reused && !answered && attempt == 0 && failure != beast::error::timeout) continue;
       raise(failure, stage);
     }
   }

@@ -1,5 +1,8 @@
 #include "async/error.hpp"
 #include "storage/backend.hpp"
+#include "storage/retrying_backend.hpp"
+
+#include <algorithm>
 
 namespace stratum {
 
@@ -13,7 +16,12 @@ std::unique_ptr<backend> open_store(const std::string& spec, bool create, asio::
     return make_local_backend(path, create, blocking);
   }
   if (spec.rfind("mem:", 0) == 0) return make_memory_backend(spec.substr(4));
-  if (spec.rfind("s3://", 0) == 0) return make_s3_backend(spec, io, blocking, o);
+  if (spec.rfind("s3://", 0) == 0) {
+    retry_policy p;
+    p.max_in_flight = std::max(1u, o.max_requests);
+    p.min_in_flight = std::min(p.min_in_flight, p.max_in_flight);
+    return make_retrying_backend(make_s3_backend(spec, io, blocking, o), io, p);
+  }
   if (spec.rfind("az://", 0) == 0 || spec.rfind("https://", 0) == 0 || spec.rfind("http://", 0) == 0)
     fail(errc::usage, "store '" + spec.substr(0, spec.find('?')) + "': Azure stores are not supported yet (local and s3:// are)");
   if (spec.find("://") != std::string::npos)

@@ -10,6 +10,7 @@
 #include "storage/http.hpp"
 #include "storage/sigv4.hpp"
 
+#include <cctype>
 #include <cstdlib>
 
 namespace stratum {
@@ -105,6 +106,7 @@ class s3_backend final : public backend {
     if (!path_style_) ep.host = bucket_ + "." + ep.host;
     http_options ho;
     ho.ca_file = o.ca_file;
+    ho.timeout = o.request_timeout;
     http_ = make_http_client(io, ep, ho);
   }
 
@@ -228,8 +230,12 @@ class s3_backend final : public backend {
     std::string code = error_code(r);
     std::string what = std::string(op) + " " + describe() + (key.empty() ? "" : "/" + key) + ": HTTP " + std::to_string(r.status) +
                        (code.empty() ? "" : " " + code);
-    if (r.status >= 500 || r.status == 429 || code == "SlowDown" || code == "RequestTimeout")
-      fail(errc::transient, what);
+    if (r.status >= 500 || r.status == 429 || code == "SlowDown" || code == "RequestTimeout") {
+      std::chrono::milliseconds after{0};
+      if (auto ra = r.header("Retry-After"); ra && !ra->empty() && std::isdigit(static_cast<unsigned char>((*ra)[0])))
+        after = std::chrono::seconds(std::min(300ul, std::stoul(*ra)));
+      fail_transient(what, r.status == 429 || r.status == 503 || code == "SlowDown", after);
+    }
     if (code == "NoSuchBucket") fail(errc::permanent, what + ": bucket '" + bucket_ + "' does not exist at " + http_->endpoint().url());
     if (r.status == 403)
       fail(errc::permanent, what + ": access denied; check AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and the bucket's policy");

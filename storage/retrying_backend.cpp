@@ -1,0 +1,141 @@
+// Retries and throttling around any backend (storage/backend.hpp).
+//
+// Transient failures (5xx, 429, SlowDown, resets, timeouts) are retried with
+// capped exponential backoff and full jitter, never sooner than a
+// Retry-After the server gave; a put resends the identical body. Anything
+// else (auth, bad request, missing bucket) is rethrown at once: the run
+// stops, resumable.
+//
+// Requests in flight are limited by an adaptive window: each throttling
+// answer halves it (not more often than once per 100 ms, so one burst of
+// 503s counts once), and every `limit` successes add one, up to the maximum
+// (additive increase, multiplicative decrease).
+#include "storage/retrying_backend.hpp"
+
+#include "async/budget.hpp"
+#include "async/error.hpp"
+
+#include <boost/asio/steady_timer.hpp>
+
+#include <algorithm>
+#include <random>
+
+namespace stratum {
+namespace {
+
+class retrying_backend final : public backend {
+ public:
+  retrying_backend(std::unique_ptr<backend> inner, asio::io_context& io, const retry_policy& p)
+      : inner_(std::move(inner)), io_(io), policy_(p), window_(io.get_executor(), p.max_in_flight),
+        rng_(std::random_device{}()) {
+    stats_.limit = p.max_in_flight;
+  }
+
+  awaitable<void> put(std::string key, shared_bytes data) override {
+    co_await attempt("PUT", [&]() -> awaitable<int> {
+      co_await inner_->put(key, data);
+      co_return 0;
+    });
+  }
+
+  awaitable<std::optional<bytes>> get(std::string key, std::uint64_t offset, std::uint64_t length) override {
+    co_return co_await attempt("GET", [&]() { return inner_->get(key, offset, length); });
+  }
+
+  awaitable<std::optional<object_info>> stat(std::string key) override {
+    co_return co_await attempt("HEAD", [&]() { return inner_->stat(key); });
+  }
+
+  awaitable<std::vector<object_info>> list(std::string prefix, std::size_t limit) override {
+    co_return co_await attempt("LIST", [&]() { return inner_->list(prefix, limit); });
+  }
+
+  awaitable<void> remove(std::string key) override {
+    co_await attempt("DELETE", [&]() -> awaitable<int> {
+      co_await inner_->remove(key);
+      co_return 0;
+    });
+  }
+
+  awaitable<void> sync() override {
+    co_await attempt("sync", [&]() -> awaitable<int> {
+      co_await inner_->sync();
+      co_return 0;
+    });
+  }
+
+  std::string describe() const override { return inner_->describe(); }
+
+  std::string status() const override {
+    std::string s = "requests ≤ " + std::to_string(stats_.limit);
+    if (stats_.throttled) s += " (slowed down " + std::to_string(stats_.throttled) + "×)";
+    if (stats_.retries) s += ", " + std::to_string(stats_.retries) + " retried";
+    return s;
+  }
+
+  const retry_stats* stats() const override { return &stats_; }
+
+ private:
+  template <class Op>
+  auto attempt(const char* what, Op op) -> decltype(op()) {
+    for (unsigned n = 1;; ++n) {
+      std::chrono::milliseconds wait{0};
+      {
+        auto slot = co_await lease(window_, 1);
+        try {
+          auto r = co_await op();
+          succeeded();
+          co_return r;
+        } catch (const error& e) {
+          if (!is(e, errc::transient) || n >= policy_.max_attempts) throw;
+          wait = backoff(n, e);
+        }
+      }
+      (void)what;
+      ++stats_.retries;
+      asio::steady_timer t(io_, wait);
+      co_await t.async_wait(use_awaitable);
+    }
+  }
+
+  void succeeded() {
+    if (stats_.limit < policy_.max_in_flight && ++successes_ >= stats_.limit) {
+      successes_ = 0;
+      window_.set_capacity(++stats_.limit);
+    }
+  }
+
+  std::chrono::milliseconds backoff(unsigned n, const error& e) {
+    if (e.throttled) {
+      auto now = std::chrono::steady_clock::now();
+      if (now - last_cut_ > std::chrono::milliseconds(100)) {
+        last_cut_ = now;
+        ++stats_.throttled;
+        stats_.limit = std::max(policy_.min_in_flight, stats_.limit / 2);
+        window_.set_capacity(stats_.limit);
+        successes_ = 0;
+      }
+    }
+    // Full jitter over an exponentially growing, capped interval.
+    auto ceiling = std::min<std::int64_t>(policy_.cap.count(), policy_.base.count() << std::min(n - 1, 20u));
+    std::uniform_int_distribution<std::int64_t> pick(ceiling / 2, ceiling);
+    return std::max(std::chrono::milliseconds(pick(rng_)), e.retry_after);
+  }
+
+  std::unique_ptr<backend> inner_;
+  asio::io_context& io_;
+  retry_policy policy_;
+  budget window_;
+  retry_stats stats_;
+  unsigned successes_ = 0;
+  std::chrono::steady_clock::time_point last_cut_{};
+  std::mt19937_64 rng_;
+};
+
+}  // namespace
+
+std::unique_ptr<backend> make_retrying_backend(std::unique_ptr<backend> inner, asio::io_context& io, const retry_policy& p) {
+  return std::make_unique<retrying_backend>(std::move(inner), io, p);
+}
+
+}  // namespace stratum
