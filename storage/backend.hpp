@@ -63,6 +63,10 @@ class backend {
   // Removes the object; removing a missing key succeeds.
   virtual awaitable<void> remove(std::string key) = 0;
 
+  // Removes many objects (missing ones succeed). The default removes them one
+  // by one; a store with a batch call uses it (S3: DeleteObjects, 1000 a request).
+  virtual awaitable<void> remove_many(std::vector<std::string> keys);
+
   // Makes every put that has completed so far durable (survives power loss).
   // Called before the manifest that refers to them is written, and after.
   virtual awaitable<void> sync() = 0;

@@ -6,6 +6,10 @@
 
 namespace stratum {
 
+awaitable<void> backend::remove_many(std::vector<std::string> keys) {
+  for (auto& k : keys) co_await remove(k);
+}
+
 std::unique_ptr<backend> open_store(const std::string& spec, bool create, asio::io_context& io, asio::thread_pool& blocking,
                                     const store_options& o) {
   if (spec.empty()) fail(errc::usage, "empty STORE: give a directory, file:///abs/path, s3://... or az://...");

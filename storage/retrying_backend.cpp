@@ -57,6 +57,13 @@ class retrying_backend final : public backend {
     });
   }
 
+  awaitable<void> remove_many(std::vector<std::string> keys) override {
+    co_await attempt("DeleteObjects", [&]() -> awaitable<int> {
+      co_await inner_->remove_many(keys);
+      co_return 0;
+    });
+  }
+
   awaitable<void> sync() override {
     co_await attempt("sync", [&]() -> awaitable<int> {
       co_await inner_->sync();

@@ -101,6 +101,13 @@ TEST_CASE("backend conformance") {
         for (int i = 0; i < 200; ++i) puts.push_back(store->put("data/" + std::to_string(i % 7) + "/k" + std::to_string(i), body(std::to_string(i))));
         co_await run_all(std::move(puts));
         CHECK((co_await store->list("data/3/")).size() == 29);
+        // batch removal, missing keys included
+        std::vector<std::string> gone;
+        for (auto& o : co_await store->list("data/3/")) gone.push_back(o.key);
+        gone.push_back("data/3/never-there");
+        co_await store->remove_many(gone);
+        CHECK((co_await store->list("data/3/")).empty());
+        CHECK((co_await store->list("data/4/")).size() == 28);  // untouched
         CHECK(!store->describe().empty());
       });
     }
