@@ -140,7 +140,11 @@ awaitable<int> do_publish(parsed_args& a) {
   else if (rk == "uring") o.reader = reader_kind::uring;
   else if (rk == "threads") o.reader = reader_kind::threads;
   else fail(errc::usage, "--reader must be auto, uring or threads");
-  o.max_files = static_cast<unsigned>(std::max(1ul, a.number("max-files", o.max_files)));
+  const store_options remote_opts = remote(a);
+  // A remote store is latency bound: keep as many small files in flight as
+  // requests (each is one PUT); a local one is bound by the disk and cores.
+  const bool is_remote = spec.rfind("s3://", 0) == 0;
+  o.max_files = static_cast<unsigned>(std::max(1ul, a.number("max-files", is_remote ? remote_opts.max_requests : o.max_files)));
   o.memory = std::max(64ul, a.number("memory", o.memory >> 20)) << 20;
   if (auto t = a.get("tag")) {
     if (!valid_tag_name(*t) || *t == "trunk" || *t == "trunk-previous")
@@ -152,7 +156,7 @@ awaitable<int> do_publish(parsed_args& a) {
   // One-off notices go to stderr even with --json (stdout stays one JSON object).
   o.log = [quiet = a.has("quiet")](const std::string& m) { if (!quiet) std::fprintf(stderr, "stratum: %s\n", m.c_str()); };
 
-  auto store = open_store(spec, fresh, ctx->io, ctx->p.blocking, remote(a));
+  auto store = open_store(spec, fresh, ctx->io, ctx->p.blocking, remote_opts);
   auto j = journal::open(state);
   publisher pub(*store, *j, ctx->io, ctx->p.cpu, ctx->p.blocking, std::move(key), o);
   progress prog(ctx->io, pub.stats(), quiet);
@@ -181,7 +185,7 @@ awaitable<int> do_publish(parsed_args& a) {
                 "\"directories\":%llu,\"symlinks\":%llu,\"specials\":%llu,\"bytes\":%llu,\"files_read\":%llu,"
                 "\"files_unchanged\":%llu,\"objects_stored\":%llu,\"bytes_stored\":%llu,\"objects_deduplicated\":%llu,"
                 "\"objects_resent\":%llu,\"in_flight_at_stop\":%llu,\"objects_lost_in_restart\":%llu,\"catalogs\":%llu,\"journal_syncs\":%llu,"
-                "\"requests_retried\":%llu,\"throttled\":%llu,\"problems\":%zu,\"reader\":\"%s\",\"seconds\":%.3f}\n",
+                "\"requests_retried\":%llu,\"throttled\":%llu,\"requests_in_flight_peak\":%u,\"requests_in_flight_mean\":%.0f,\"problems\":%zu,\"reader\":\"%s\",\"seconds\":%.3f}\n",
                 (unsigned long long)r.m.revision, r.m.root.hex().c_str(), r.unchanged ? "true" : "false",
                 s.resumed || r.already_published ? "true" : "false", (unsigned long long)r.totals.regular,
                 (unsigned long long)r.totals.directories, (unsigned long long)r.totals.symlinks,
@@ -192,7 +196,9 @@ awaitable<int> do_publish(parsed_args& a) {
                 (unsigned long long)s.in_flight_at_stop, (unsigned long long)s.objects_lost_in_restart,
                 (unsigned long long)s.catalogs,
                 (unsigned long long)j->syncs(), (unsigned long long)(store->stats() ? store->stats()->retries : 0),
-                (unsigned long long)(store->stats() ? store->stats()->throttled : 0), r.problems.size(),
+                (unsigned long long)(store->stats() ? store->stats()->throttled : 0),
+                store->stats() ? store->stats()->peak_in_flight : 0u,
+                store->stats() && secs > 0 ? store->stats()->in_flight_seconds / secs : 0.0, r.problems.size(),
                 json_escape(s.reader).c_str(), secs);
   } else if (!a.has("quiet") && r.unchanged) {
     std::fprintf(stderr, "nothing changed since revision %llu of %s (%llu files checked in %.1fs); nothing published\n",
@@ -351,7 +357,7 @@ const char* store_help =
     "  --ca-file PEM       trust this CA instead of the system's (a private or test CA)\n"
     "  --addressing path|virtual   bucket in the path or in the host name (default: path with\n"
     "                      --endpoint, virtual without)\n"
-    "  --max-requests N    requests in flight at most (default 512); throttling answers (429,\n"
+    "  --max-requests N    requests in flight at most (default 1024); throttling answers (429,\n"
     "                      503 SlowDown) lower it, successes raise it again\n"
     "  --request-timeout S seconds to wait for an answer before retrying (default 60)\n"
     "Transient failures (5xx, 429, resets, timeouts) are retried with backoff, honouring Retry-After.\n";
@@ -369,7 +375,8 @@ const std::vector<command>& commands() {
        "  --tag NAME          also tag the new revision NAME;  -m, --message TEXT  its description\n"
        "  --compression zlib|none   (default zlib);  --level N  1..12 (default 1)\n"
        "  --reader auto|uring|threads   how files are read (default auto: io_uring if available)\n"
-       "  --max-files N       files in flight (default 128);  --memory MIB  data in memory (default 64)\n"
+       "  --max-files N       files in flight (default 128; for S3, --max-requests)\n"
+       "  --memory MIB        file data in memory at most (default 64)\n"
        "  --json              print final statistics as one JSON object;  --quiet  no progress\n\n"
        "Exit 0: published; 1: published, but some paths could not be read (STATE/problems.txt);\n"
        "2: usage error; 3: failed, nothing published (run the same command again to resume).\n",

@@ -74,7 +74,7 @@ class retrying_backend final : public backend {
   std::string describe() const override { return inner_->describe(); }
 
   std::string status() const override {
-    std::string s = "requests ≤ " + std::to_string(stats_.limit);
+    std::string s = std::to_string(stats_.in_flight) + " requests in flight (≤ " + std::to_string(stats_.limit) + ")";
     if (stats_.throttled) s += " (slowed down " + std::to_string(stats_.throttled) + "×)";
     if (stats_.retries) s += ", " + std::to_string(stats_.retries) + " retried";
     return s;
@@ -89,6 +89,11 @@ class retrying_backend final : public backend {
       std::chrono::milliseconds wait{0};
       {
         auto slot = co_await lease(window_, 1);
+        struct counting {
+          retrying_backend& self;
+          counting(retrying_backend& s) : self(s) { self.count(+1); }
+          ~counting() { self.count(-1); }
+        } counted{*this};
         try {
           auto r = co_await op();
           succeeded();
@@ -103,6 +108,14 @@ class retrying_backend final : public backend {
       asio::steady_timer t(io_, wait);
       co_await t.async_wait(use_awaitable);
     }
+  }
+
+  void count(int delta) {
+    auto now = std::chrono::steady_clock::now();
+    if (stats_.in_flight > 0) stats_.in_flight_seconds += stats_.in_flight * std::chrono::duration<double>(now - last_change_).count();
+    last_change_ = now;
+    stats_.in_flight = static_cast<unsigned>(static_cast<int>(stats_.in_flight) + delta);
+    stats_.peak_in_flight = std::max(stats_.peak_in_flight, stats_.in_flight);
   }
 
   void succeeded() {
@@ -135,7 +148,7 @@ class retrying_backend final : public backend {
   budget window_;
   retry_stats stats_;
   unsigned successes_ = 0;
-  std::chrono::steady_clock::time_point last_cut_{};
+  std::chrono::steady_clock::time_point last_cut_{}, last_change_{};
   std::mt19937_64 rng_;
 };
 

@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# Many small files to an S3 endpoint with a cloud-like round trip, side by
+# side with rclone in one run.
+#
+# The sink is nginx on loopback (plain HTTP): WebDAV PUT stores the bodies, a
+# Lua block sleeps 30 ms before every request (the round trip to a cloud
+# region) and answers a bucket listing with an empty ListBucketResult. nginx
+# answers ~25k PUT/s here, so what is measured is the client.
+#
+#   bench/s3.sh [FILES]      default 20000 files of 1-8 KiB
+#   BENCH_QUICK=1            skip rclone with its default 4 transfers (~3 min)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+work=$(mkdir -p "${BENCH_WORK:-bench/work}" && cd "${BENCH_WORK:-bench/work}" && pwd)
+count=${1:-20000}
+bash scripts/install-deps.sh --bench
+command -v nginx >/dev/null && [ -f /usr/lib/nginx/modules/ngx_http_lua_module.so ] && command -v rclone >/dev/null || {
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends nginx libnginx-mod-http-lua rclone >/dev/null
+}
+bash scripts/build.sh --target stratum >/dev/null
+
+src=$work/small-$count
+if [ ! -d "$src" ]; then
+  python3 - "$src" "$count" <<'PY'
+import os, random, sys
+root, n = sys.argv[1], int(sys.argv[2]); rnd = random.Random(7)
+words = ["w%d" % i for i in range(3000)]
+for i in range(n):
+    d = os.path.join(root, "d%03d" % (i % 200)); os.makedirs(d, exist_ok=True)
+    size = rnd.randint(1024, 8192)
+    text = " ".join(rnd.choice(words) for _ in range(size // 4))[:size]
+    with open(os.path.join(d, "f%05d" % i), "w") as f: f.write(text)
+PY
+fi
+find "$src" -type f -print0 | xargs -0 cat > /dev/null
+
+# nginx with the Lua module, its own prefix, a free port.
+ngx=$work/nginx
+rm -rf "$ngx" && mkdir -p "$ngx/data/bucket" "$ngx/tmp" "$ngx/logs"
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+user=""; [ "$(id -u)" -eq 0 ] && { user="user www-data;"; chown -R www-data "$ngx/data" "$ngx/tmp" "$ngx/logs"; }
+cat > "$ngx/nginx.conf" <<EOF
+$user
+load_module /usr/lib/nginx/modules/ndk_http_module.so;
+load_module /usr/lib/nginx/modules/ngx_http_lua_module.so;
+worker_processes 1;
+worker_rlimit_nofile 65536;
+error_log $ngx/logs/error.log warn;
+pid $ngx/nginx.pid;
+events { worker_connections 16384; }
+http {
+  access_log off;
+  client_body_temp_path $ngx/tmp;
+  client_max_body_size 0;
+  keepalive_requests 1000000;
+  keepalive_timeout 300s;
+  server {
+    listen 127.0.0.1:$port backlog=4096;
+    root $ngx/data;
+    location / {
+      access_by_lua_block {
+        ngx.sleep(0.03)
+        local uri = ngx.var.uri
+        if ngx.req.get_method() == "GET" and (uri == "/bucket" or uri == "/bucket/") then
+          ngx.header["Content-Type"] = "application/xml"
+          ngx.say('<?xml version="1.0" encoding="UTF-8"?><ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>bucket</Name><Prefix></Prefix><KeyCount>0</KeyCount><MaxKeys>1000</MaxKeys><IsTruncated>false</IsTruncated></ListBucketResult>')
+          return ngx.exit(200)
+        end
+      }
+      dav_methods PUT DELETE MKCOL;
+      create_full_put_path on;
+    }
+  }
+}
+EOF
+nginx -p "$ngx" -c "$ngx/nginx.conf"
+trap 'nginx -p "$ngx" -c "$ngx/nginx.conf" -s quit 2>/dev/null || true' EXIT
+sleep 0.5
+endpoint=http://127.0.0.1:$port
+
+results=$work/s3.tsv
+: > "$results"
+run() {  # name, command...
+  local name=$1; shift
+  /usr/bin/time -f "%e %U %S %M" -o "$work/s3-time" "$@" >"$work/s3-out-$name" 2>"$work/s3-log-$name" || {
+    echo "$name failed:" >&2; tail -5 "$work/s3-log-$name" >&2; exit 1; }
+  read -r wall user sys rss < "$work/s3-time"
+  echo -e "$name\t$wall\t$(echo "$user + $sys" | bc)\t$((rss / 1024))" >> "$results"
+}
+
+export AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench
+rm -rf "$work/s3-state"
+run stratum ./build/stratum publish --new "$work/s3-state" "$src" s3://bucket/stratum --endpoint "$endpoint" --json --quiet
+peak=$(sed 's/.*"requests_in_flight_peak":\([0-9]*\).*/\1/' "$work/s3-out-stratum")
+mean=$(sed 's/.*"requests_in_flight_mean":\([0-9]*\).*/\1/' "$work/s3-out-stratum")
+stored=$(sed 's/.*"objects_stored":\([0-9]*\).*/\1/' "$work/s3-out-stratum")
+
+unset AWS_CA_BUNDLE
+export RCLONE_CONFIG_SINK_TYPE=s3 RCLONE_CONFIG_SINK_PROVIDER=Other RCLONE_CONFIG_SINK_ACCESS_KEY_ID=bench \
+       RCLONE_CONFIG_SINK_SECRET_ACCESS_KEY=bench RCLONE_CONFIG_SINK_ENDPOINT=$endpoint RCLONE_CONFIG_SINK_FORCE_PATH_STYLE=true
+run rclone-512 rclone copy "$src" sink:bucket/rclone-512 --transfers 512 --checkers 64 --s3-no-check-bucket
+[ "${BENCH_QUICK:-0}" = 1 ] || run rclone-default rclone copy "$src" sink:bucket/rclone-default --s3-no-check-bucket
+stored_rclone=$(find "$ngx/data/bucket/rclone-512" -type f | wc -l)
+
+echo
+echo "$count files of 1-8 KiB ($(du -sb "$src" | cut -f1) bytes) to nginx on loopback with 30 ms per request; $(nproc) cores"
+echo "stratum: $stored objects stored, requests in flight: peak $peak, mean $mean; rclone stored $stored_rclone files"
+echo
+python3 - "$results" "$count" <<'PY'
+import sys
+rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1])]
+n = int(sys.argv[2])
+by = {r[0]: r for r in rows}
+print("| client | wall s | files/s | CPU s | CPU ms per file | peak RSS MiB |")
+print("|---|---:|---:|---:|---:|---:|")
+for r in rows:
+    print("| %s | %.2f | %.0f | %.2f | %.3f | %s |" % (r[0], float(r[1]), n / float(r[1]), float(r[2]), 1000 * float(r[2]) / n, r[3]))
+s = by["stratum"]
+best = min((r for r in rows if r[0].startswith("rclone")), key=lambda r: float(r[1]))
+print()
+print("stratum vs rclone's best (%s): files/s %.1f×, CPU per file %.2f×" % (best[0], float(best[1]) / float(s[1]), float(s[2]) / float(best[2])))
+PY
