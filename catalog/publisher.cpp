@@ -278,7 +278,10 @@ struct publisher::impl {
     journal::batch& b = n.records;
     if (stored) {
       n.rec.state = pj::file_state::done;
-      b.erase(pj::problem_key(n.path));
+      // A problem can be recorded only for a file left out before or in an
+      // earlier attempt: otherwise there is nothing to erase (and a
+      // tombstone per file costs the memtable).
+      if (was_excluded || stats().resumed) b.erase(pj::problem_key(n.path));
       // A file left out last time is in this revision: the tree changed.
       if (was_excluded && !dirty.exchange(true)) b.put(pj::meta_key("dirty"), "1");
     } else {
