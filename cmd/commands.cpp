@@ -143,7 +143,7 @@ awaitable<int> do_publish(parsed_args& a) {
   const store_options remote_opts = remote(a);
   // A remote store is latency bound: keep as many small files in flight as
   // requests (each is one PUT); a local one is bound by the disk and cores.
-  const bool is_remote = spec.rfind("s3://", 0) == 0;
+  const bool is_remote = spec.rfind("s3://", 0) == 0 || spec.rfind("az://", 0) == 0 || spec.rfind("https://", 0) == 0;
   o.max_files = static_cast<unsigned>(std::max(1ul, a.number("max-files", is_remote ? remote_opts.max_requests : o.max_files)));
   o.memory = std::max(64ul, a.number("memory", o.memory >> 20)) << 20;
   if (auto t = a.get("tag")) {

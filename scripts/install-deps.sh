@@ -39,9 +39,10 @@ if [ "$test" = 1 ]; then
   # Test servers from npm, pinned (shared/TESTING.md), into .tools/ of the
   # checkout; the tests find them there.
   tools=$(cd "$(dirname "$0")/.." && pwd)/.tools
-  if [ ! -x "$tools/node_modules/.bin/s3rver" ]; then
-    echo "install-deps.sh: npm install s3rver@3.7.1 into $tools" >&2
+  if [ ! -x "$tools/node_modules/.bin/s3rver" ] || [ ! -x "$tools/node_modules/.bin/azurite-blob" ]; then
+    # azurite 3.35.0: 3.36 and later need Node >= 21.
+    echo "install-deps.sh: npm install s3rver@3.7.1 azurite@3.35.0 into $tools" >&2
     mkdir -p "$tools"
-    npm install --prefix "$tools" --no-audit --no-fund --loglevel=error s3rver@3.7.1 >/dev/null
+    npm install --prefix "$tools" --no-audit --no-fund --loglevel=error s3rver@3.7.1 azurite@3.35.0 >/dev/null
   fi
 fi

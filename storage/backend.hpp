@@ -97,13 +97,17 @@ struct store_options {
 
 // Opens a store from the command line's STORE argument: a path or
 // file:///abs/path (local directory, created if missing when `create`),
-// s3://BUCKET[/PREFIX], or mem:NAME (in-process, tests only). Throws
+// s3://BUCKET[/PREFIX], az://ACCOUNT/CONTAINER[/PREFIX],
+// https://ACCOUNT.blob.core.windows.net/CONTAINER[/PREFIX]?SAS, or mem:NAME
+// (in-process, tests only). Throws
 // errc::usage with a clear message for anything else.
 std::unique_ptr<backend> open_store(const std::string& spec, bool create, asio::io_context& io, asio::thread_pool& blocking,
                                     const store_options& o = {});
 
 std::unique_ptr<backend> make_local_backend(const std::string& root, bool create, asio::thread_pool& blocking);
 std::unique_ptr<backend> make_memory_backend(std::string name);
+// az://ACCOUNT/CONTAINER[/PREFIX]; `sas` (may be empty) overrides AZURE_STORAGE_SAS_TOKEN.
+std::unique_ptr<backend> make_azure_backend(const std::string& spec, asio::io_context& io, const store_options& o, const std::string& sas);
 std::unique_ptr<backend> make_s3_backend(const std::string& spec, asio::io_context& io, asio::thread_pool& blocking,
                                          const store_options& o);
 

@@ -6,6 +6,17 @@
 
 namespace stratum {
 
+namespace {
+
+std::unique_ptr<backend> with_retries(std::unique_ptr<backend> b, asio::io_context& io, const store_options& o) {
+  retry_policy p;
+  p.max_in_flight = std::max(1u, o.max_requests);
+  p.min_in_flight = std::min(p.min_in_flight, p.max_in_flight);
+  return make_retrying_backend(std::move(b), io, p);
+}
+
+}  // namespace
+
 awaitable<void> backend::remove_many(std::vector<std::string> keys) {
   for (auto& k : keys) co_await remove(k);
 }
@@ -20,14 +31,22 @@ std::unique_ptr<backend> open_store(const std::string& spec, bool create, asio::
     return make_local_backend(path, create, blocking);
   }
   if (spec.rfind("mem:", 0) == 0) return make_memory_backend(spec.substr(4));
-  if (spec.rfind("s3://", 0) == 0) {
-    retry_policy p;
-    p.max_in_flight = std::max(1u, o.max_requests);
-    p.min_in_flight = std::min(p.min_in_flight, p.max_in_flight);
-    return make_retrying_backend(make_s3_backend(spec, io, blocking, o), io, p);
+  if (spec.rfind("s3://", 0) == 0) return with_retries(make_s3_backend(spec, io, blocking, o), io, o);
+  if (spec.rfind("az://", 0) == 0) return with_retries(make_azure_backend(spec, io, o, ""), io, o);
+  if (spec.rfind("https://", 0) == 0) {
+    // https://ACCOUNT.blob.core.windows.net/CONTAINER[/PREFIX]?SAS
+    const std::string shown = spec.substr(0, spec.find('?'));  // never the SAS
+    auto q = spec.find('?');
+    std::string url = spec.substr(8, q == std::string::npos ? std::string::npos : q - 8);
+    auto slash = url.find('/');
+    std::string host = url.substr(0, slash);
+    const std::string suffix = ".blob.core.windows.net";
+    if (slash == std::string::npos || host.size() <= suffix.size() || host.compare(host.size() - suffix.size(), suffix.size(), suffix) != 0)
+      fail(errc::usage, "store '" + shown + "': an https:// store must be https://ACCOUNT.blob.core.windows.net/CONTAINER[/PREFIX][?SAS]");
+    std::string sas = q == std::string::npos ? "" : spec.substr(q + 1);
+    return with_retries(make_azure_backend("az://" + host.substr(0, host.size() - suffix.size()) + url.substr(slash), io, o, sas), io, o);
   }
-  if (spec.rfind("az://", 0) == 0 || spec.rfind("https://", 0) == 0 || spec.rfind("http://", 0) == 0)
-    fail(errc::usage, "store '" + spec.substr(0, spec.find('?')) + "': Azure stores are not supported yet (local and s3:// are)");
+  if (spec.rfind("http://", 0) == 0) fail(errc::usage, "store '" + spec.substr(0, spec.find('?')) + "': use https://");
   if (spec.find("://") != std::string::npos)
     fail(errc::usage, "store '" + spec + "': unknown scheme (use a path, file://, s3:// or az://)");
   return make_local_backend(spec, create, blocking);

@@ -37,6 +37,31 @@ const std::vector<store_under_test>& stores() {
          o.max_requests = 64;
          return open_store("s3://conformance/some/prefix", true, io, p, o);
        }},
+      // Azurite over HTTPS, signed with the account key, then with a SAS.
+      {"azure-sharedkey", [](const std::string& dir, asio::io_context& io, asio::thread_pool& p, std::shared_ptr<void>& keep) {
+         auto tls = make_certificate(dir + "/tls");
+         auto server = std::make_shared<azurite>(dir + "/az", "conformance", tls);
+         keep = server;
+         ::setenv("AZURE_STORAGE_KEY", azurite::key, 1);
+         ::unsetenv("AZURE_STORAGE_SAS_TOKEN");
+         store_options o;
+         o.endpoint = server->endpoint();
+         o.ca_file = tls.cert;
+         o.max_requests = 16;  // Azurite is one Node thread
+         return open_store("az://devstoreaccount1/conformance/some/prefix", true, io, p, o);
+       }},
+      {"azure-sas", [](const std::string& dir, asio::io_context& io, asio::thread_pool& p, std::shared_ptr<void>& keep) {
+         auto tls = make_certificate(dir + "/tls");
+         auto server = std::make_shared<azurite>(dir + "/az", "conformance", tls);
+         keep = server;
+         ::unsetenv("AZURE_STORAGE_KEY");
+         ::setenv("AZURE_STORAGE_SAS_TOKEN", server->sas("conformance", "racwdl", "2035-01-01T00:00:00Z").c_str(), 1);
+         store_options o;
+         o.endpoint = server->endpoint();
+         o.ca_file = tls.cert;
+         o.max_requests = 16;
+         return open_store("az://devstoreaccount1/conformance/some/prefix", true, io, p, o);
+       }},
   };
   return list;
 }

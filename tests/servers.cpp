@@ -91,3 +91,59 @@ s3rver::~s3rver() {
 std::string s3rver::endpoint() const { return std::string(tls_ ? "https" : "http") + "://127.0.0.1:" + std::to_string(port_); }
 
 }  // namespace stratum::test
+
+namespace stratum::test {
+
+azurite::azurite(const std::string& dir, const std::string& container, const tls_files& tls) : port_(free_port()), ca_(tls.cert) {
+  const std::string bin = tools_dir() + "/node_modules/.bin/azurite-blob";
+  REQUIRE_MESSAGE(::access(bin.c_str(), X_OK) == 0, (bin + " is missing: run scripts/install-deps.sh --test"));
+  std::filesystem::create_directories(dir);
+  std::vector<std::string> args = {bin, "--blobHost", "127.0.0.1", "--blobPort", std::to_string(port_), "--location", dir, "--silent",
+                                   "--disableTelemetry", "--skipApiVersionCheck", "--cert", tls.cert, "--key", tls.key};
+  pid_ = ::fork();
+  if (pid_ == 0) {
+    int null = ::open("/dev/null", O_RDWR);
+    ::dup2(null, 0);
+    ::dup2(null, 1);
+    ::dup2(null, 2);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    ::execv(bin.c_str(), argv.data());
+    _exit(127);
+  }
+  for (int i = 0; i < 400 && !accepts(port_); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  REQUIRE_MESSAGE(accepts(port_), ("azurite did not start on port " + std::to_string(port_)));
+  const std::string make = "/usr/bin/python3 " + std::string(STRATUM_SOURCE_DIR) + "/tests/tools/az_container.py " + endpoint() + " " +
+                           account + " '" + key + "' " + container + " '" + ca_ + "'";
+  int rc = -1;
+  for (int i = 0; i < 40 && rc != 0; ++i) {
+    rc = std::system(make.c_str());
+    if (rc != 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  REQUIRE_MESSAGE(rc == 0, "could not create the Azurite container");
+}
+
+azurite::~azurite() {
+  if (pid_ > 0) {
+    ::kill(pid_, SIGTERM);
+    int status;
+    ::waitpid(pid_, &status, 0);
+  }
+}
+
+std::string azurite::sas(const std::string& container, const std::string& permissions, const std::string& expiry) const {
+  const std::string cmd = "/usr/bin/python3 " + std::string(STRATUM_SOURCE_DIR) + "/tests/tools/az_sas.py " + account + " '" + key +
+                          "' " + container + " " + permissions + " " + expiry;
+  std::string out;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  REQUIRE(p);
+  char buf[1024];
+  while (std::size_t n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
+  ::pclose(p);
+  while (!out.empty() && out.back() == '\n') out.pop_back();
+  REQUIRE(!out.empty());
+  return out;
+}
+
+}  // namespace stratum::test

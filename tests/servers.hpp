@@ -38,6 +38,27 @@ class s3rver {
   bool tls_ = true;
 };
 
+// Azurite's blob service over HTTPS (account devstoreaccount1, the
+// well-known key), with `container` created by SharedKey.
+class azurite {
+ public:
+  static constexpr const char* account = "devstoreaccount1";
+  static constexpr const char* key =
+      "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+  azurite(const std::string& dir, const std::string& container, const tls_files& tls);
+  ~azurite();
+  azurite(const azurite&) = delete;
+  azurite& operator=(const azurite&) = delete;
+  std::string endpoint() const { return "https://127.0.0.1:" + std::to_string(port_); }
+  // A container SAS signed with the account key (tests/tools/az_sas.py).
+  std::string sas(const std::string& container, const std::string& permissions, const std::string& expiry) const;
+
+ private:
+  pid_t pid_ = -1;
+  int port_ = 0;
+  std::string ca_;
+};
+
 // Where the npm-installed tools are (the checkout's .tools/ directory).
 std::string tools_dir();
 

@@ -1,0 +1,344 @@
+// The Azure Blob store: az://ACCOUNT/CONTAINER[/PREFIX] over storage/http,
+// authorised by a SAS token (AZURE_STORAGE_SAS_TOKEN, appended to every
+// request) or the account key (AZURE_STORAGE_KEY, SharedKey signing).
+//
+// Objects up to `block_threshold` go up in one Put Blob; larger ones as
+// Put Block + Put Block List, so a retry resends one block, not the object.
+// Every PUT carries Content-MD5, which the service checks. A 2xx means the
+// blob is durable, so sync() has nothing to do.
+#include "async/budget.hpp"
+#include "async/error.hpp"
+#include "io/sha256.hpp"
+#include "storage/backend.hpp"
+#include "storage/http.hpp"
+#include "storage/sigv4.hpp"  // uri_encode
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
+#include <ctime>
+
+namespace stratum {
+namespace {
+
+constexpr const char* ms_version = "2021-08-06";
+// Put Blob up to 8 MiB; above, 4 MiB blocks. Most objects are small files
+// (one request each); chunks of large files are up to 16 MiB compressed,
+// which as blocks retry and travel in 4 MiB pieces.
+constexpr std::size_t block_threshold = 8u << 20;
+constexpr std::size_t block_size = 4u << 20;
+
+std::string base64(const unsigned char* p, std::size_t n) {
+  std::string out(4 * ((n + 2) / 3) + 1, '\0');
+  int len = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), p, static_cast<int>(n));
+  out.resize(static_cast<std::size_t>(len));
+  return out;
+}
+
+std::string unbase64(const std::string& s) {
+  std::string out(s.size(), '\0');
+  int len = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()), reinterpret_cast<const unsigned char*>(s.data()),
+                            static_cast<int>(s.size()));
+  if (len < 0) return {};
+  std::size_t pad = 0;
+  for (auto it = s.rbegin(); it != s.rend() && *it == '='; ++it) ++pad;
+  out.resize(static_cast<std::size_t>(len) - pad);
+  return out;
+}
+
+std::string md5_base64(const unsigned char* p, std::size_t n) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(p, n, md, &len, EVP_md5(), nullptr);
+  return base64(md, len);
+}
+
+std::string rfc1123_now() {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[40];
+  std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  return buf;
+}
+
+std::string xml_field(std::string_view xml, std::string_view tag, std::size_t& from) {
+  const std::string open = "<" + std::string(tag) + ">", close = "</" + std::string(tag) + ">";
+  auto a = xml.find(open, from);
+  if (a == std::string_view::npos) {
+    from = std::string_view::npos;
+    return {};
+  }
+  a += open.size();
+  auto b = xml.find(close, a);
+  if (b == std::string_view::npos) {
+    from = std::string_view::npos;
+    return {};
+  }
+  from = b + close.size();
+  return std::string(xml.substr(a, b - a));
+}
+
+std::string xml_unescape(const std::string& s) {
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '&') {
+      for (auto [ent, ch] : {std::pair{"&amp;", '&'}, {"&lt;", '<'}, {"&gt;", '>'}, {"&quot;", '"'}, {"&apos;", '\''}}) {
+        std::string_view e(ent);
+        if (s.compare(i, e.size(), e) == 0) {
+          out.push_back(ch);
+          i += e.size() - 1;
+          goto next;
+        }
+      }
+    }
+    out.push_back(s[i]);
+  next:;
+  }
+  return out;
+}
+
+std::string env(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? v : "";
+}
+
+using header_list = std::vector<std::pair<std::string, std::string>>;
+
+class azure_backend final : public backend {
+ public:
+  azure_backend(asio::io_context& io, std::string account, std::string container, std::string prefix, const store_options& o,
+                std::string sas)
+      : account_(std::move(account)), container_(std::move(container)), prefix_(std::move(prefix)), sas_(std::move(sas)),
+        slots_(io.get_executor(), std::max(1u, o.max_requests)) {
+    if (sas_.empty()) sas_ = env("AZURE_STORAGE_SAS_TOKEN");
+    while (!sas_.empty() && sas_.front() == '?') sas_.erase(0, 1);
+    if (sas_.empty()) {
+      std::string key = env("AZURE_STORAGE_KEY");
+      if (key.empty())
+        fail(errc::usage, "store '" + describe() + "': set AZURE_STORAGE_SAS_TOKEN (a SAS for the container) or AZURE_STORAGE_KEY (the account key)");
+      key_ = unbase64(key);
+      if (key_.empty()) fail(errc::usage, "store '" + describe() + "': AZURE_STORAGE_KEY is not base64");
+    }
+    http_endpoint ep;
+    if (!o.endpoint.empty()) {
+      // Emulators and private endpoints: the account is the first path segment.
+      ep = parse_endpoint(o.endpoint);
+      base_path_ = "/" + account_;
+    } else {
+      ep = parse_endpoint("https://" + account_ + ".blob.core.windows.net");
+    }
+    http_options ho;
+    ho.ca_file = o.ca_file;
+    ho.timeout = o.request_timeout;
+    http_ = make_http_client(io, ep, ho);
+  }
+
+  awaitable<void> put(std::string key, shared_bytes data) override {
+    const std::string path = blob_path(key);
+    if (data->size() <= block_threshold) {
+      header_list h = {{"x-ms-blob-type", "BlockBlob"}, {"Content-MD5", md5_base64(data->data(), data->size())}};
+      auto r = co_await send("PUT", path, {}, h, data);
+      if (r.status != 201) fail_for(r, "Put Blob", key);
+      co_return;
+    }
+    std::string list = "<?xml version=\"1.0\" encoding=\"utf-8\"?><BlockList>";
+    for (std::size_t at = 0, n = 0; at < data->size(); at += block_size, ++n) {
+      char id[16];
+      std::snprintf(id, sizeof id, "blk%08zu", n);  // equal lengths, as the service requires
+      const std::string block_id = base64(reinterpret_cast<const unsigned char*>(id), std::strlen(id));
+      auto part = std::make_shared<const bytes>(data->begin() + static_cast<std::ptrdiff_t>(at),
+                                                data->begin() + static_cast<std::ptrdiff_t>(std::min(data->size(), at + block_size)));
+      header_list h = {{"Content-MD5", md5_base64(part->data(), part->size())}};
+      const std::vector<std::pair<std::string, std::string>> q = {{"comp", "block"}, {"blockid", block_id}};
+      auto r = co_await send("PUT", path, q, h, part);
+      if (r.status != 201) fail_for(r, "Put Block", key);
+      list += "<Latest>" + block_id + "</Latest>";
+    }
+    list += "</BlockList>";
+    auto body = std::make_shared<const bytes>(list.begin(), list.end());
+    header_list h = {{"Content-MD5", md5_base64(body->data(), body->size())}, {"Content-Type", "application/xml"}};
+    const std::vector<std::pair<std::string, std::string>> q = {{"comp", "blocklist"}};
+    auto r = co_await send("PUT", path, q, h, body);
+    if (r.status != 201) fail_for(r, "Put Block List", key);
+    ++block_lists_;
+  }
+
+  awaitable<std::optional<bytes>> get(std::string key, std::uint64_t offset, std::uint64_t length) override {
+    header_list h;
+    if (offset > 0 || length > 0)
+      h.emplace_back("x-ms-range", "bytes=" + std::to_string(offset) + "-" + (length > 0 ? std::to_string(offset + length - 1) : ""));
+    auto r = co_await send("GET", blob_path(key), {}, h, nullptr);
+    if (r.status == 404 && error_code(r) == "BlobNotFound") co_return std::nullopt;
+    if (r.status == 416) co_return bytes();
+    if (r.status / 100 != 2) fail_for(r, "Get Blob", key);
+    co_return std::move(r.body);
+  }
+
+  awaitable<std::optional<object_info>> stat(std::string key) override {
+    auto r = co_await send("HEAD", blob_path(key), {}, {}, nullptr);
+    if (r.status == 404) {
+      // HEAD has no body; a missing container says so in a header.
+      if (r.header("x-ms-error-code").value_or("") == "ContainerNotFound") fail_for(r, "Get Blob Properties", key);
+      co_return std::nullopt;
+    }
+    if (r.status / 100 != 2) fail_for(r, "Get Blob Properties", key);
+    object_info info{key, 0};
+    if (auto len = r.header("Content-Length")) info.size = std::stoull(*len);
+    co_return info;
+  }
+
+  awaitable<std::vector<object_info>> list(std::string prefix, std::size_t limit) override {
+    std::vector<object_info> out;
+    std::string marker;
+    for (;;) {
+      std::vector<std::pair<std::string, std::string>> q = {{"restype", "container"}, {"comp", "list"}, {"prefix", prefix_ + prefix}};
+      if (limit < 5000) q.emplace_back("maxresults", std::to_string(std::max<std::size_t>(1, limit - out.size())));
+      if (!marker.empty()) q.emplace_back("marker", marker);
+      auto r = co_await send("GET", container_path(), q, {}, nullptr);
+      if (r.status / 100 != 2) fail_for(r, "List Blobs", prefix);
+      std::string_view xml(reinterpret_cast<const char*>(r.body.data()), r.body.size());
+      for (std::size_t at = 0;;) {
+        std::string blob = xml_field(xml, "Blob", at);
+        if (at == std::string_view::npos) break;
+        std::size_t n = 0, z = 0;
+        std::string name = xml_unescape(xml_field(blob, "Name", n));
+        std::string size = xml_field(blob, "Content-Length", z);
+        if (name.compare(0, prefix_.size(), prefix_) != 0) continue;
+        out.push_back({name.substr(prefix_.size()), size.empty() ? 0 : std::stoull(size)});
+        if (out.size() >= limit) co_return out;
+      }
+      std::size_t m = 0;
+      marker = xml_unescape(xml_field(xml, "NextMarker", m));
+      if (marker.empty()) break;
+    }
+    co_return out;
+  }
+
+  awaitable<void> remove(std::string key) override {
+    auto r = co_await send("DELETE", blob_path(key), {}, {}, nullptr);
+    if (r.status == 404 && error_code(r) == "BlobNotFound") co_return;
+    if (r.status / 100 != 2) fail_for(r, "Delete Blob", key);
+  }
+
+  awaitable<void> sync() override { co_return; }
+
+  std::string describe() const override {
+    return "az://" + account_ + "/" + container_ + (prefix_.empty() ? "" : "/" + prefix_.substr(0, prefix_.size() - 1));
+  }
+
+ private:
+  std::string container_path() const { return base_path_ + "/" + uri_encode(container_, true); }
+  std::string blob_path(const std::string& key) const { return container_path() + "/" + uri_encode(prefix_ + key, false); }
+
+  // SharedKey: HMAC-SHA256 with the account key over the request's
+  // canonical form (docs: "Authorize with Shared Key", version 2015-02-21+).
+  std::string shared_key(const std::string& method, const std::string& path, const std::vector<std::pair<std::string, std::string>>& query,
+                         const header_list& headers, std::size_t content_length) const {
+    auto get = [&](const char* name) {
+      for (auto& [k, v] : headers) {
+        std::string lk = k;
+        for (auto& c : lk) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        if (lk == name) return v;
+      }
+      return std::string();
+    };
+    std::string s = method + "\n" + get("content-encoding") + "\n" + get("content-language") + "\n" +
+                    (content_length ? std::to_string(content_length) : "") + "\n" + get("content-md5") + "\n" + get("content-type") +
+                    "\n\n" + get("if-modified-since") + "\n" + get("if-match") + "\n" + get("if-none-match") + "\n" +
+                    get("if-unmodified-since") + "\n" + get("range") + "\n";
+    std::vector<std::pair<std::string, std::string>> ms;
+    for (auto& [k, v] : headers) {
+      std::string lk = k;
+      for (auto& c : lk) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      if (lk.rfind("x-ms-", 0) == 0) ms.emplace_back(lk, v);
+    }
+    std::sort(ms.begin(), ms.end());
+    for (auto& [k, v] : ms) s += k + ":" + v + "\n";
+    s += "/" + account_ + path;
+    auto q = query;
+    for (auto& [k, v] : q)
+      for (auto& c : k) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    std::sort(q.begin(), q.end());
+    for (auto& [k, v] : q) s += "\n" + k + ":" + v;
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    HMAC(EVP_sha256(), key_.data(), static_cast<int>(key_.size()), reinterpret_cast<const unsigned char*>(s.data()), s.size(), mac, &len);
+    return "SharedKey " + account_ + ":" + base64(mac, len);
+  }
+
+  awaitable<http_response> send(const char* method, const std::string& path, const std::vector<std::pair<std::string, std::string>>& query,
+                                const header_list& extra, shared_bytes body) {
+    auto lease_ = co_await lease(slots_, 1);
+    header_list h = extra;
+    h.emplace_back("x-ms-date", rfc1123_now());
+    h.emplace_back("x-ms-version", ms_version);
+    http_request hr;
+    hr.method = method;
+    hr.target = path;
+    std::string qs;
+    for (auto& [k, v] : query) qs += (qs.empty() ? "?" : "&") + uri_encode(k, true) + "=" + uri_encode(v, true);
+    if (!sas_.empty()) qs += (qs.empty() ? "?" : "&") + sas_;
+    hr.target += qs;
+    if (sas_.empty()) h.emplace_back("Authorization", shared_key(method, path, query, h, body ? body->size() : 0));
+    hr.headers = std::move(h);
+    hr.body = std::move(body);
+    auto r = co_await http_->request(hr);
+    co_return r;
+  }
+
+  static std::string error_code(const http_response& r) {
+    if (auto h = r.header("x-ms-error-code")) return *h;
+    std::string_view xml(reinterpret_cast<const char*>(r.body.data()), r.body.size());
+    std::size_t at = 0;
+    return xml_field(xml, "Code", at);
+  }
+
+  [[noreturn]] void fail_for(const http_response& r, const char* op, const std::string& key) const {
+    const std::string code = error_code(r);
+    std::string what = std::string(op) + " " + describe() + (key.empty() ? "" : "/" + key) + ": HTTP " + std::to_string(r.status) +
+                       (code.empty() ? "" : " " + code);
+    if (r.status >= 500 || r.status == 429 || code == "ServerBusy" || code == "OperationTimedOut" || code == "InternalError") {
+      std::chrono::milliseconds after{0};
+      if (auto ra = r.header("Retry-After"); ra && !ra->empty() && std::isdigit(static_cast<unsigned char>((*ra)[0])))
+        after = std::chrono::seconds(std::min(300ul, std::stoul(*ra)));
+      fail_transient(what, r.status == 429 || r.status == 503 || code == "ServerBusy", after);
+    }
+    if (code == "ContainerNotFound")
+      fail(errc::permanent, what + ": container '" + container_ + "' does not exist in account '" + account_ + "'");
+    if (r.status == 403)
+      fail(errc::permanent, what + ": not authorised (" + (sas_.empty() ? "check AZURE_STORAGE_KEY" : "the SAS token is wrong, expired or lacks a permission") +
+                                ") for account '" + account_ + "', container '" + container_ + "'");
+    fail(errc::permanent, what);
+  }
+
+  std::string account_, container_, prefix_, sas_, key_, base_path_;
+  budget slots_;
+  std::unique_ptr<http_client> http_;
+  std::uint64_t block_lists_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<backend> make_azure_backend(const std::string& spec, asio::io_context& io, const store_options& o, const std::string& sas) {
+  // az://ACCOUNT/CONTAINER[/PREFIX]
+  std::string rest = spec.substr(5);
+  auto s1 = rest.find('/');
+  if (s1 == std::string::npos || s1 == 0)
+    fail(errc::usage, "store '" + spec + "': use az://ACCOUNT/CONTAINER[/PREFIX]");
+  std::string account = rest.substr(0, s1);
+  rest = rest.substr(s1 + 1);
+  auto s2 = rest.find('/');
+  std::string container = rest.substr(0, s2);
+  std::string prefix = s2 == std::string::npos ? "" : rest.substr(s2 + 1);
+  while (!prefix.empty() && prefix.back() == '/') prefix.pop_back();
+  if (!prefix.empty()) prefix += "/";
+  if (container.size() < 3 || container.size() > 63 || container.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-") != std::string::npos)
+    fail(errc::usage, "store '" + spec + "': '" + container + "' is not a valid container name (3-63 lowercase letters, digits and '-')");
+  return std::make_unique<azure_backend>(io, account, container, prefix, o, sas);
+}
+
+}  // namespace stratum
