@@ -106,8 +106,24 @@ std::string time_string(std::int64_t t) {
 
 // ---- publish ----------------------------------------------------------------
 
+// `publish`, and `load` (CLFSLoad's form) with its store and SAS made up.
+awaitable<int> publish_to(parsed_args& a, const std::string& spec, const std::string& sas);
+
 awaitable<int> do_publish(parsed_args& a) {
-  const std::string state = a.positional[0], source = a.positional[1], spec = a.positional[2];
+  co_return co_await publish_to(a, a.positional[2], "");
+}
+
+// stratum load [--new] STATE SOURCE ACCOUNT CONTAINER SAS_TOKEN: CLFSLoad's
+// arguments, in its order and with its meaning (--new: the container must
+// be empty; without it, the same command resumes).
+awaitable<int> do_load(parsed_args& a) {
+  const std::string spec = "az://" + a.positional[2] + "/" + a.positional[3];
+  const std::string sas = a.positional[4];
+  co_return co_await publish_to(a, spec, sas);
+}
+
+awaitable<int> publish_to(parsed_args& a, const std::string& spec, const std::string& sas) {
+  const std::string state = a.positional[0], source = a.positional[1];
   const bool fresh = a.has("new");
   std::error_code ec;
   fs::create_directories(state, ec);
@@ -140,7 +156,8 @@ awaitable<int> do_publish(parsed_args& a) {
   else if (rk == "uring") o.reader = reader_kind::uring;
   else if (rk == "threads") o.reader = reader_kind::threads;
   else fail(errc::usage, "--reader must be auto, uring or threads");
-  const store_options remote_opts = remote(a);
+  store_options remote_opts = remote(a);
+  remote_opts.azure_sas = sas;
   // A remote store is latency bound: keep as many small files in flight as
   // requests (each is one PUT); a local one is bound by the disk and cores.
   const bool is_remote = spec.rfind("s3://", 0) == 0 || spec.rfind("az://", 0) == 0 || spec.rfind("https://", 0) == 0;
@@ -350,8 +367,10 @@ std::vector<option_spec> with_store_options(std::vector<option_spec> v) {
 }
 
 const char* store_help =
-    "\nSTORE is a directory, file:///abs/path or s3://BUCKET[/PREFIX]. For S3, credentials come from\n"
-    "AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN, and:\n"
+    "\nSTORE is a directory, file:///abs/path, s3://BUCKET[/PREFIX], az://ACCOUNT/CONTAINER[/PREFIX]\n"
+    "or https://ACCOUNT.blob.core.windows.net/CONTAINER[/PREFIX]?SAS. Azure credentials:\n"
+    "AZURE_STORAGE_SAS_TOKEN (a container or account SAS) or AZURE_STORAGE_KEY (the account key).\n"
+    "S3 credentials: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN. For both:\n"
     "  --endpoint URL      https://host[:port] of an S3-compatible service (default: AWS)\n"
     "  --region R          signing region (default: AWS_REGION, AWS_DEFAULT_REGION or us-east-1)\n"
     "  --ca-file PEM       trust this CA instead of the system's (a private or test CA)\n"
@@ -383,6 +402,17 @@ const std::vector<command>& commands() {
        with_store_options({{"new"}, {"key", 0, true}, opt_tag, {"message", 'm', true}, {"compression", 0, true}, {"level", 0, true},
         {"reader", 0, true}, {"max-files", 0, true}, {"memory", 0, true}, {"json"}, {"quiet", 'q'}, opt_help}),
        3, 3, do_publish},
+      {"load", "load [--new] STATE SOURCE ACCOUNT CONTAINER SAS_TOKEN [options]",
+       "CLFSLoad's command line: publishes SOURCE into the Azure Blob container CONTAINER of storage\n"
+       "account ACCOUNT, authorised by SAS_TOKEN, exactly as\n"
+       "  stratum publish [--new] STATE SOURCE az://ACCOUNT/CONTAINER   (with AZURE_STORAGE_SAS_TOKEN)\n"
+       "does. --new expects an empty container; the same command without --new resumes an\n"
+       "interrupted load, and after a finished one publishes the next revision. Options as for\n"
+       "publish, and --endpoint https://host:port for an emulator (the account is then the first\n"
+       "path segment, as in Azurite). The SAS token is never printed or stored.\n",
+       with_store_options({{"new"}, {"key", 0, true}, opt_tag, {"message", 'm', true}, {"compression", 0, true}, {"level", 0, true},
+        {"reader", 0, true}, {"max-files", 0, true}, {"memory", 0, true}, {"json"}, {"quiet", 'q'}, opt_help}),
+       5, 5, do_load},
       {"ls", "ls STORE [PATH] [--tag NAME] [-l]",
        "Lists a directory of the current (or tagged) revision. Names are printed with \\n, \\t, \\\\\n"
        "and \\xHH escapes for bytes that are not printable UTF-8.\n\n"

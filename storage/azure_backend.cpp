@@ -338,7 +338,7 @@ std::unique_ptr<backend> make_azure_backend(const std::string& spec, asio::io_co
   if (!prefix.empty()) prefix += "/";
   if (container.size() < 3 || container.size() > 63 || container.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-") != std::string::npos)
     fail(errc::usage, "store '" + spec + "': '" + container + "' is not a valid container name (3-63 lowercase letters, digits and '-')");
-  return std::make_unique<azure_backend>(io, account, container, prefix, o, sas);
+  return std::make_unique<azure_backend>(io, account, container, prefix, o, sas.empty() ? o.azure_sas : sas);
 }
 
 }  // namespace stratum

@@ -93,6 +93,7 @@ struct store_options {
   // bound: at 30 ms a round trip, 1024 in flight is ~34k requests/s.
   unsigned max_requests = 1024;
   std::chrono::milliseconds request_timeout{std::chrono::seconds(60)};  // --request-timeout
+  std::string azure_sas;  // a SAS given on the command line (`load`); never printed
 };
 
 // Opens a store from the command line's STORE argument: a path or

@@ -110,3 +110,38 @@ TEST_CASE("a wrong key, an expired SAS and a read-only SAS end with exit 3, a cl
     CHECK(confirmed_objects(st) == 0);  // nothing marked as stored
   }
 }
+
+TEST_CASE("load, CLFSLoad's form: --new, killed, resumed by the same command, and the same repository as publish az://") {
+  az_env s;
+  std::vector<fixture> tree;
+  for (int i = 0; i < 60; ++i) tree.push_back({'f', "f" + std::to_string(i), "content " + std::to_string(i * 7919)});
+  tree.push_back({'d', "dir"});
+  tree.push_back({'f', "dir/inner", "inner"});
+  make_tree(s.d / "src", tree);
+  const std::string sas = s.server.sas("repo", "racwdl", "2035-01-01T00:00:00Z");
+  run_options crash = with_sas("");
+  crash.env.push_back("STRATUM_CRASH_AT=upload:30");
+  auto first = run_stratum(s.args({"load", "--new", s.d / "st", s.d / "src", "devstoreaccount1", "repo", sas}), crash);
+  REQUIRE_MESSAGE(first.code == 128 + 9, first.err);
+  auto again = run_stratum(s.args({"load", s.d / "st", s.d / "src", "devstoreaccount1", "repo", sas, "--json"}), with_sas(""));
+  INFO(again.err);
+  REQUIRE(again.code == 0);
+  CHECK(json_field(again.out, "resumed") == "true");
+  CHECK(std::stoull(json_field(again.out, "objects_stored")) < 63);  // what the first run confirmed is not sent again
+  auto res = run_stratum(s.args({"restore", "az://devstoreaccount1/repo", s.d / "dst"}), with_sas(sas));
+  REQUIRE_MESSAGE(res.code == 0, res.err);
+  auto diffs = compare_trees(s.d / "src", s.d / "dst", ::geteuid() == 0);
+  CHECK_MESSAGE(diffs.empty(), (diffs.empty() ? std::string() : diffs.front()));
+
+  // The publish form, into another container's worth of prefix, same tree.
+  auto pub = run_stratum(s.args({"publish", "--new", s.d / "st2", s.d / "src", "az://devstoreaccount1/repo/other", "--json"}), with_sas(sas));
+  REQUIRE_MESSAGE(pub.code == 0, pub.err);
+  CHECK(json_field(pub.out, "root_catalog") == json_field(again.out, "root_catalog"));
+
+  // The SAS is nowhere: not in output, not in STATE.
+  const std::string sig = sas.substr(sas.find("sig=") + 4);
+  std::string state;
+  for (auto& e : fs::recursive_directory_iterator(s.d / "st"))
+    if (e.is_regular_file()) state += read_file(e.path().string());
+  CHECK((first.out + first.err + again.out + again.err + state).find(sig) == std::string::npos);
+}

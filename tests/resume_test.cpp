@@ -155,7 +155,7 @@ TEST_CASE("a publish killed again and again, at random moments, still finishes i
   expect_identical(d / "store", d / "src", d / "dst");
 }
 
-TEST_CASE("the next revision reads only what changed; an unchanged tree publishes nothing") {
+TEST_CASE("the next revision reads only what changed, and an unchanged tree publishes nothing") {
   temp_dir d;
   make_tree(d / "src", {{'d', "a"}, {'f', "a/one", "first"}, {'f', "a/two", "second"}, {'f', "three", "third"},
                         {'d', "gone"}, {'f', "gone/x", "x"}, {'f', "mode", "mode bits change"}});
@@ -273,13 +273,16 @@ TEST_CASE("a file that keeps changing while being read is reported, never publis
   CHECK(run_stratum({"cat", d / "store", "hot"}).out == read_file(d / "src/hot"));
 }
 
-TEST_CASE("a full STATE disk stops the publish cleanly; it resumes once there is room") {
+TEST_CASE("a full STATE disk stops the publish cleanly and it resumes once there is room") {
   if (::geteuid() != 0) {
     MESSAGE("runs as root only (mounts a small tmpfs for STATE)");
     return;
   }
   temp_dir d;
-  make_tree(d / "src", crash_tree());
+  // Enough files that their journal records outgrow a 256 KiB disk.
+  auto tree = crash_tree();
+  for (int i = 0; i < 3000; ++i) tree.push_back({'f', "d" + std::to_string(i % 20) + "/more" + std::to_string(i), std::to_string(i)});
+  make_tree(d / "src", tree);
   fs::create_directories(d / "small");
   REQUIRE(::system(("mount -t tmpfs -o size=256k tmpfs " + d / "small").c_str()) == 0);
   struct unmount {

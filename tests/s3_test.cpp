@@ -136,7 +136,7 @@ print(req.headers["Authorization"])
   CHECK(ours.authorization == theirs);
 }
 
-TEST_CASE("publish to S3 over HTTPS, restore from it; awscli sees exactly those objects") {
+TEST_CASE("publish to S3 over HTTPS, restore from it, and awscli sees exactly those objects") {
   s3_env s;
   make_tree(s.d / "src", {{'d', "dir"}, {'f', "dir/a", "alpha"}, {'f', "b", std::string(300000, 'b')}, {'f', "c", "alpha"},
                           {'l', "link", "", "dir/a"}, {'f', "with space & amp", "x"}});
@@ -232,7 +232,7 @@ struct faulty_s3 {
 
 }  // namespace
 
-TEST_CASE("every request of a publish may fail once: 503, reset mid-body, no answer; the repository is intact") {
+TEST_CASE("every request of a publish may fail once: 503, reset mid-body, no answer, and the repository is intact") {
   faulty_s3 s;
   make_tree(s.d / "src", {{'d', "d"}, {'f', "d/a", "first file"}, {'f', "b", std::string(200000, 'b')}, {'f', "c", "third"}});
   // A clean publish counts the requests a publish makes.
@@ -274,7 +274,7 @@ TEST_CASE("every request of a publish may fail once: 503, reset mid-body, no ans
   }
 }
 
-TEST_CASE("a permanent S3 error stops the publish with a clear message; the same command resumes") {
+TEST_CASE("a permanent S3 error stops the publish with a clear message, and the same command resumes") {
   faulty_s3 s;
   make_tree(s.d / "src", {{'f', "a", "1"}, {'f', "b", "2"}, {'f', "c", "3"}});
   {

@@ -1,2 +1,40 @@
-#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+// doctest's main, with one guard: a filter that selects no test case fails
+// the run. ctest passes each test's name as a filter, and a name CMake cuts
+// short (at a ';') would otherwise run nothing and pass.
+#define DOCTEST_CONFIG_IMPLEMENT
 #include <doctest/doctest.h>
+
+namespace {
+
+int selected = -1;
+
+struct count_selected : doctest::IReporter {
+  explicit count_selected(const doctest::ContextOptions&) {}
+  void report_query(const doctest::QueryData&) override {}
+  void test_run_start() override {}
+  void test_run_end(const doctest::TestRunStats& s) override { selected = static_cast<int>(s.numTestCasesPassingFilters); }
+  void test_case_start(const doctest::TestCaseData&) override {}
+  void test_case_reenter(const doctest::TestCaseData&) override {}
+  void test_case_end(const doctest::CurrentTestCaseStats&) override {}
+  void test_case_exception(const doctest::TestCaseException&) override {}
+  void subcase_start(const doctest::SubcaseSignature&) override {}
+  void subcase_end() override {}
+  void log_assert(const doctest::AssertData&) override {}
+  void log_message(const doctest::MessageData&) override {}
+  void test_case_skipped(const doctest::TestCaseData&) override {}
+};
+
+}  // namespace
+
+DOCTEST_REGISTER_LISTENER("count_selected", 1, count_selected);
+
+int main(int argc, char** argv) {
+  doctest::Context context(argc, argv);
+  int rc = context.run();
+  if (context.shouldExit()) return rc;
+  if (rc == 0 && selected == 0) {
+    std::fprintf(stderr, "no test case matches the filter: failing rather than passing vacuously\n");
+    return 1;
+  }
+  return rc;
+}
