@@ -11,9 +11,9 @@ pkgs=(g++ cmake ninja-build pkg-config ccache
       libdeflate-dev doctest-dev attr)
 for arg in "$@"; do
   case "$arg" in
-    # Node.js runs s3rver (the S3 emulator, from npm, below); botocore and
-    # awscli check the S3 client against AWS's own code.
-    --test)  pkgs+=(python3 openssl nodejs python3-botocore awscli); test=1 ;;
+    # Node.js runs s3rver and Azurite (the emulators, from npm, below);
+    # botocore, awscli and rclone check stratum against other clients.
+    --test)  pkgs+=(python3 openssl nodejs python3-botocore awscli rclone); test=1 ;;
     --bench) pkgs+=(restic time bc) ;;
     *) echo "install-deps.sh: unknown option '$arg' (use --test or --bench)" >&2; exit 2 ;;
   esac
