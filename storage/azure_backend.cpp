@@ -108,6 +108,16 @@ std::string env(const char* name) {
 
 using header_list = std::vector<std::pair<std::string, std::string>>;
 
+// Listing page size: the service's largest, or STRATUM_LIST_PAGE (tests use
+// a tiny one to walk many pages).
+std::size_t list_page() {
+  static const std::size_t n = [] {
+    const char* v = std::getenv("STRATUM_LIST_PAGE");
+    return v && std::atoi(v) > 0 ? static_cast<std::size_t>(std::atoi(v)) : std::size_t(5000);
+  }();
+  return n;
+}
+
 class azure_backend final : public backend {
  public:
   azure_backend(asio::io_context& io, std::string account, std::string container, std::string prefix, const store_options& o,
@@ -196,7 +206,8 @@ class azure_backend final : public backend {
     std::string marker;
     for (;;) {
       std::vector<std::pair<std::string, std::string>> q = {{"restype", "container"}, {"comp", "list"}, {"prefix", prefix_ + prefix}};
-      if (limit < 5000) q.emplace_back("maxresults", std::to_string(std::max<std::size_t>(1, limit - out.size())));
+      const std::size_t page = std::min(list_page(), limit - out.size());
+      if (page < 5000) q.emplace_back("maxresults", std::to_string(std::max<std::size_t>(1, page)));
       if (!marker.empty()) q.emplace_back("marker", marker);
       auto r = co_await send("GET", container_path(), q, {}, nullptr);
       if (r.status / 100 != 2) fail_for(r, "List Blobs", prefix);

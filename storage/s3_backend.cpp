@@ -105,6 +105,16 @@ std::string md5_base64(const bytes& data) {
   return std::string(reinterpret_cast<char*>(out), static_cast<std::size_t>(n));
 }
 
+// Listing page size: S3's largest, or STRATUM_LIST_PAGE (tests use a tiny
+// one to walk many pages).
+std::size_t list_page() {
+  static const std::size_t n = [] {
+    const char* v = std::getenv("STRATUM_LIST_PAGE");
+    return v && std::atoi(v) > 0 ? static_cast<std::size_t>(std::atoi(v)) : std::size_t(1000);
+  }();
+  return n;
+}
+
 std::string env(const char* name) {
   const char* v = std::getenv(name);
   return v ? v : "";
@@ -174,7 +184,8 @@ class s3_backend final : public backend {
     std::string token;
     for (;;) {
       std::vector<std::pair<std::string, std::string>> q = {{"list-type", "2"}, {"prefix", prefix_ + prefix}};
-      if (limit < 1000) q.emplace_back("max-keys", std::to_string(limit - out.size()));
+      const std::size_t page = std::min(list_page(), limit - out.size());
+      if (page < 1000) q.emplace_back("max-keys", std::to_string(std::max<std::size_t>(1, page)));
       if (!token.empty()) q.emplace_back("continuation-token", token);
       http_response r;
       {

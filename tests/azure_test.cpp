@@ -109,6 +109,9 @@ TEST_CASE("a wrong key, an expired SAS and a read-only SAS end with exit 3, a cl
     CHECK(r.err.find("sig=") == std::string::npos);
     CHECK(confirmed_objects(st) == 0);  // nothing marked as stored
   }
+  auto missing = run_stratum(s.args({"publish", "--new", s.d / "st-missing", s.d / "src", "az://devstoreaccount1/no-such-container"}), with_key());
+  CHECK(missing.code == 3);
+  CHECK(missing.err.find("container 'no-such-container' does not exist in account 'devstoreaccount1'") != std::string::npos);
 }
 
 TEST_CASE("load, CLFSLoad's form: --new, killed, resumed by the same command, and the same repository as publish az://") {

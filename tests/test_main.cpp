@@ -4,6 +4,8 @@
 #define DOCTEST_CONFIG_IMPLEMENT
 #include <doctest/doctest.h>
 
+#include <cstdlib>
+
 namespace {
 
 int selected = -1;
@@ -29,6 +31,9 @@ struct count_selected : doctest::IReporter {
 DOCTEST_REGISTER_LISTENER("count_selected", 1, count_selected);
 
 int main(int argc, char** argv) {
+  // Small listing pages, so the remote stores' page-following code runs
+  // (read once by the backends; the stratum binary the tests start inherits it).
+  ::setenv("STRATUM_LIST_PAGE", "14", 1);
   doctest::Context context(argc, argv);
   int rc = context.run();
   if (context.shouldExit()) return rc;
