@@ -12,6 +12,7 @@
 #include "storage/backend.hpp"
 #include "storage/http.hpp"
 #include "storage/sigv4.hpp"  // uri_encode
+#include "storage/store_util.hpp"
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -24,37 +25,15 @@
 namespace stratum {
 namespace {
 
+using namespace store_util;
+
+
 constexpr const char* ms_version = "2021-08-06";
 // Put Blob up to 8 MiB; above, 4 MiB blocks. Most objects are small files
 // (one request each); chunks of large files are up to 16 MiB compressed,
 // which as blocks retry and travel in 4 MiB pieces.
 constexpr std::size_t block_threshold = 8u << 20;
 constexpr std::size_t block_size = 4u << 20;
-
-std::string base64(const unsigned char* p, std::size_t n) {
-  std::string out(4 * ((n + 2) / 3) + 1, '\0');
-  int len = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), p, static_cast<int>(n));
-  out.resize(static_cast<std::size_t>(len));
-  return out;
-}
-
-std::string unbase64(const std::string& s) {
-  std::string out(s.size(), '\0');
-  int len = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()), reinterpret_cast<const unsigned char*>(s.data()),
-                            static_cast<int>(s.size()));
-  if (len < 0) return {};
-  std::size_t pad = 0;
-  for (auto it = s.rbegin(); it != s.rend() && *it == '='; ++it) ++pad;
-  out.resize(static_cast<std::size_t>(len) - pad);
-  return out;
-}
-
-std::string md5_base64(const unsigned char* p, std::size_t n) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(p, n, md, &len, EVP_md5(), nullptr);
-  return base64(md, len);
-}
 
 std::string rfc1123_now() {
   std::time_t t = std::time(nullptr);
@@ -65,58 +44,7 @@ std::string rfc1123_now() {
   return buf;
 }
 
-std::string xml_field(std::string_view xml, std::string_view tag, std::size_t& from) {
-  const std::string open = "<" + std::string(tag) + ">", close = "</" + std::string(tag) + ">";
-  auto a = xml.find(open, from);
-  if (a == std::string_view::npos) {
-    from = std::string_view::npos;
-    return {};
-  }
-  a += open.size();
-  auto b = xml.find(close, a);
-  if (b == std::string_view::npos) {
-    from = std::string_view::npos;
-    return {};
-  }
-  from = b + close.size();
-  return std::string(xml.substr(a, b - a));
-}
-
-std::string xml_unescape(const std::string& s) {
-  std::string out;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '&') {
-      for (auto [ent, ch] : {std::pair{"&amp;", '&'}, {"&lt;", '<'}, {"&gt;", '>'}, {"&quot;", '"'}, {"&apos;", '\''}}) {
-        std::string_view e(ent);
-        if (s.compare(i, e.size(), e) == 0) {
-          out.push_back(ch);
-          i += e.size() - 1;
-          goto next;
-        }
-      }
-    }
-    out.push_back(s[i]);
-  next:;
-  }
-  return out;
-}
-
-std::string env(const char* name) {
-  const char* v = std::getenv(name);
-  return v ? v : "";
-}
-
 using header_list = std::vector<std::pair<std::string, std::string>>;
-
-// Listing page size: the service's largest, or STRATUM_LIST_PAGE (tests use
-// a tiny one to walk many pages).
-std::size_t list_page() {
-  static const std::size_t n = [] {
-    const char* v = std::getenv("STRATUM_LIST_PAGE");
-    return v && std::atoi(v) > 0 ? static_cast<std::size_t>(std::atoi(v)) : std::size_t(5000);
-  }();
-  return n;
-}
 
 class azure_backend final : public backend {
  public:
@@ -206,18 +134,18 @@ class azure_backend final : public backend {
     std::string marker;
     for (;;) {
       std::vector<std::pair<std::string, std::string>> q = {{"restype", "container"}, {"comp", "list"}, {"prefix", prefix_ + prefix}};
-      const std::size_t page = std::min(list_page(), limit - out.size());
+      const std::size_t page = std::min(list_page(5000), limit - out.size());
       if (page < 5000) q.emplace_back("maxresults", std::to_string(std::max<std::size_t>(1, page)));
       if (!marker.empty()) q.emplace_back("marker", marker);
       auto r = co_await send("GET", container_path(), q, {}, nullptr);
       if (r.status / 100 != 2) fail_for(r, "List Blobs", prefix);
       std::string_view xml(reinterpret_cast<const char*>(r.body.data()), r.body.size());
       for (std::size_t at = 0;;) {
-        std::string blob = xml_field(xml, "Blob", at);
+        std::string_view blob = xml_field(xml, "Blob", at);
         if (at == std::string_view::npos) break;
         std::size_t n = 0, z = 0;
         std::string name = xml_unescape(xml_field(blob, "Name", n));
-        std::string size = xml_field(blob, "Content-Length", z);
+        std::string size(xml_field(blob, "Content-Length", z));
         if (name.compare(0, prefix_.size(), prefix_) != 0) continue;
         out.push_back({name.substr(prefix_.size()), size.empty() ? 0 : std::stoull(size)});
         if (out.size() >= limit) co_return out;
@@ -305,7 +233,7 @@ class azure_backend final : public backend {
     if (auto h = r.header("x-ms-error-code")) return *h;
     std::string_view xml(reinterpret_cast<const char*>(r.body.data()), r.body.size());
     std::size_t at = 0;
-    return xml_field(xml, "Code", at);
+    return std::string(xml_field(xml, "Code", at));
   }
 
   [[noreturn]] void fail_for(const http_response& r, const char* op, const std::string& key) const {

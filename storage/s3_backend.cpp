@@ -9,6 +9,7 @@
 #include "storage/backend.hpp"
 #include "storage/http.hpp"
 #include "storage/sigv4.hpp"
+#include "storage/store_util.hpp"
 
 #include <openssl/evp.h>
 
@@ -19,106 +20,8 @@
 namespace stratum {
 namespace {
 
-// The text between <tag> and </tag>, from `from`; npos when absent.
-std::string_view xml_field(std::string_view xml, std::string_view tag, std::size_t& from) {
-  const std::string open = "<" + std::string(tag) + ">", close = "</" + std::string(tag) + ">";
-  auto a = xml.find(open, from);
-  if (a == std::string_view::npos) {
-    from = std::string_view::npos;
-    return {};
-  }
-  a += open.size();
-  auto b = xml.find(close, a);
-  if (b == std::string_view::npos) {
-    from = std::string_view::npos;
-    return {};
-  }
-  from = b + close.size();
-  return xml.substr(a, b - a);
-}
+using namespace store_util;
 
-std::string xml_unescape(std::string_view s) {
-  std::string out;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] != '&') {
-      out.push_back(s[i]);
-      continue;
-    }
-    auto semi = s.find(';', i);
-    if (semi == std::string_view::npos) {
-      out.push_back('&');
-      continue;
-    }
-    auto ent = s.substr(i + 1, semi - i - 1);
-    if (ent == "amp") out.push_back('&');
-    else if (ent == "lt") out.push_back('<');
-    else if (ent == "gt") out.push_back('>');
-    else if (ent == "quot") out.push_back('"');
-    else if (ent == "apos") out.push_back('\'');
-    else if (!ent.empty() && ent[0] == '#') {
-      unsigned long cp = ent.size() > 1 && (ent[1] == 'x' || ent[1] == 'X') ? std::strtoul(std::string(ent.substr(2)).c_str(), nullptr, 16)
-                                                                             : std::strtoul(std::string(ent.substr(1)).c_str(), nullptr, 10);
-      // UTF-8 encode.
-      if (cp < 0x80) out.push_back(static_cast<char>(cp));
-      else if (cp < 0x800) {
-        out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
-        out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-      } else if (cp < 0x10000) {
-        out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
-        out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-        out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-      } else {
-        out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
-        out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-        out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-        out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-      }
-    } else {
-      out.append(s.substr(i, semi - i + 1));
-    }
-    i = semi;
-  }
-  return out;
-}
-
-std::string xml_escape(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
-      default: out.push_back(c);
-    }
-  }
-  return out;
-}
-
-std::string md5_base64(const bytes& data) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(data.data(), data.size(), md, &len, EVP_md5(), nullptr);
-  unsigned char out[64];
-  int n = EVP_EncodeBlock(out, md, static_cast<int>(len));
-  return std::string(reinterpret_cast<char*>(out), static_cast<std::size_t>(n));
-}
-
-// Listing page size: S3's largest, or STRATUM_LIST_PAGE (tests use a tiny
-// one to walk many pages).
-std::size_t list_page() {
-  static const std::size_t n = [] {
-    const char* v = std::getenv("STRATUM_LIST_PAGE");
-    return v && std::atoi(v) > 0 ? static_cast<std::size_t>(std::atoi(v)) : std::size_t(1000);
-  }();
-  return n;
-}
-
-std::string env(const char* name) {
-  const char* v = std::getenv(name);
-  return v ? v : "";
-}
 
 class s3_backend final : public backend {
  public:
@@ -184,7 +87,7 @@ class s3_backend final : public backend {
     std::string token;
     for (;;) {
       std::vector<std::pair<std::string, std::string>> q = {{"list-type", "2"}, {"prefix", prefix_ + prefix}};
-      const std::size_t page = std::min(list_page(), limit - out.size());
+      const std::size_t page = std::min(list_page(1000), limit - out.size());
       if (page < 1000) q.emplace_back("max-keys", std::to_string(std::max<std::size_t>(1, page)));
       if (!token.empty()) q.emplace_back("continuation-token", token);
       http_response r;

@@ -1,0 +1,31 @@
+// Small helpers the object stores share: the bits of XML their listings and
+// errors need (no general parser), base64, MD5 for Content-MD5, and the
+// environment.
+#pragma once
+
+#include "io/io.hpp"
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace stratum::store_util {
+
+// The text between <tag> and </tag>, searching from `from`; afterwards
+// `from` is just past the closing tag, or npos when there was none.
+std::string_view xml_field(std::string_view xml, std::string_view tag, std::size_t& from);
+// Replaces the five predefined entities and numeric references (as UTF-8).
+std::string xml_unescape(std::string_view s);
+std::string xml_escape(std::string_view s);
+
+std::string base64(const unsigned char* p, std::size_t n);
+std::string unbase64(std::string_view s);  // "" when malformed
+std::string md5_base64(const unsigned char* p, std::size_t n);
+inline std::string md5_base64(const bytes& b) { return md5_base64(b.data(), b.size()); }
+
+std::string env(const char* name);  // "" when unset
+// Listing page size: `service_max`, or STRATUM_LIST_PAGE when set (tests use
+// a tiny page to walk many).
+std::size_t list_page(std::size_t service_max);
+
+}  // namespace stratum::store_util
