@@ -366,6 +366,12 @@ std::vector<option_spec> with_store_options(std::vector<option_spec> v) {
   return v;
 }
 
+// publish and load take the same options.
+std::vector<option_spec> publish_option_specs() {
+  return with_store_options({{"new"}, {"key", 0, true}, opt_tag, {"message", 'm', true}, {"compression", 0, true}, {"level", 0, true},
+                             {"reader", 0, true}, {"max-files", 0, true}, {"memory", 0, true}, {"json"}, {"quiet", 'q'}, opt_help});
+}
+
 const char* store_help =
     "\nSTORE is a directory, file:///abs/path, s3://BUCKET[/PREFIX], az://ACCOUNT/CONTAINER[/PREFIX]\n"
     "or https://ACCOUNT.blob.core.windows.net/CONTAINER[/PREFIX]?SAS. Azure credentials:\n"
@@ -399,8 +405,7 @@ const std::vector<command>& commands() {
        "  --json              print final statistics as one JSON object;  --quiet  no progress\n\n"
        "Exit 0: published; 1: published, but some paths could not be read (STATE/problems.txt);\n"
        "2: usage error; 3: failed, nothing published (run the same command again to resume).\n",
-       with_store_options({{"new"}, {"key", 0, true}, opt_tag, {"message", 'm', true}, {"compression", 0, true}, {"level", 0, true},
-        {"reader", 0, true}, {"max-files", 0, true}, {"memory", 0, true}, {"json"}, {"quiet", 'q'}, opt_help}),
+       publish_option_specs(),
        3, 3, do_publish},
       {"load", "load [--new] STATE SOURCE ACCOUNT CONTAINER SAS_TOKEN [options]",
        "CLFSLoad's command line: publishes SOURCE into the Azure Blob container CONTAINER of storage\n"
@@ -410,8 +415,7 @@ const std::vector<command>& commands() {
        "interrupted load, and after a finished one publishes the next revision. Options as for\n"
        "publish, and --endpoint https://host:port for an emulator (the account is then the first\n"
        "path segment, as in Azurite). The SAS token is never printed or stored.\n",
-       with_store_options({{"new"}, {"key", 0, true}, opt_tag, {"message", 'm', true}, {"compression", 0, true}, {"level", 0, true},
-        {"reader", 0, true}, {"max-files", 0, true}, {"memory", 0, true}, {"json"}, {"quiet", 'q'}, opt_help}),
+       publish_option_specs(),
        5, 5, do_load},
       {"ls", "ls STORE [PATH] [--tag NAME] [-l]",
        "Lists a directory of the current (or tagged) revision. Names are printed with \\n, \\t, \\\\\n"

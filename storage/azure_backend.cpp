@@ -6,7 +6,6 @@
 // Put Block + Put Block List, so a retry resends one block, not the object.
 // Every PUT carries Content-MD5, which the service checks. A 2xx means the
 // blob is durable, so sync() has nothing to do.
-#include "async/budget.hpp"
 #include "async/error.hpp"
 #include "io/sha256.hpp"
 #include "storage/backend.hpp"
@@ -35,23 +34,13 @@ constexpr const char* ms_version = "2021-08-06";
 constexpr std::size_t block_threshold = 8u << 20;
 constexpr std::size_t block_size = 4u << 20;
 
-std::string rfc1123_now() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[40];
-  std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-  return buf;
-}
-
 using header_list = std::vector<std::pair<std::string, std::string>>;
 
 class azure_backend final : public backend {
  public:
   azure_backend(asio::io_context& io, std::string account, std::string container, std::string prefix, const store_options& o,
                 std::string sas)
-      : account_(std::move(account)), container_(std::move(container)), prefix_(std::move(prefix)), sas_(std::move(sas)),
-        slots_(io.get_executor(), std::max(1u, o.max_requests)) {
+      : account_(std::move(account)), container_(std::move(container)), prefix_(std::move(prefix)), sas_(std::move(sas)) {
     if (sas_.empty()) sas_ = env("AZURE_STORAGE_SAS_TOKEN");
     while (!sas_.empty() && sas_.front() == '?') sas_.erase(0, 1);
     if (sas_.empty()) {
@@ -102,7 +91,6 @@ class azure_backend final : public backend {
     const std::vector<std::pair<std::string, std::string>> q = {{"comp", "blocklist"}};
     auto r = co_await send("PUT", path, q, h, body);
     if (r.status != 201) fail_for(r, "Put Block List", key);
-    ++block_lists_;
   }
 
   awaitable<std::optional<bytes>> get(std::string key, std::uint64_t offset, std::uint64_t length) override {
@@ -211,9 +199,8 @@ class azure_backend final : public backend {
 
   awaitable<http_response> send(const char* method, const std::string& path, const std::vector<std::pair<std::string, std::string>>& query,
                                 const header_list& extra, shared_bytes body) {
-    auto lease_ = co_await lease(slots_, 1);
     header_list h = extra;
-    h.emplace_back("x-ms-date", rfc1123_now());
+    h.emplace_back("x-ms-date", utc_now("%a, %d %b %Y %H:%M:%S GMT"));
     h.emplace_back("x-ms-version", ms_version);
     http_request hr;
     hr.method = method;
@@ -255,9 +242,7 @@ class azure_backend final : public backend {
   }
 
   std::string account_, container_, prefix_, sas_, key_, base_path_;
-  budget slots_;
   std::unique_ptr<http_client> http_;
-  std::uint64_t block_lists_ = 0;
 };
 
 }  // namespace

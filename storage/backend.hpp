@@ -89,8 +89,9 @@ struct store_options {
   std::string region;      // --region; empty: AWS_REGION, AWS_DEFAULT_REGION, us-east-1
   std::string ca_file;     // --ca-file PEM; empty: the system's CA store
   std::string addressing;  // --addressing path|virtual; empty: path with --endpoint, else virtual
-  // Requests in flight at most (--max-requests). Small objects are latency
-  // bound: at 30 ms a round trip, 1024 in flight is ~34k requests/s.
+  // Requests in flight at most (--max-requests), enforced by the retry layer
+  // that wraps every remote store. Small objects are latency bound: at 30 ms
+  // a round trip, 1024 in flight is ~34k requests/s.
   unsigned max_requests = 1024;
   std::chrono::milliseconds request_timeout{std::chrono::seconds(60)};  // --request-timeout
   std::string azure_sas;  // a SAS given on the command line (`load`); never printed

@@ -32,40 +32,40 @@ class retrying_backend final : public backend {
   }
 
   awaitable<void> put(std::string key, shared_bytes data) override {
-    co_await attempt("PUT", [&]() -> awaitable<int> {
+    co_await attempt([&]() -> awaitable<int> {
       co_await inner_->put(key, data);
       co_return 0;
     });
   }
 
   awaitable<std::optional<bytes>> get(std::string key, std::uint64_t offset, std::uint64_t length) override {
-    co_return co_await attempt("GET", [&]() { return inner_->get(key, offset, length); });
+    co_return co_await attempt([&]() { return inner_->get(key, offset, length); });
   }
 
   awaitable<std::optional<object_info>> stat(std::string key) override {
-    co_return co_await attempt("HEAD", [&]() { return inner_->stat(key); });
+    co_return co_await attempt([&]() { return inner_->stat(key); });
   }
 
   awaitable<std::vector<object_info>> list(std::string prefix, std::size_t limit) override {
-    co_return co_await attempt("LIST", [&]() { return inner_->list(prefix, limit); });
+    co_return co_await attempt([&]() { return inner_->list(prefix, limit); });
   }
 
   awaitable<void> remove(std::string key) override {
-    co_await attempt("DELETE", [&]() -> awaitable<int> {
+    co_await attempt([&]() -> awaitable<int> {
       co_await inner_->remove(key);
       co_return 0;
     });
   }
 
   awaitable<void> remove_many(std::vector<std::string> keys) override {
-    co_await attempt("DeleteObjects", [&]() -> awaitable<int> {
+    co_await attempt([&]() -> awaitable<int> {
       co_await inner_->remove_many(keys);
       co_return 0;
     });
   }
 
   awaitable<void> sync() override {
-    co_await attempt("sync", [&]() -> awaitable<int> {
+    co_await attempt([&]() -> awaitable<int> {
       co_await inner_->sync();
       co_return 0;
     });
@@ -84,7 +84,7 @@ class retrying_backend final : public backend {
 
  private:
   template <class Op>
-  auto attempt(const char* what, Op op) -> decltype(op()) {
+  auto attempt(Op op) -> decltype(op()) {
     for (unsigned n = 1;; ++n) {
       std::chrono::milliseconds wait{0};
       {
@@ -103,7 +103,6 @@ class retrying_backend final : public backend {
           wait = backoff(n, e);
         }
       }
-      (void)what;
       ++stats_.retries;
       asio::steady_timer t(io_, wait);
       co_await t.async_wait(use_awaitable);

@@ -3,7 +3,6 @@
 // verifies what it stores; bodies are plain (Content-Length), never
 // aws-chunked. A put is durable once S3 answers 2xx, so sync() has nothing
 // to do.
-#include "async/budget.hpp"
 #include "async/error.hpp"
 #include "io/sha256.hpp"
 #include "storage/backend.hpp"
@@ -27,8 +26,7 @@ class s3_backend final : public backend {
  public:
   s3_backend(asio::io_context& io, asio::thread_pool& blocking, std::string bucket, std::string prefix,
              const store_options& o)
-      : io_(io), blocking_(blocking), bucket_(std::move(bucket)), prefix_(std::move(prefix)),
-        slots_(io.get_executor(), std::max(1u, o.max_requests)) {
+      : blocking_(blocking), bucket_(std::move(bucket)), prefix_(std::move(prefix)) {
     creds_.access_key = env("AWS_ACCESS_KEY_ID");
     creds_.secret_key = env("AWS_SECRET_ACCESS_KEY");
     creds_.session_token = env("AWS_SESSION_TOKEN");
@@ -51,7 +49,6 @@ class s3_backend final : public backend {
   }
 
   awaitable<void> put(std::string key, shared_bytes data) override {
-    auto lease_ = co_await lease(slots_, 1);
     // Hashing a 16 MiB chunk takes ~11 ms: not on the I/O thread.
     std::string hash;
     if (data->size() > (64u << 10)) hash = co_await run_on(blocking_, [&] { return sha256(*data).hex(); });
@@ -61,7 +58,6 @@ class s3_backend final : public backend {
   }
 
   awaitable<std::optional<bytes>> get(std::string key, std::uint64_t offset, std::uint64_t length) override {
-    auto lease_ = co_await lease(slots_, 1);
     std::vector<std::pair<std::string, std::string>> headers;
     if (offset > 0 || length > 0)
       headers.emplace_back("Range", "bytes=" + std::to_string(offset) + "-" + (length > 0 ? std::to_string(offset + length - 1) : ""));
@@ -73,7 +69,6 @@ class s3_backend final : public backend {
   }
 
   awaitable<std::optional<object_info>> stat(std::string key) override {
-    auto lease_ = co_await lease(slots_, 1);
     auto r = co_await send("HEAD", object_path(key), {}, {}, nullptr, empty_hash());
     if (r.status == 404) co_return std::nullopt;  // HEAD has no body to tell a missing bucket
     if (r.status / 100 != 2) fail_for(r, "HEAD", key);
@@ -92,7 +87,6 @@ class s3_backend final : public backend {
       if (!token.empty()) q.emplace_back("continuation-token", token);
       http_response r;
       {
-        auto lease_ = co_await lease(slots_, 1);
         r = co_await send("GET", bucket_path(), q, {}, nullptr, empty_hash());
       }
       if (r.status / 100 != 2) fail_for(r, "ListObjectsV2", prefix);
@@ -117,7 +111,6 @@ class s3_backend final : public backend {
   }
 
   awaitable<void> remove(std::string key) override {
-    auto lease_ = co_await lease(slots_, 1);
     auto r = co_await send("DELETE", object_path(key), {}, {}, nullptr, empty_hash());
     if (r.status == 404 && !no_bucket(r)) co_return;
     if (r.status / 100 != 2) fail_for(r, "DELETE", key);
@@ -138,7 +131,6 @@ class s3_backend final : public backend {
       const std::string hash = sha256(*body).hex();
       http_response r;
       {
-        auto lease_ = co_await lease(slots_, 1);
         r = co_await send("POST", bucket_path(), query, headers, body, hash);
       }
       if (r.status / 100 != 2) fail_for(r, "DeleteObjects", "");
@@ -213,10 +205,8 @@ class s3_backend final : public backend {
     fail(errc::permanent, what);
   }
 
-  asio::io_context& io_;
   asio::thread_pool& blocking_;
   std::string bucket_, prefix_;  // prefix_ is empty or ends with '/'
-  budget slots_;
   aws_credentials creds_;
   std::string region_;
   bool path_style_ = true;

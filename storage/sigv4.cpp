@@ -1,6 +1,7 @@
 #include "storage/sigv4.hpp"
 
 #include "io/sha256.hpp"
+#include "storage/store_util.hpp"
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -72,14 +73,7 @@ std::string uri_encode(std::string_view s, bool encode_slash) {
   return out;
 }
 
-std::string amz_now() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[20];
-  std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
-  return buf;
-}
+std::string amz_now() { return store_util::utc_now("%Y%m%dT%H%M%SZ"); }
 
 sigv4_signed sigv4_sign(const sigv4_request& r, const aws_credentials& c, std::string_view region, std::string_view service,
                         std::string_view amz_date, bool s3_payload_header) {

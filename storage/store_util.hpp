@@ -24,6 +24,8 @@ std::string md5_base64(const unsigned char* p, std::size_t n);
 inline std::string md5_base64(const bytes& b) { return md5_base64(b.data(), b.size()); }
 
 std::string env(const char* name);  // "" when unset
+// The current UTC time in strftime `format` (x-ms-date, x-amz-date).
+std::string utc_now(const char* format);
 // Listing page size: `service_max`, or STRATUM_LIST_PAGE when set (tests use
 // a tiny page to walk many).
 std::size_t list_page(std::size_t service_max);

@@ -47,6 +47,16 @@ std::string noise(std::size_t n) {
   return s;
 }
 
+// The store as the tests see it, in this process, signed with the key.
+std::unique_ptr<backend> open_in_process(const az_env& s, const std::string& spec, asio::io_context& io, asio::thread_pool& pool) {
+  ::setenv("AZURE_STORAGE_KEY", azurite::key, 1);
+  ::unsetenv("AZURE_STORAGE_SAS_TOKEN");
+  store_options o;
+  o.endpoint = s.server.endpoint();
+  o.ca_file = s.tls.cert;
+  return open_store(spec, false, io, pool, o);
+}
+
 std::size_t confirmed_objects(const std::string& state) {
   auto j = journal::open(state);
   std::size_t n = 0;
@@ -71,12 +81,7 @@ TEST_CASE("publish to Azure Blob and restore, large objects through Put Block Li
   // stratum sets itself: they went up as blocks, and came back whole.
   asio::io_context io;
   asio::thread_pool pool(2);
-  ::setenv("AZURE_STORAGE_KEY", azurite::key, 1);
-  ::unsetenv("AZURE_STORAGE_SAS_TOKEN");
-  store_options o;
-  o.endpoint = s.server.endpoint();
-  o.ca_file = s.tls.cert;
-  auto store = open_store("az://devstoreaccount1/repo/x", false, io, pool, o);
+  auto store = open_in_process(s, "az://devstoreaccount1/repo/x", io, pool);
   auto objects = run_io(io, [&]() { return store->list("data/"); });
   CHECK(std::any_of(objects.begin(), objects.end(), [](auto& i) { return i.size > (8u << 20); }));
   auto chk = run_stratum(s.args({"check", "-i", "az://devstoreaccount1/repo/x"}), with_key());
@@ -157,12 +162,7 @@ TEST_CASE("rclone's azureblob backend lists and downloads exactly what stratum w
 
   asio::io_context io;
   asio::thread_pool pool(2);
-  ::setenv("AZURE_STORAGE_KEY", azurite::key, 1);
-  ::unsetenv("AZURE_STORAGE_SAS_TOKEN");
-  store_options o;
-  o.endpoint = s.server.endpoint();
-  o.ca_file = s.tls.cert;
-  auto store = open_store("az://devstoreaccount1/repo/r", false, io, pool, o);
+  auto store = open_in_process(s, "az://devstoreaccount1/repo/r", io, pool);
   auto ours = run_io(io, [&]() { return store->list(""); });
   REQUIRE(ours.size() == std::stoull(json_field(pub.out, "objects_stored")) + 1);
 
@@ -170,15 +170,7 @@ TEST_CASE("rclone's azureblob backend lists and downloads exactly what stratum w
   // the test certificate.
   const std::string env = "RCLONE_CONFIG_AZ_TYPE=azureblob RCLONE_CONFIG_AZ_USE_EMULATOR=true RCLONE_CONFIG_AZ_ENDPOINT=" +
                           s.server.endpoint() + "/devstoreaccount1 ";
-  auto rclone = [&](const std::string& args) {
-    std::string out;
-    FILE* p = ::popen((env + "rclone --ca-cert " + s.tls.cert + " " + args + " 2>/dev/null").c_str(), "r");
-    REQUIRE(p);
-    char buf[65536];
-    while (std::size_t n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-    ::pclose(p);
-    return out;
-  };
+  auto rclone = [&](const std::string& args) { return shell(env + "rclone --ca-cert " + s.tls.cert + " " + args + " 2>/dev/null"); };
   auto listing = rclone("lsf -R --files-only az:repo/r");
   std::vector<std::string> theirs;
   for (std::size_t at = 0; at < listing.size();) {

@@ -31,16 +31,6 @@ sigv4_signed suite_sign(const std::string& method, const std::string& path,
   return sigv4_sign(r, suite_creds, "us-east-1", "service", "20150830T123600Z", false);
 }
 
-std::string shell(const std::string& cmd) {
-  std::string out;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  REQUIRE(p);
-  char buf[4096];
-  while (std::size_t n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-  ::pclose(p);
-  return out;
-}
-
 // Everything under `dir` as one string (to search for secrets).
 std::string all_files(const std::string& dir) {
   std::string out;

@@ -54,66 +54,55 @@ bool accepts(int port) {
   return ok;
 }
 
+// Starts `args` (args[0] is the program) with its output discarded and
+// `env` (NAME=VALUE) added; waits until it accepts connections on `port`.
+pid_t spawn_server(const std::vector<std::string>& args, const std::vector<std::string>& env, int port) {
+  REQUIRE_MESSAGE(::access(args[0].c_str(), X_OK) == 0, (args[0] + " is missing: run scripts/install-deps.sh --test"));
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    for (auto& e : env) ::putenv(const_cast<char*>(e.c_str()));
+    int null = ::open("/dev/null", O_RDWR);
+    ::dup2(null, 0);
+    ::dup2(null, 1);
+    ::dup2(null, 2);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    ::execv(argv[0], argv.data());
+    _exit(127);
+  }
+  for (int i = 0; i < 400 && !accepts(port); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  REQUIRE_MESSAGE(accepts(port), (args[0] + " did not start on port " + std::to_string(port)));
+  return pid;
+}
+
+void stop_server(pid_t pid) {
+  if (pid <= 0) return;
+  ::kill(pid, SIGTERM);
+  int status;
+  ::waitpid(pid, &status, 0);
+}
+
 }  // namespace
 
 s3rver::s3rver(const std::string& dir, const std::string& bucket, const tls_files& tls) : port_(free_port()), tls_(!tls.cert.empty()) {
-  const std::string bin = tools_dir() + "/node_modules/.bin/s3rver";
-  REQUIRE_MESSAGE(::access(bin.c_str(), X_OK) == 0, (bin + " is missing: run scripts/install-deps.sh --test"));
   std::filesystem::create_directories(dir);
-  std::vector<std::string> args = {bin, "-d", dir, "-a", "127.0.0.1", "-p", std::to_string(port_), "--silent", "--configure-bucket", bucket};
+  std::vector<std::string> args = {tools_dir() + "/node_modules/.bin/s3rver", "-d", dir, "-a", "127.0.0.1", "-p",
+                                   std::to_string(port_), "--silent", "--configure-bucket", bucket};
   if (tls_) args.insert(args.end(), {"--cert", tls.cert, "--key", tls.key});
-  pid_ = ::fork();
-  if (pid_ == 0) {
-    // Paginated listings fail with 500 without the legacy provider (TESTING.md).
-    ::setenv("NODE_OPTIONS", "--openssl-legacy-provider", 1);
-    int null = ::open("/dev/null", O_RDWR);
-    ::dup2(null, 0);
-    ::dup2(null, 1);
-    ::dup2(null, 2);
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    ::execv(bin.c_str(), argv.data());
-    _exit(127);
-  }
-  for (int i = 0; i < 400 && !accepts(port_); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  REQUIRE_MESSAGE(accepts(port_), ("s3rver did not start on port " + std::to_string(port_)));
+  // Paginated listings fail with 500 without the legacy provider (TESTING.md).
+  pid_ = spawn_server(args, {"NODE_OPTIONS=--openssl-legacy-provider"}, port_);
 }
 
-s3rver::~s3rver() {
-  if (pid_ > 0) {
-    ::kill(pid_, SIGTERM);
-    int status;
-    ::waitpid(pid_, &status, 0);
-  }
-}
+s3rver::~s3rver() { stop_server(pid_); }
 
 std::string s3rver::endpoint() const { return std::string(tls_ ? "https" : "http") + "://127.0.0.1:" + std::to_string(port_); }
 
-}  // namespace stratum::test
-
-namespace stratum::test {
-
 azurite::azurite(const std::string& dir, const std::string& container, const tls_files& tls) : port_(free_port()), ca_(tls.cert) {
-  const std::string bin = tools_dir() + "/node_modules/.bin/azurite-blob";
-  REQUIRE_MESSAGE(::access(bin.c_str(), X_OK) == 0, (bin + " is missing: run scripts/install-deps.sh --test"));
   std::filesystem::create_directories(dir);
-  std::vector<std::string> args = {bin, "--blobHost", "127.0.0.1", "--blobPort", std::to_string(port_), "--location", dir, "--silent",
-                                   "--disableTelemetry", "--skipApiVersionCheck", "--cert", tls.cert, "--key", tls.key};
-  pid_ = ::fork();
-  if (pid_ == 0) {
-    int null = ::open("/dev/null", O_RDWR);
-    ::dup2(null, 0);
-    ::dup2(null, 1);
-    ::dup2(null, 2);
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    ::execv(bin.c_str(), argv.data());
-    _exit(127);
-  }
-  for (int i = 0; i < 400 && !accepts(port_); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  REQUIRE_MESSAGE(accepts(port_), ("azurite did not start on port " + std::to_string(port_)));
+  pid_ = spawn_server({tools_dir() + "/node_modules/.bin/azurite-blob", "--blobHost", "127.0.0.1", "--blobPort", std::to_string(port_),
+                       "--location", dir, "--silent", "--disableTelemetry", "--skipApiVersionCheck", "--cert", tls.cert, "--key", tls.key},
+                      {}, port_);
   const std::string make = "/usr/bin/python3 " + std::string(STRATUM_SOURCE_DIR) + "/tests/tools/az_container.py " + endpoint() + " " +
                            account + " '" + key + "' " + container + " '" + ca_ + "'";
   int rc = -1;
@@ -124,23 +113,12 @@ azurite::azurite(const std::string& dir, const std::string& container, const tls
   REQUIRE_MESSAGE(rc == 0, "could not create the Azurite container");
 }
 
-azurite::~azurite() {
-  if (pid_ > 0) {
-    ::kill(pid_, SIGTERM);
-    int status;
-    ::waitpid(pid_, &status, 0);
-  }
-}
+azurite::~azurite() { stop_server(pid_); }
 
 std::string azurite::sas(const std::string& container, const std::string& permissions, const std::string& expiry) const {
   const std::string cmd = "/usr/bin/python3 " + std::string(STRATUM_SOURCE_DIR) + "/tests/tools/az_sas.py " + account + " '" + key +
                           "' " + container + " " + permissions + " " + expiry;
-  std::string out;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  REQUIRE(p);
-  char buf[1024];
-  while (std::size_t n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-  ::pclose(p);
+  std::string out = shell(cmd);
   while (!out.empty() && out.back() == '\n') out.pop_back();
   REQUIRE(!out.empty());
   return out;

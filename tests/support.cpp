@@ -37,6 +37,16 @@ temp_dir::~temp_dir() {
   fs::remove_all(path, ec);
 }
 
+std::string shell(const std::string& command) {
+  std::string out;
+  FILE* p = ::popen(command.c_str(), "r");
+  REQUIRE(p);
+  char buf[65536];
+  while (std::size_t n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
+  ::pclose(p);
+  return out;
+}
+
 std::string json_field(const std::string& json, const std::string& name) {
   auto at = json.find("\"" + name + "\":");
   REQUIRE_MESSAGE(at != std::string::npos, json);

@@ -76,6 +76,9 @@ std::vector<std::string> compare_trees(const std::string& a, const std::string& 
 // The value of a top-level field of a one-line JSON object (strings unquoted).
 std::string json_field(const std::string& json, const std::string& name);
 
+// Runs a shell command and returns its standard output.
+std::string shell(const std::string& command);
+
 std::string read_file(const std::string& path);
 void write_file(const std::string& path, const std::string& content);
 
