@@ -111,6 +111,9 @@ struct publisher::impl {
   // does not know may still be in the store, so the store is asked first.
   bool verify_with_store = false;
   std::atomic<bool> dirty{false};  // this run changed the recorded tree
+  // Set before any file is read (so CPU threads may read them):
+  bool resumed = false;     // continuing an interrupted run
+  bool store_here = false;  // prepare() stores objects itself (can_put_here, nothing to verify)
   // Objects being compressed or sent by one file; another file with the same
   // content waits for that one instead of sending it again.
   std::mutex claims_mu;
@@ -151,10 +154,15 @@ struct publisher::impl {
     object_kind kind = object_kind::file;
     shared_bytes body;   // null when known, or when another file is storing it
     bool known = false;  // the store confirmed it (journal)
+    bool stored = false;  // prepare stored it already (store_here)
+    bool resent = false;  // ... and a crashed attempt had been sending it
   };
 
   // Hashes `data`; unless the journal knows the object or another file is
-  // storing it, claims it and compresses it. Runs on a CPU thread.
+  // storing it, claims it and compresses it — and, for a store that writes
+  // from the calling thread (local directory, memory), stores it too, so a
+  // small file costs one hand-off to the CPU pool and back instead of two.
+  // Runs on a CPU thread.
   prepared prepare(byte_view data, object_kind kind) {
     prepared p{sha256(data), kind, nullptr, false};
     std::string jk = pj::object_key(p.h, kind);
@@ -167,7 +175,31 @@ struct publisher::impl {
       if (!claims.insert(jk).second) return p;
     }
     p.body = std::make_shared<const bytes>(deflate_object(data, opt.comp));
+    if (store_here) {
+      try {
+        p.resent = begin_sending(p.h, kind);
+        store.put_here(object_key(p.h, kind), p.body);
+      } catch (...) {
+        // No waiter can be woken from here; the run is failing, and waiters
+        // end with its cancellation.
+        std::lock_guard g(claims_mu);
+        claims.erase(jk);
+        throw;
+      }
+      p.stored = true;
+    }
     return p;
+  }
+
+  // Writes the intent record of an object about to be sent; returns whether a
+  // crashed attempt had been sending it too. Intent records stay until the
+  // run ends (one range deletion then instead of a tombstone per object):
+  // an intent without a confirmation is an object in flight at a stop.
+  bool begin_sending(const hash256& h, object_kind kind) {
+    std::string ik = pj::intent_key(h, kind);
+    bool again = resumed && j.contains(ik);
+    j.put(ik, "");
+    return again;
   }
 
   // Ends a claim: the object is confirmed (or its put failed) and files
@@ -218,17 +250,18 @@ struct publisher::impl {
     auto k = object_key(p.h, p.kind);
     journal::batch confirm;
     journal::batch& b = owner ? owner->records : confirm;
-    if (verify_with_store && co_await store.stat(k)) {
+    if (!p.stored && verify_with_store && co_await store.stat(k)) {
       b.put(jk, confirmation(p.body->size()));
       ++stats().objects_deduplicated;
     } else {
       // The intent record is what lets a resumed run count what it sends
       // again; only a resumed run can find one.
-      std::string ik = pj::intent_key(p.h, p.kind);
-      if (stats().resumed && j.contains(ik)) ++stats().objects_resent;
-      j.put(ik, "");
-      co_await store.put(k, p.body);
-      b.erase(ik);
+      bool resent = p.resent;
+      if (!p.stored) {
+        resent = begin_sending(p.h, p.kind);
+        co_await store.put(k, p.body);
+      }
+      if (resent) ++stats().objects_resent;
       b.put(jk, confirmation(p.body->size()));
       ++stats().objects_stored;
       stats().bytes_stored += p.body->size();
@@ -869,11 +902,16 @@ struct publisher::impl {
     return out;
   }
 
+  // Objects the interrupted attempts began sending and never saw confirmed.
   std::uint64_t count_intents() const {
     std::uint64_t n = 0;
     auto c = j.scan();
     const std::string end = pj::prefix_end('i');
-    for (c->seek(pj::prefix_begin('i')); c->valid() && c->key() < end; c->next()) ++n;
+    for (c->seek(pj::prefix_begin('i'), end); c->valid(); c->next()) {
+      std::string ok(c->key());
+      ok[0] = 'o';
+      if (!j.contains(ok)) ++n;
+    }
     return n;
   }
 
@@ -1020,6 +1058,8 @@ struct publisher::impl {
 
     reader = make_file_reader(io, blocking, opt.reader, opt.max_files, opt.log);
     st.reader = reader->name();
+    resumed = st.resumed;
+    store_here = store.can_put_here() && !verify_with_store;
 
     // The public key, so readers can verify the manifest.
     auto pub = key.public_raw();

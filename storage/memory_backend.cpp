@@ -12,9 +12,14 @@ class memory_backend final : public backend {
   explicit memory_backend(std::string name) : name_(std::move(name)) {}
 
   awaitable<void> put(std::string key, shared_bytes data) override {
-    std::lock_guard g(m_);
-    objects_[std::move(key)] = std::move(data);
+    put_here(key, data);
     co_return;
+  }
+
+  bool can_put_here() const override { return true; }
+  void put_here(const std::string& key, const shared_bytes& data) override {
+    std::lock_guard g(m_);
+    objects_[key] = data;
   }
 
   awaitable<std::optional<bytes>> get(std::string key, std::uint64_t offset, std::uint64_t length) override {

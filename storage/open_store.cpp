@@ -17,6 +17,10 @@ std::unique_ptr<backend> with_retries(std::unique_ptr<backend> b, asio::io_conte
 
 }  // namespace
 
+void backend::put_here(const std::string& key, const shared_bytes&) {
+  fail(errc::permanent, describe() + ": cannot store " + key + " from the calling thread (can_put_here() is false)");
+}
+
 awaitable<void> backend::remove_many(std::vector<std::string> keys) {
   for (auto& k : keys) co_await remove(k);
 }

@@ -24,6 +24,13 @@ const std::vector<store_under_test>& stores() {
       {"local", [](const std::string& dir, asio::io_context&, asio::thread_pool& p, std::shared_ptr<void>&) {
          return make_local_backend(dir + "/store", true, p);
        }},
+      // Without O_TMPFILE (or /proc): temporary name, then rename.
+      {"local-rename", [](const std::string& dir, asio::io_context&, asio::thread_pool& p, std::shared_ptr<void>&) {
+         ::setenv("STRATUM_LOCAL_RENAME", "1", 1);
+         auto b = make_local_backend(dir + "/store", true, p);
+         ::unsetenv("STRATUM_LOCAL_RENAME");
+         return b;
+       }},
       // s3rver over HTTPS, with a prefix, so keys are mapped both ways.
       {"s3", [](const std::string& dir, asio::io_context& io, asio::thread_pool& p, std::shared_ptr<void>& keep) {
          auto tls = make_certificate(dir + "/tls");
@@ -87,6 +94,15 @@ TEST_CASE("backend conformance") {
         co_await store->put("data/ab/x", body("replaced"));
         g = co_await store->get("data/ab/x");
         CHECK(to_string(*g) == "replaced");
+        if (store->can_put_here()) {
+          // The same from the calling thread, new key and replacing.
+          store->put_here("data/cd/y", body("here"));
+          store->put_here("data/cd/y", body("here again"));
+          g = co_await store->get("data/cd/y");
+          REQUIRE(g);
+          CHECK(to_string(*g) == "here again");
+          co_await store->remove("data/cd/y");
+        }
         // ranges
         auto r = co_await store->get("data/ab/x", 2, 3);
         CHECK(to_string(*r) == "pla");
