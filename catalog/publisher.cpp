@@ -12,6 +12,7 @@
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/experimental/channel.hpp>
 #include <boost/asio/experimental/concurrent_channel.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -202,6 +203,51 @@ struct publisher::impl {
     return again;
   }
 
+  // ---- journal writes of the I/O thread -------------------------------------
+
+  // Records written by the I/O thread's coroutines in one turn of its event
+  // loop go to the journal as one write: a RocksDB write costs ~15 us of
+  // locking, log append and wake-ups whatever its size, and two per small
+  // file (intent, then confirmation and file record) were a sixth of a
+  // publish's CPU. The first writer of a turn leads: it yields once, so the
+  // others queued in the same turn add their records, then writes them all.
+  struct write_group {
+    journal::batch b;
+    asio::steady_timer written;  // cancelled when done
+    bool done = false;
+    std::exception_ptr error;
+    explicit write_group(asio::io_context& io) : written(io, asio::steady_timer::time_point::max()) {}
+  };
+  std::shared_ptr<write_group> open_group;  // I/O thread only
+
+  // Writes `b` (and clears it); returns once it is in the journal.
+  awaitable<void> group_write(journal::batch& b) {
+    if (auto g = open_group) {
+      g->b.append(b);
+      while (!g->done) {
+        boost::system::error_code ec;
+        co_await g->written.async_wait(asio::redirect_error(use_awaitable, ec));
+        auto cs = co_await asio::this_coro::cancellation_state;
+        if (!g->done && cs.cancelled() != asio::cancellation_type::none)
+          throw boost::system::system_error(asio::error::operation_aborted);
+      }
+      if (g->error) std::rethrow_exception(g->error);
+      co_return;
+    }
+    auto g = open_group = std::make_shared<write_group>(io);
+    g->b.append(b);
+    co_await asio::post(co_await asio::this_coro::executor, use_awaitable);
+    open_group.reset();
+    try {
+      j.write(g->b);
+    } catch (...) {
+      g->error = std::current_exception();
+    }
+    g->done = true;
+    g->written.cancel();
+    if (g->error) std::rethrow_exception(g->error);
+  }
+
   // Ends a claim: the object is confirmed (or its put failed) and files
   // waiting for it look again.
   void release(const std::string& jk) {
@@ -258,7 +304,11 @@ struct publisher::impl {
       // again; only a resumed run can find one.
       bool resent = p.resent;
       if (!p.stored) {
-        resent = begin_sending(p.h, p.kind);
+        std::string ik = pj::intent_key(p.h, p.kind);
+        resent = resumed && j.contains(ik);
+        journal::batch intent;
+        intent.put(ik, "");
+        co_await group_write(intent);
         co_await store.put(k, p.body);
       }
       if (resent) ++stats().objects_resent;
@@ -271,7 +321,7 @@ struct publisher::impl {
       guard.keep = true;
       owner->release_key = jk;
     } else {
-      j.write(confirm);
+      co_await group_write(confirm);
     }
   }
 
@@ -323,7 +373,7 @@ struct publisher::impl {
       n.rec.chunks.clear();
     }
     b.put(pj::entry_key(n.path), pj::encode_entry(n.rec));
-    j.write(b);
+    co_await group_write(b);
     if (!n.release_key.empty()) release(std::exchange(n.release_key, {}));
     if (stored) {
       ++stats().files_done;

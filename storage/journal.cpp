@@ -35,6 +35,23 @@ void journal::batch::erase_range(std::string_view from, std::string_view to) {
 }
 std::size_t journal::batch::size() const { return static_cast<std::size_t>(rep_->wb.Count()); }
 
+void journal::batch::append(batch& other) {
+  // Replays `other` record by record (RocksDB's own batch append is not
+  // public API).
+  struct replay final : rocksdb::WriteBatch::Handler {
+    rocksdb::WriteBatch& to;
+    explicit replay(rocksdb::WriteBatch& t) : to(t) {}
+    rocksdb::Status PutCF(uint32_t, const rocksdb::Slice& k, const rocksdb::Slice& v) override { return to.Put(k, v); }
+    rocksdb::Status DeleteCF(uint32_t, const rocksdb::Slice& k) override { return to.Delete(k); }
+    rocksdb::Status DeleteRangeCF(uint32_t, const rocksdb::Slice& from, const rocksdb::Slice& end) override {
+      return to.DeleteRange(from, end);
+    }
+  } h(rep_->wb);
+  auto s = other.rep_->wb.Iterate(&h);
+  if (!s.ok()) fail(errc::permanent, "journal: cannot merge record batches: " + s.ToString());
+  other.rep_->wb.Clear();
+}
+
 namespace {
 
 // The one place where RocksDB statuses become stratum errors.

@@ -55,6 +55,8 @@ class journal {
     void erase_range(std::string_view from, std::string_view to);
     std::size_t size() const;
     bool empty() const { return size() == 0; }
+    // Adds the records of `other` after this batch's (and clears `other`).
+    void append(batch& other);
 
    private:
     friend class journal_impl;

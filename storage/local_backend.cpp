@@ -5,9 +5,11 @@
 // never sees half an object. Linking takes one directory's lock; the classic
 // temporary name + rename(2) across directories serialises every writer on
 // the file system's rename lock and both directories (measured: a third of a
-// Linux-tree publish spinning in lock_two_directories). File systems without
-// O_TMPFILE, or a machine without /proc, get that classic path: a temporary
-// file in ROOT/.stratum-tmp/, then rename. It does not
+// Linux-tree publish spinning in lock_two_directories). Directory
+// descriptors are kept open, so neither call walks the store's path. File
+// systems without O_TMPFILE, or a machine without /proc (when linkat's
+// AT_EMPTY_PATH is not permitted), get the classic path: a temporary file in
+// ROOT/.stratum-tmp/, then rename. It does not
 // fsync each object (one flush per file would cost ~80 us to 2 ms each);
 // instead sync() flushes the whole file system once with syncfs(2), which the
 // publisher calls before and after writing the manifest.
@@ -21,6 +23,8 @@
 #include <cstring>
 #include <fcntl.h>
 #include <filesystem>
+#include <mutex>
+#include <unordered_map>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -41,8 +45,14 @@ class local_backend final : public backend {
       fail(errc::usage, "store '" + root_ + "' is not a directory" + (create ? "" : " (does it exist?)"));
     fs::create_directories(root_ + "/" + tmp_dir, ec);
     if (ec) fail(errc::permanent, "store '" + root_ + "': cannot create " + tmp_dir + ": " + ec.message());
-    // STRATUM_LOCAL_RENAME forces the classic path (tests cover both).
-    unnamed_ = !std::getenv("STRATUM_LOCAL_RENAME") && probe_unnamed();
+    // STRATUM_LOCAL_LINK=proc or =rename forces a way (tests cover each).
+    const char* force = std::getenv("STRATUM_LOCAL_LINK");
+    std::string_view forced = force ? force : "";
+    if (forced != "rename") link_ = probe_unnamed(forced == "proc");
+  }
+
+  ~local_backend() override {
+    for (auto& [dir, fd] : dirs_) ::close(fd);
   }
 
   awaitable<void> put(std::string key, shared_bytes data) override {
@@ -177,18 +187,55 @@ class local_backend final : public backend {
     }
   }
 
-  static std::string fd_path(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
+  // How an unnamed file gets its name.
+  enum class link_mode { none, empty_path, proc };
 
-  // Whether unnamed files can be created in the store and linked into it.
-  bool probe_unnamed() {
-    int fd = ::open((root_ + "/" + tmp_dir).c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
-    if (fd < 0) return false;
+  // Links the unnamed file `fd` as `name` in directory `dirfd` (AT_FDCWD:
+  // `name` is a path). Returns 0 or errno.
+  int link_unnamed(int fd, int dirfd, const char* name) const {
+    int r;
+    if (link_ == link_mode::empty_path) r = ::linkat(fd, "", dirfd, name, AT_EMPTY_PATH);
+    else r = ::linkat(AT_FDCWD, ("/proc/self/fd/" + std::to_string(fd)).c_str(), dirfd, name, AT_SYMLINK_FOLLOW);
+    return r == 0 ? 0 : errno;
+  }
+
+  // Whether unnamed files can be created in the store and linked into it:
+  // directly (AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH before Linux 6.10), or
+  // through /proc/self/fd.
+  link_mode probe_unnamed(bool proc_only) {
     std::string probe = tmp_prefix_ + "probe";
-    ::unlink(probe.c_str());
-    bool ok = ::linkat(AT_FDCWD, fd_path(fd).c_str(), AT_FDCWD, probe.c_str(), AT_SYMLINK_FOLLOW) == 0;
-    ::close(fd);
-    if (ok) ::unlink(probe.c_str());
-    return ok;
+    for (auto mode : {link_mode::empty_path, link_mode::proc}) {
+      if (proc_only && mode != link_mode::proc) continue;
+      int fd = ::open((root_ + "/" + tmp_dir).c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
+      if (fd < 0) return link_mode::none;
+      ::unlink(probe.c_str());
+      link_ = mode;
+      bool ok = link_unnamed(fd, AT_FDCWD, probe.c_str()) == 0;
+      ::close(fd);
+      if (ok) {
+        ::unlink(probe.c_str());
+        return mode;
+      }
+    }
+    return link_mode::none;
+  }
+
+  // A descriptor of the directory `dir` (relative to the root), opened once
+  // and kept (a store has a few hundred), creating it if needed; saves
+  // walking the path on every object. -errno on failure.
+  int directory(const std::string& dir) {
+    std::lock_guard g(dirs_mu_);
+    if (auto it = dirs_.find(dir); it != dirs_.end()) return it->second;
+    std::string full = dir.empty() ? root_ : root_ + "/" + dir;
+    int fd = ::open(full.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT) {
+      std::error_code ec;
+      fs::create_directories(full, ec);
+      fd = ::open(full.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    }
+    if (fd < 0) return -errno;
+    dirs_.emplace(dir, fd);
+    return fd;
   }
 
   // Renames the temporary file `tmp` to the object's name, creating its
@@ -207,7 +254,7 @@ class local_backend final : public backend {
   }
 
   void write_object(const std::string& key, const bytes& data) {
-    if (!unnamed_) {
+    if (link_ == link_mode::none) {
       std::string tmp = tmp_prefix_ + std::to_string(counter_++);
       int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
       if (fd < 0) fail_errno(errno, describe() + ": cannot create a temporary file for " + key);
@@ -220,19 +267,14 @@ class local_backend final : public backend {
       rename_into_place(tmp, key);
       return;
     }
-    std::string dest = path(key);
-    std::string dir = fs::path(dest).parent_path().string();
-    int fd = ::open(dir.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
-    if (fd < 0 && errno == ENOENT) {
-      std::error_code ec;
-      fs::create_directories(dir, ec);
-      fd = ::open(dir.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
-    }
+    auto slash = key.rfind('/');
+    std::string name = slash == std::string::npos ? key : key.substr(slash + 1);
+    int dirfd = directory(slash == std::string::npos ? std::string() : key.substr(0, slash));
+    if (dirfd < 0) fail_errno(-dirfd, describe() + ": cannot create the directory of " + key);
+    int fd = ::openat(dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
     if (fd < 0) fail_errno(errno, describe() + ": cannot create a file for " + key);
     write_all(fd, key, data, {});
-    const std::string self = fd_path(fd);
-    if (::linkat(AT_FDCWD, self.c_str(), AT_FDCWD, dest.c_str(), AT_SYMLINK_FOLLOW) != 0) {
-      int err = errno;
+    if (int err = link_unnamed(fd, dirfd, name.c_str())) {
       if (err != EEXIST) {
         ::close(fd);
         fail_errno(err, describe() + ": cannot store " + key);
@@ -240,8 +282,7 @@ class local_backend final : public backend {
       // An object of that name is there already — perhaps cut short by a
       // power loss. The new one replaces it whole.
       std::string tmp = tmp_prefix_ + std::to_string(counter_++);
-      if (::linkat(AT_FDCWD, self.c_str(), AT_FDCWD, tmp.c_str(), AT_SYMLINK_FOLLOW) != 0) {
-        err = errno;
+      if ((err = link_unnamed(fd, AT_FDCWD, tmp.c_str()))) {
         ::close(fd);
         fail_errno(err, describe() + ": cannot store " + key);
       }
@@ -254,7 +295,9 @@ class local_backend final : public backend {
   std::string tmp_prefix_;  // ROOT/.stratum-tmp/PID-
   asio::thread_pool& pool_;
   std::atomic<std::uint64_t> counter_{0};
-  bool unnamed_ = false;  // O_TMPFILE + linkat work here
+  link_mode link_ = link_mode::none;  // none: temporary name + rename
+  std::mutex dirs_mu_;
+  std::unordered_map<std::string, int> dirs_;  // directory (relative) -> descriptor
 };
 
 }  // namespace

@@ -24,11 +24,18 @@ const std::vector<store_under_test>& stores() {
       {"local", [](const std::string& dir, asio::io_context&, asio::thread_pool& p, std::shared_ptr<void>&) {
          return make_local_backend(dir + "/store", true, p);
        }},
-      // Without O_TMPFILE (or /proc): temporary name, then rename.
-      {"local-rename", [](const std::string& dir, asio::io_context&, asio::thread_pool& p, std::shared_ptr<void>&) {
-         ::setenv("STRATUM_LOCAL_RENAME", "1", 1);
+      // Unnamed files linked through /proc/self/fd (without CAP_DAC_READ_SEARCH).
+      {"local-proc", [](const std::string& dir, asio::io_context&, asio::thread_pool& p, std::shared_ptr<void>&) {
+         ::setenv("STRATUM_LOCAL_LINK", "proc", 1);
          auto b = make_local_backend(dir + "/store", true, p);
-         ::unsetenv("STRATUM_LOCAL_RENAME");
+         ::unsetenv("STRATUM_LOCAL_LINK");
+         return b;
+       }},
+      // Without O_TMPFILE or /proc: temporary name, then rename.
+      {"local-rename", [](const std::string& dir, asio::io_context&, asio::thread_pool& p, std::shared_ptr<void>&) {
+         ::setenv("STRATUM_LOCAL_LINK", "rename", 1);
+         auto b = make_local_backend(dir + "/store", true, p);
+         ::unsetenv("STRATUM_LOCAL_LINK");
          return b;
        }},
       // s3rver over HTTPS, with a prefix, so keys are mapped both ways.

@@ -54,6 +54,25 @@ TEST_CASE("journal batches apply atomically, in order, and survive a reopen") {
   CHECK(all(*j) == std::vector<std::pair<std::string, std::string>>{{"a2", "two"}, {"c", "four"}});
 }
 
+TEST_CASE("appended batches apply as one, in order, with every kind of record") {
+  temp_dir d;
+  auto j = journal::open(d.path);
+  journal::batch first, second, group;
+  first.put("k1", "a");
+  first.put("k2", "b");
+  first.put("r1", "c");
+  second.erase("k1");
+  second.erase_range("r", "s");
+  second.put("k2", "replaced");
+  group.append(first);
+  group.append(second);
+  CHECK(first.empty());
+  CHECK(second.empty());
+  CHECK(group.size() == 6);
+  j->write(group);
+  CHECK(all(*j) == std::vector<std::pair<std::string, std::string>>{{"k2", "replaced"}});
+}
+
 TEST_CASE("a second process on the same STATE is refused with the holder's pid") {
   temp_dir d;
   auto j = journal::open(d.path);
