@@ -80,13 +80,11 @@ awaitable<std::invoke_result_t<F&>> run_on(asio::thread_pool& pool, F fn) {
 }
 
 // Pools shared by a run: `cpu` has one thread per core for hashing and
-// compression; `blocking` runs system calls that may sleep (local store writes,
-// the thread-pool file reader), so the I/O thread never blocks.
-// Blocking threads: 16, enough to keep a local store's open/write/rename calls
-// busy. On the Linux 6.1 tree (2 cores) strace shows most system time in
-// futex hand-offs to this pool; 4 threads measured 9.8-13.2 s against 10.4 s
-// for 16 — within this machine's noise, so the default stays until the local
-// store writes through io_uring instead of a pool.
+// compression (and, for a local store, the object write that follows, see
+// backend::put_here); `blocking` runs system calls that may sleep (the
+// thread-pool file reader, restore writes, store reads), so the I/O thread
+// never blocks. Blocking threads: 16, enough to keep cold reads of a
+// fallback reader in flight.
 struct pools {
   explicit pools(unsigned cpu_threads = 0, unsigned blocking_threads = 16)
       : cpu(cpu_threads ? cpu_threads : cores()), blocking(blocking_threads) {}

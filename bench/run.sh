@@ -7,6 +7,11 @@
 #                                 compressible and 2 large incompressible ones
 #   bench/run.sh --linux          the Linux 6.1 source (Debian linux-source-6.1)
 #
+# BENCH_RUNS=N (default 3) runs the tools N times, interleaved, and reports
+# each tool's median run (by wall time): a shared VM's speed drifts by a
+# third within minutes, so one run of each proves little. BENCH_WORK=DIR puts
+# the scratch space (tree and outputs) elsewhere.
+#
 # Peers: restic 0.14 (backup to a local repository) and cp -a. The page cache
 # is warmed first (one untimed read of the tree), so every tool reads from
 # memory; each tool writes to the same file system under bench/work/.
@@ -32,28 +37,38 @@ measure() {  # name, output dir, command...
   echo -e "$name\t$wall\t$(echo "$user + $sys" | bc)\t$((rss / 1024))\t$stored" >> "$results"
 }
 
-measure stratum "$work/store-stratum" ./build/stratum publish --new "$work/state-stratum" "$src" "$work/store-stratum" --quiet
-rm -rf "$work/store-restic"
-RESTIC_PASSWORD=bench restic init -q -r "$work/store-restic" >/dev/null
 # restic init is not timed; measure() must not delete the repository.
 measure_restic() {
+  rm -rf "$work/store-restic"
+  RESTIC_PASSWORD=bench restic init -q -r "$work/store-restic" >/dev/null
+  sync
   /usr/bin/time -f "%e %U %S %M" -o "$work/time-restic" env RESTIC_PASSWORD=bench restic backup -q -r "$work/store-restic" "$src" >/dev/null 2>"$work/log-restic"
   read -r wall user sys rss < "$work/time-restic"
   echo -e "restic\t$wall\t$(echo "$user + $sys" | bc)\t$((rss / 1024))\t$(du -sb "$work/store-restic" | cut -f1)" >> "$results"
 }
-measure_restic
-measure cp "$work/copy-cp" cp -a "$src" "$work/copy-cp"
-
-# Check the repository stratum wrote, untimed.
-./build/stratum check "$work/store-stratum" >/dev/null 2>&1 || { echo "stratum check failed" >&2; exit 1; }
+for round in $(seq 1 "${BENCH_RUNS:-3}"); do
+  measure stratum "$work/store-stratum" ./build/stratum publish --new "$work/state-stratum" "$src" "$work/store-stratum" --quiet
+  # Check the repository stratum wrote, untimed.
+  ./build/stratum check "$work/store-stratum" >/dev/null 2>&1 || { echo "stratum check failed" >&2; exit 1; }
+  measure_restic
+  measure cp "$work/copy-cp" cp -a "$src" "$work/copy-cp"
+done
 
 echo
 echo "tree: $src — $files files, $(numfmt --to=iec "$bytes")B; $(nproc) cores; warm page cache"
 echo
 python3 - "$results" <<'PY'
 import sys
-rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1])]
+runs = [l.rstrip("\n").split("\t") for l in open(sys.argv[1])]
+names = list(dict.fromkeys(r[0] for r in runs))
+def median(name):
+    mine = sorted((r for r in runs if r[0] == name), key=lambda r: float(r[1]))
+    return mine[len(mine) // 2]
+rows = [median(n) for n in names]
 by = {r[0]: r for r in rows}
+print("runs per tool: %d; wall s of each run: %s" % (len(runs) // len(names),
+      "; ".join("%s %s" % (n, " ".join(r[1] for r in runs if r[0] == n)) for n in names)))
+print()
 s = by["stratum"]
 print("| tool | wall s | CPU s | peak RSS MiB | stored MiB | wall vs stratum | stored vs stratum |")
 print("|---|---:|---:|---:|---:|---:|---:|")
@@ -65,3 +80,7 @@ print()
 print("stratum/restic: wall %.2f×, CPU %.2f×, stored %.2f×, peak RSS %d MiB" % (
     float(s[1]) / float(rs[1]), float(s[2]) / float(rs[2]), int(s[4]) / int(rs[4]), int(s[3])))
 PY
+
+# Delete the outputs now rather than before the next run: ext4 without a
+# journal skips recently freed inodes for minutes (bench/README.md).
+rm -rf "$work/store-stratum" "$work/state-stratum" "$work/store-restic" "$work/copy-cp"

@@ -19,6 +19,6 @@ int main(int argc, char** argv) {
   // publish's cycles. Kept in the heap instead; the memory budget
   // (--memory) still bounds how much of it is in use.
   ::mallopt(M_MMAP_THRESHOLD, 32 << 20);
-  ::mallopt(M_TRIM_THRESHOLD, 128 << 20);
+  ::mallopt(M_TRIM_THRESHOLD, 64 << 20);
   return stratum::cmd::run(argc, argv);
 }
