@@ -178,7 +178,9 @@ struct publisher::impl {
     p.body = std::make_shared<const bytes>(deflate_object(data, opt.comp));
     if (store_here) {
       try {
-        p.resent = begin_sending(p.h, kind);
+        journal::batch intent;
+        p.resent = begin_sending(p.h, kind, intent);
+        j.write(intent);
         store.put_here(object_key(p.h, kind), p.body);
       } catch (...) {
         // No waiter can be woken from here; the run is failing, and waiters
@@ -192,15 +194,15 @@ struct publisher::impl {
     return p;
   }
 
-  // Writes the intent record of an object about to be sent; returns whether a
-  // crashed attempt had been sending it too. Intent records stay until the
-  // run ends (one range deletion then instead of a tombstone per object):
-  // an intent without a confirmation is an object in flight at a stop.
-  bool begin_sending(const hash256& h, object_kind kind) {
+  // Puts the intent record of an object about to be sent into `intent`, for
+  // the caller to write before sending; returns whether a crashed attempt had
+  // been sending it too. Intent records stay until the run ends (one range
+  // deletion then instead of a tombstone per object): an intent without a
+  // confirmation is an object in flight at a stop.
+  bool begin_sending(const hash256& h, object_kind kind, journal::batch& intent) const {
     std::string ik = pj::intent_key(h, kind);
-    bool again = resumed && j.contains(ik);
-    j.put(ik, "");
-    return again;
+    intent.put(ik, "");
+    return resumed && j.contains(ik);
   }
 
   // ---- journal writes of the I/O thread -------------------------------------
@@ -296,7 +298,9 @@ struct publisher::impl {
     auto k = object_key(p.h, p.kind);
     journal::batch confirm;
     journal::batch& b = owner ? owner->records : confirm;
-    if (!p.stored && verify_with_store && co_await store.stat(k)) {
+    // (An object prepare() stored never needs the lookup: store_here is off
+    // while verifying.)
+    if (verify_with_store && co_await store.stat(k)) {
       b.put(jk, confirmation(p.body->size()));
       ++stats().objects_deduplicated;
     } else {
@@ -304,10 +308,8 @@ struct publisher::impl {
       // again; only a resumed run can find one.
       bool resent = p.resent;
       if (!p.stored) {
-        std::string ik = pj::intent_key(p.h, p.kind);
-        resent = resumed && j.contains(ik);
         journal::batch intent;
-        intent.put(ik, "");
+        resent = begin_sending(p.h, p.kind, intent);
         co_await group_write(intent);
         co_await store.put(k, p.body);
       }

@@ -56,8 +56,8 @@ class backend {
   // Stores whose put is a short local system call (a directory, memory) can
   // also store from the calling thread: put_here blocks until done, with
   // put's contract otherwise. Callers use it from a worker thread that has
-  // the body in hand, saving two thread hand-offs per object (a third of a
-  // small file's cost). Remote stores say no and never get the call.
+  // the body in hand, saving two thread hand-offs per object. Remote stores
+  // say no and never get the call.
   virtual bool can_put_here() const { return false; }
   virtual void put_here(const std::string& key, const shared_bytes& data);
 

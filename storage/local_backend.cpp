@@ -192,9 +192,9 @@ class local_backend final : public backend {
 
   // Links the unnamed file `fd` as `name` in directory `dirfd` (AT_FDCWD:
   // `name` is a path). Returns 0 or errno.
-  int link_unnamed(int fd, int dirfd, const char* name) const {
+  static int link_unnamed(link_mode mode, int fd, int dirfd, const char* name) {
     int r;
-    if (link_ == link_mode::empty_path) r = ::linkat(fd, "", dirfd, name, AT_EMPTY_PATH);
+    if (mode == link_mode::empty_path) r = ::linkat(fd, "", dirfd, name, AT_EMPTY_PATH);
     else r = ::linkat(AT_FDCWD, ("/proc/self/fd/" + std::to_string(fd)).c_str(), dirfd, name, AT_SYMLINK_FOLLOW);
     return r == 0 ? 0 : errno;
   }
@@ -202,15 +202,14 @@ class local_backend final : public backend {
   // Whether unnamed files can be created in the store and linked into it:
   // directly (AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH before Linux 6.10), or
   // through /proc/self/fd.
-  link_mode probe_unnamed(bool proc_only) {
+  link_mode probe_unnamed(bool proc_only) const {
     std::string probe = tmp_prefix_ + "probe";
     for (auto mode : {link_mode::empty_path, link_mode::proc}) {
       if (proc_only && mode != link_mode::proc) continue;
       int fd = ::open((root_ + "/" + tmp_dir).c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
       if (fd < 0) return link_mode::none;
       ::unlink(probe.c_str());
-      link_ = mode;
-      bool ok = link_unnamed(fd, AT_FDCWD, probe.c_str()) == 0;
+      bool ok = link_unnamed(mode, fd, AT_FDCWD, probe.c_str()) == 0;
       ::close(fd);
       if (ok) {
         ::unlink(probe.c_str());
@@ -238,6 +237,9 @@ class local_backend final : public backend {
     return fd;
   }
 
+  // A fresh name in ROOT/.stratum-tmp/.
+  std::string temp_name() { return tmp_prefix_ + std::to_string(counter_++); }
+
   // Renames the temporary file `tmp` to the object's name, creating its
   // directory if needed.
   void rename_into_place(const std::string& tmp, const std::string& key) {
@@ -255,7 +257,7 @@ class local_backend final : public backend {
 
   void write_object(const std::string& key, const bytes& data) {
     if (link_ == link_mode::none) {
-      std::string tmp = tmp_prefix_ + std::to_string(counter_++);
+      std::string tmp = temp_name();
       int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
       if (fd < 0) fail_errno(errno, describe() + ": cannot create a temporary file for " + key);
       write_all(fd, key, data, tmp);
@@ -274,15 +276,15 @@ class local_backend final : public backend {
     int fd = ::openat(dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
     if (fd < 0) fail_errno(errno, describe() + ": cannot create a file for " + key);
     write_all(fd, key, data, {});
-    if (int err = link_unnamed(fd, dirfd, name.c_str())) {
+    if (int err = link_unnamed(link_, fd, dirfd, name.c_str())) {
       if (err != EEXIST) {
         ::close(fd);
         fail_errno(err, describe() + ": cannot store " + key);
       }
       // An object of that name is there already — perhaps cut short by a
       // power loss. The new one replaces it whole.
-      std::string tmp = tmp_prefix_ + std::to_string(counter_++);
-      if ((err = link_unnamed(fd, AT_FDCWD, tmp.c_str()))) {
+      std::string tmp = temp_name();
+      if ((err = link_unnamed(link_, fd, AT_FDCWD, tmp.c_str()))) {
         ::close(fd);
         fail_errno(err, describe() + ": cannot store " + key);
       }
