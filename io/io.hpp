@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace stratum {
@@ -16,7 +17,7 @@ namespace stratum {
 using bytes = std::vector<std::uint8_t>;
 using byte_view = std::span<const std::uint8_t>;
 
-inline byte_view as_bytes(const std::string& s) {
+inline byte_view as_bytes(std::string_view s) {
   return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
 }
 inline std::string to_string(byte_view b) { return {reinterpret_cast<const char*>(b.data()), b.size()}; }

@@ -13,9 +13,6 @@
 #include "storage/sigv4.hpp"  // uri_encode
 #include "storage/store_util.hpp"
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
@@ -47,8 +44,9 @@ class azure_backend final : public backend {
       std::string key = env("AZURE_STORAGE_KEY");
       if (key.empty())
         fail(errc::usage, "store '" + describe() + "': set AZURE_STORAGE_SAS_TOKEN (a SAS for the container) or AZURE_STORAGE_KEY (the account key)");
-      key_ = unbase64(key);
-      if (key_.empty()) fail(errc::usage, "store '" + describe() + "': AZURE_STORAGE_KEY is not base64");
+      std::string raw = unbase64(key);
+      if (raw.empty()) fail(errc::usage, "store '" + describe() + "': AZURE_STORAGE_KEY is not base64");
+      key_.emplace(raw);
     }
     http_endpoint ep;
     if (!o.endpoint.empty()) {
@@ -191,10 +189,8 @@ class azure_backend final : public backend {
       for (auto& c : k) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     std::sort(q.begin(), q.end());
     for (auto& [k, v] : q) s += "\n" + k + ":" + v;
-    unsigned char mac[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    HMAC(EVP_sha256(), key_.data(), static_cast<int>(key_.size()), reinterpret_cast<const unsigned char*>(s.data()), s.size(), mac, &len);
-    return "SharedKey " + account_ + ":" + base64(mac, len);
+    auto mac = key_->sign(s);
+    return "SharedKey " + account_ + ":" + base64(mac.v.data(), mac.v.size());
   }
 
   awaitable<http_response> send(const char* method, const std::string& path, const std::vector<std::pair<std::string, std::string>>& query,
@@ -241,7 +237,8 @@ class azure_backend final : public backend {
     fail(errc::permanent, what);
   }
 
-  std::string account_, container_, prefix_, sas_, key_, base_path_;
+  std::string account_, container_, prefix_, sas_, base_path_;
+  std::optional<hmac_sha256> key_;  // SharedKey, when there is no SAS
   std::unique_ptr<http_client> http_;
 };
 

@@ -3,33 +3,37 @@
 #include "io/sha256.hpp"
 #include "storage/store_util.hpp"
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-
 #include <algorithm>
 #include <cctype>
 #include <ctime>
+#include <optional>
 
 namespace stratum {
 namespace {
 
-std::string hmac(std::string_view key, std::string_view data) {
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()), data.size(),
-       out, &len);
-  return std::string(reinterpret_cast<char*>(out), len);
-}
+std::string_view view(const hash256& h) { return {reinterpret_cast<const char*>(h.v.data()), h.v.size()}; }
 
-std::string hex(std::string_view raw) {
-  static const char* digits = "0123456789abcdef";
-  std::string s;
-  s.reserve(raw.size() * 2);
-  for (unsigned char c : raw) {
-    s.push_back(digits[c >> 4]);
-    s.push_back(digits[c & 15]);
+// The signing key depends only on the secret and the scope (a day, a region,
+// a service); deriving it takes four HMACs, so each thread derives it once
+// per scope and keeps it.
+const hmac_sha256& signing_key(const std::string& secret, std::string_view day, std::string_view region, std::string_view service) {
+  struct cached {
+    std::string secret, day, region, service;
+    std::optional<hmac_sha256> key;
+  };
+  thread_local cached c;
+  if (!c.key || c.secret != secret || c.day != day || c.region != region || c.service != service) {
+    auto k = hmac_sha256("AWS4" + secret).sign(day);
+    k = hmac_sha256(view(k)).sign(region);
+    k = hmac_sha256(view(k)).sign(service);
+    k = hmac_sha256(view(k)).sign("aws4_request");
+    c.key.emplace(view(k));
+    c.secret = secret;
+    c.day = day;
+    c.region = region;
+    c.service = service;
   }
-  return s;
+  return *c.key;
 }
 
 std::string lower(std::string_view s) {
@@ -117,12 +121,8 @@ sigv4_signed sigv4_sign(const sigv4_request& r, const aws_credentials& c, std::s
   const std::string scope = day + "/" + std::string(region) + "/" + std::string(service) + "/aws4_request";
   out.string_to_sign = "AWS4-HMAC-SHA256\n" + std::string(amz_date) + "\n" + scope + "\n" +
                        sha256(as_bytes(out.canonical_request)).hex();
-  std::string key = hmac("AWS4" + c.secret_key, day);
-  key = hmac(key, region);
-  key = hmac(key, service);
-  key = hmac(key, "aws4_request");
   out.authorization = "AWS4-HMAC-SHA256 Credential=" + c.access_key + "/" + scope + ", SignedHeaders=" + signed_headers +
-                      ", Signature=" + hex(hmac(key, out.string_to_sign));
+                      ", Signature=" + signing_key(c.secret_key, day, region, service).sign(out.string_to_sign).hex();
   return out;
 }
 

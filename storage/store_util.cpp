@@ -1,5 +1,7 @@
 #include "storage/store_util.hpp"
 
+#include "async/error.hpp"
+
 #include <openssl/evp.h>
 
 #include <cstdlib>
@@ -102,9 +104,12 @@ std::string unbase64(std::string_view s) {
 }
 
 std::string md5_base64(const unsigned char* p, std::size_t n) {
+  // Fetched once: naming the algorithm through EVP_md5() costs a lookup
+  // under a lock on every digest (OpenSSL 3).
+  static EVP_MD* md5 = EVP_MD_fetch(nullptr, "MD5", nullptr);
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  EVP_Digest(p, n, md, &len, EVP_md5(), nullptr);
+  if (!md5 || !EVP_Digest(p, n, md, &len, md5, nullptr)) fail(errc::permanent, "OpenSSL MD5 failed");
   return base64(md, len);
 }
 

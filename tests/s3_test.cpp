@@ -92,6 +92,9 @@ TEST_CASE("SigV4 matches AWS's published test vectors") {
   auto doc = sigv4_sign(s3, {"AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", ""}, "us-east-1", "s3",
                         "20130524T000000Z");
   CHECK(signature_of(doc.authorization) == "f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41");
+  // The signing key kept for a secret and scope is not used for another:
+  // back to the suite's credentials and day.
+  CHECK(suite_sign("GET", "/", {}).authorization == v.authorization);
 
   // Encoding: spaces and reserved bytes as uppercase %XX; '/' kept in paths.
   CHECK(uri_encode("a b/c+d=é", false) == "a%20b/c%2Bd%3D%C3%A9");
