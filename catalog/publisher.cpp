@@ -154,10 +154,8 @@ struct publisher::impl {
     hash256 h;
     object_kind kind = object_kind::file;
     shared_bytes body;   // null when known, or when another file is storing it
-    bool known = false;  // the store confirmed it (journal)
-    bool intent_written = false;  // prepare wrote its intent record (not verifying with the store)
-    bool stored = false;          // prepare stored it already (store_here)
-    bool resent = false;          // a crashed attempt had been sending it (known with the intent)
+    bool known = false;   // the store confirmed it (journal)
+    bool resent = false;  // a crashed attempt had been sending it (known once prepare wrote the intent)
   };
 
   // Hashes `data`; unless the journal knows the object or another file is
@@ -185,12 +183,8 @@ struct publisher::impl {
         journal::batch intent;
         p.resent = begin_sending(p.h, kind, intent);
         j.write(intent);
-        p.intent_written = true;
       }
-      if (store_here) {
-        store.put_here(object_key(p.h, kind), p.body);
-        p.stored = true;
-      }
+      if (store_here) store.put_here(object_key(p.h, kind), p.body);
     } catch (...) {
       // No waiter can be woken from here; the run is failing, and waiters
       // end with its cancellation.
@@ -216,9 +210,8 @@ struct publisher::impl {
 
   // Records written by the I/O thread's coroutines in one turn of its event
   // loop go to the journal as one write: a RocksDB write costs ~15 us of
-  // locking, log append and wake-ups whatever its size, and two per small
-  // file (intent, then confirmation and file record) were a sixth of a
-  // publish's CPU. The first writer of a turn leads: it yields once, so the
+  // locking, log append and wake-ups whatever its size, and one per file
+  // record (with its confirmations) had been a sixth of a publish's CPU. The first writer of a turn leads: it yields once, so the
   // others queued in the same turn add their records, then writes them all.
   struct write_group {
     journal::batch b;
@@ -305,8 +298,8 @@ struct publisher::impl {
     auto k = object_key(p.h, p.kind);
     journal::batch confirm;
     journal::batch& b = owner ? owner->records : confirm;
-    // (An object prepare() stored or wrote an intent for never needs the
-    // lookup: both happen only when not verifying.)
+    // Verifying is the one case where prepare() neither wrote the intent nor
+    // stored the object (store_here is off then).
     if (verify_with_store && co_await store.stat(k)) {
       b.put(jk, confirmation(p.body->size()));
       ++stats().objects_deduplicated;
@@ -314,12 +307,12 @@ struct publisher::impl {
       // The intent record is what lets a resumed run count what it sends
       // again; only a resumed run can find one.
       bool resent = p.resent;
-      if (!p.intent_written) {
+      if (verify_with_store) {
         journal::batch intent;
         resent = begin_sending(p.h, p.kind, intent);
         co_await group_write(intent);
       }
-      if (!p.stored) co_await store.put(k, p.body);
+      if (!store_here) co_await store.put(k, p.body);
       if (resent) ++stats().objects_resent;
       b.put(jk, confirmation(p.body->size()));
       ++stats().objects_stored;

@@ -158,10 +158,7 @@ awaitable<int> publish_to(parsed_args& a, const std::string& spec, const std::st
   else fail(errc::usage, "--reader must be auto, uring or threads");
   store_options remote_opts = remote(a);
   remote_opts.azure_sas = sas;
-  // A remote store is latency bound: keep as many small files in flight as
-  // requests (each is one PUT); a local one is bound by the disk and cores.
-  const bool is_remote = spec.rfind("s3://", 0) == 0 || spec.rfind("az://", 0) == 0 || spec.rfind("https://", 0) == 0;
-  o.max_files = static_cast<unsigned>(std::max(1ul, a.number("max-files", is_remote ? remote_opts.max_requests : o.max_files)));
+  o.max_files = static_cast<unsigned>(std::max(1ul, a.number("max-files", o.max_files)));
   o.memory = std::max(64ul, a.number("memory", o.memory >> 20)) << 20;
   if (auto t = a.get("tag")) {
     if (!valid_tag_name(*t) || *t == "trunk" || *t == "trunk-previous")
@@ -174,6 +171,10 @@ awaitable<int> publish_to(parsed_args& a, const std::string& spec, const std::st
   o.log = [quiet = a.has("quiet")](const std::string& m) { if (!quiet) std::fprintf(stderr, "stratum: %s\n", m.c_str()); };
 
   auto store = open_store(spec, fresh, ctx->io, ctx->p.blocking, remote_opts);
+  // A remote store (the ones with a request window) is latency bound: as many
+  // small files in flight as requests, each being one PUT. A local one is
+  // bound by the disk and the cores.
+  if (store->stats() && !a.has("max-files")) o.max_files = remote_opts.max_requests;
   auto j = journal::open(state);
   publisher pub(*store, *j, ctx->io, ctx->p.cpu, ctx->p.blocking, std::move(key), o);
   progress prog(ctx->io, pub.stats(), quiet);
@@ -197,6 +198,8 @@ awaitable<int> publish_to(parsed_args& a, const std::string& spec, const std::st
   }
   print_problems(r.problems, "problem");
   const auto& s = pub.stats();
+  const retry_stats no_requests;
+  const retry_stats& rs = store->stats() ? *store->stats() : no_requests;
   if (a.has("json")) {
     std::printf("{\"revision\":%llu,\"root_catalog\":\"%s\",\"unchanged\":%s,\"resumed\":%s,\"files\":%llu,"
                 "\"directories\":%llu,\"symlinks\":%llu,\"specials\":%llu,\"bytes\":%llu,\"files_read\":%llu,"
@@ -212,10 +215,8 @@ awaitable<int> publish_to(parsed_args& a, const std::string& spec, const std::st
                 (unsigned long long)s.objects_deduplicated, (unsigned long long)s.objects_resent,
                 (unsigned long long)s.in_flight_at_stop, (unsigned long long)s.objects_lost_in_restart,
                 (unsigned long long)s.catalogs,
-                (unsigned long long)j->syncs(), (unsigned long long)(store->stats() ? store->stats()->retries : 0),
-                (unsigned long long)(store->stats() ? store->stats()->throttled : 0),
-                store->stats() ? store->stats()->peak_in_flight : 0u,
-                store->stats() && secs > 0 ? store->stats()->in_flight_seconds / secs : 0.0, r.problems.size(),
+                (unsigned long long)j->syncs(), (unsigned long long)rs.retries, (unsigned long long)rs.throttled,
+                rs.peak_in_flight, secs > 0 ? rs.in_flight_seconds / secs : 0.0, r.problems.size(),
                 json_escape(s.reader).c_str(), secs);
   } else if (!a.has("quiet") && r.unchanged) {
     std::fprintf(stderr, "nothing changed since revision %llu of %s (%llu files checked in %.1fs); nothing published\n",

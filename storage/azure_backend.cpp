@@ -65,7 +65,7 @@ class azure_backend final : public backend {
   awaitable<void> put(std::string key, shared_bytes data) override {
     const std::string path = blob_path(key);
     if (data->size() <= block_threshold) {
-      header_list h = {{"x-ms-blob-type", "BlockBlob"}, {"Content-MD5", md5_base64(data->data(), data->size())}};
+      header_list h = {{"x-ms-blob-type", "BlockBlob"}, {"Content-MD5", md5_base64(*data)}};
       auto r = co_await send("PUT", path, {}, h, data);
       if (r.status != 201) fail_for(r, "Put Blob", key);
       co_return;
@@ -77,7 +77,7 @@ class azure_backend final : public backend {
       const std::string block_id = base64(reinterpret_cast<const unsigned char*>(id), std::strlen(id));
       auto part = std::make_shared<const bytes>(data->begin() + static_cast<std::ptrdiff_t>(at),
                                                 data->begin() + static_cast<std::ptrdiff_t>(std::min(data->size(), at + block_size)));
-      header_list h = {{"Content-MD5", md5_base64(part->data(), part->size())}};
+      header_list h = {{"Content-MD5", md5_base64(*part)}};
       const std::vector<std::pair<std::string, std::string>> q = {{"comp", "block"}, {"blockid", block_id}};
       auto r = co_await send("PUT", path, q, h, part);
       if (r.status != 201) fail_for(r, "Put Block", key);
@@ -85,7 +85,7 @@ class azure_backend final : public backend {
     }
     list += "</BlockList>";
     auto body = std::make_shared<const bytes>(list.begin(), list.end());
-    header_list h = {{"Content-MD5", md5_base64(body->data(), body->size())}, {"Content-Type", "application/xml"}};
+    header_list h = {{"Content-MD5", md5_base64(*body)}, {"Content-Type", "application/xml"}};
     const std::vector<std::pair<std::string, std::string>> q = {{"comp", "blocklist"}};
     auto r = co_await send("PUT", path, q, h, body);
     if (r.status != 201) fail_for(r, "Put Block List", key);
@@ -94,7 +94,7 @@ class azure_backend final : public backend {
   awaitable<std::optional<bytes>> get(std::string key, std::uint64_t offset, std::uint64_t length) override {
     header_list h;
     if (offset > 0 || length > 0)
-      h.emplace_back("x-ms-range", "bytes=" + std::to_string(offset) + "-" + (length > 0 ? std::to_string(offset + length - 1) : ""));
+      h.emplace_back("x-ms-range", byte_range(offset, length));
     auto r = co_await send("GET", blob_path(key), {}, h, nullptr);
     if (r.status == 404 && error_code(r) == "BlobNotFound") co_return std::nullopt;
     if (r.status == 416) co_return bytes();
@@ -201,8 +201,7 @@ class azure_backend final : public backend {
     http_request hr;
     hr.method = method;
     hr.target = path;
-    std::string qs;
-    for (auto& [k, v] : query) qs += (qs.empty() ? "?" : "&") + uri_encode(k, true) + "=" + uri_encode(v, true);
+    std::string qs = query_string(query);
     if (!sas_.empty()) qs += (qs.empty() ? "?" : "&") + sas_;
     hr.target += qs;
     if (sas_.empty()) h.emplace_back("Authorization", shared_key(method, path, query, h, body ? body->size() : 0));
@@ -223,12 +222,8 @@ class azure_backend final : public backend {
     const std::string code = error_code(r);
     std::string what = std::string(op) + " " + describe() + (key.empty() ? "" : "/" + key) + ": HTTP " + std::to_string(r.status) +
                        (code.empty() ? "" : " " + code);
-    if (r.status >= 500 || r.status == 429 || code == "ServerBusy" || code == "OperationTimedOut" || code == "InternalError") {
-      std::chrono::milliseconds after{0};
-      if (auto ra = r.header("Retry-After"); ra && !ra->empty() && std::isdigit(static_cast<unsigned char>((*ra)[0])))
-        after = std::chrono::seconds(std::min(300ul, std::stoul(*ra)));
-      fail_transient(what, r.status == 429 || r.status == 503 || code == "ServerBusy", after);
-    }
+    if (r.status >= 500 || r.status == 429 || code == "ServerBusy" || code == "OperationTimedOut" || code == "InternalError")
+      fail_transient(what, r.status == 429 || r.status == 503 || code == "ServerBusy", r.retry_after());
     if (code == "ContainerNotFound")
       fail(errc::permanent, what + ": container '" + container_ + "' does not exist in account '" + account_ + "'");
     if (r.status == 403)
@@ -254,9 +249,7 @@ std::unique_ptr<backend> make_azure_backend(const std::string& spec, asio::io_co
   rest = rest.substr(s1 + 1);
   auto s2 = rest.find('/');
   std::string container = rest.substr(0, s2);
-  std::string prefix = s2 == std::string::npos ? "" : rest.substr(s2 + 1);
-  while (!prefix.empty() && prefix.back() == '/') prefix.pop_back();
-  if (!prefix.empty()) prefix += "/";
+  std::string prefix = key_prefix(s2 == std::string::npos ? "" : rest.substr(s2 + 1));
   if (container.size() < 3 || container.size() > 63 || container.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-") != std::string::npos)
     fail(errc::usage, "store '" + spec + "': '" + container + "' is not a valid container name (3-63 lowercase letters, digits and '-')");
   return std::make_unique<azure_backend>(io, account, container, prefix, o, sas.empty() ? o.azure_sas : sas);

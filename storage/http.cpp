@@ -70,6 +70,12 @@ std::optional<std::string> http_response::header(std::string_view name) const {
   return std::nullopt;
 }
 
+std::chrono::milliseconds http_response::retry_after() const {
+  auto ra = header("Retry-After");
+  if (!ra || ra->empty() || !std::isdigit(static_cast<unsigned char>((*ra)[0]))) return {};
+  return std::chrono::seconds(std::min(300ul, std::stoul(*ra)));
+}
+
 namespace {
 
 struct connection {

@@ -53,6 +53,8 @@ struct http_response {
   std::vector<std::pair<std::string, std::string>> headers;
   bytes body;
   std::optional<std::string> header(std::string_view name) const;  // case-insensitive
+  // Retry-After in its seconds form, at most 300 s (0: absent or a date).
+  std::chrono::milliseconds retry_after() const;
 };
 
 class http_client {

@@ -31,12 +31,7 @@ class retrying_backend final : public backend {
     stats_.limit = p.max_in_flight;
   }
 
-  awaitable<void> put(std::string key, shared_bytes data) override {
-    co_await attempt([&]() -> awaitable<int> {
-      co_await inner_->put(key, data);
-      co_return 0;
-    });
-  }
+  awaitable<void> put(std::string key, shared_bytes data) override { co_await attempt_void([&] { return inner_->put(key, data); }); }
 
   awaitable<std::optional<bytes>> get(std::string key, std::uint64_t offset, std::uint64_t length) override {
     co_return co_await attempt([&]() { return inner_->get(key, offset, length); });
@@ -50,26 +45,11 @@ class retrying_backend final : public backend {
     co_return co_await attempt([&]() { return inner_->list(prefix, limit); });
   }
 
-  awaitable<void> remove(std::string key) override {
-    co_await attempt([&]() -> awaitable<int> {
-      co_await inner_->remove(key);
-      co_return 0;
-    });
-  }
+  awaitable<void> remove(std::string key) override { co_await attempt_void([&] { return inner_->remove(key); }); }
 
-  awaitable<void> remove_many(std::vector<std::string> keys) override {
-    co_await attempt([&]() -> awaitable<int> {
-      co_await inner_->remove_many(keys);
-      co_return 0;
-    });
-  }
+  awaitable<void> remove_many(std::vector<std::string> keys) override { co_await attempt_void([&] { return inner_->remove_many(keys); }); }
 
-  awaitable<void> sync() override {
-    co_await attempt([&]() -> awaitable<int> {
-      co_await inner_->sync();
-      co_return 0;
-    });
-  }
+  awaitable<void> sync() override { co_await attempt_void([&] { return inner_->sync(); }); }
 
   std::string describe() const override { return inner_->describe(); }
 
@@ -107,6 +87,15 @@ class retrying_backend final : public backend {
       asio::steady_timer t(io_, wait);
       co_await t.async_wait(use_awaitable);
     }
+  }
+
+  // attempt() for an operation without a result.
+  template <class Op>
+  awaitable<void> attempt_void(Op op) {
+    co_await attempt([&]() -> awaitable<int> {
+      co_await op();
+      co_return 0;
+    });
   }
 
   void count(int delta) {

@@ -46,6 +46,7 @@ class s3_backend final : public backend {
     ho.ca_file = o.ca_file;
     ho.timeout = o.request_timeout;
     http_ = make_http_client(io, ep, ho);
+    host_ = http_->endpoint().host_header();
   }
 
   awaitable<void> put(std::string key, shared_bytes data) override {
@@ -60,7 +61,7 @@ class s3_backend final : public backend {
   awaitable<std::optional<bytes>> get(std::string key, std::uint64_t offset, std::uint64_t length) override {
     std::vector<std::pair<std::string, std::string>> headers;
     if (offset > 0 || length > 0)
-      headers.emplace_back("Range", "bytes=" + std::to_string(offset) + "-" + (length > 0 ? std::to_string(offset + length - 1) : ""));
+      headers.emplace_back("Range", byte_range(offset, length));
     auto r = co_await send("GET", object_path(key), {}, headers, nullptr, empty_hash());
     if (r.status == 404 && !no_bucket(r)) co_return std::nullopt;
     if (r.status == 416) co_return bytes();  // the range starts past the end
@@ -163,16 +164,11 @@ class s3_backend final : public backend {
   awaitable<http_response> send(const char* method, const std::string& path, const std::vector<std::pair<std::string, std::string>>& query,
                                 const std::vector<std::pair<std::string, std::string>>& headers, shared_bytes body,
                                 const std::string& payload_hash) {
-    sigv4_request sr{method, http_->endpoint().host_header(), path, query, headers, payload_hash};
+    sigv4_request sr{method, host_, path, query, headers, payload_hash};
     auto s = sigv4_sign(sr, creds_, region_, "s3", amz_now());
     http_request hr;
     hr.method = method;
-    hr.target = path;
-    if (!query.empty()) {
-      std::string qs;
-      for (auto& [k, v] : query) qs += (qs.empty() ? "?" : "&") + uri_encode(k, true) + "=" + uri_encode(v, true);
-      hr.target += qs;
-    }
+    hr.target = path + query_string(query);
     hr.headers = headers;
     for (auto& h : s.add_headers) hr.headers.push_back(h);
     hr.headers.emplace_back("Authorization", s.authorization);
@@ -193,12 +189,8 @@ class s3_backend final : public backend {
     std::string code = error_code(r);
     std::string what = std::string(op) + " " + describe() + (key.empty() ? "" : "/" + key) + ": HTTP " + std::to_string(r.status) +
                        (code.empty() ? "" : " " + code);
-    if (r.status >= 500 || r.status == 429 || code == "SlowDown" || code == "RequestTimeout") {
-      std::chrono::milliseconds after{0};
-      if (auto ra = r.header("Retry-After"); ra && !ra->empty() && std::isdigit(static_cast<unsigned char>((*ra)[0])))
-        after = std::chrono::seconds(std::min(300ul, std::stoul(*ra)));
-      fail_transient(what, r.status == 429 || r.status == 503 || code == "SlowDown", after);
-    }
+    if (r.status >= 500 || r.status == 429 || code == "SlowDown" || code == "RequestTimeout")
+      fail_transient(what, r.status == 429 || r.status == 503 || code == "SlowDown", r.retry_after());
     if (code == "NoSuchBucket") fail(errc::permanent, what + ": bucket '" + bucket_ + "' does not exist at " + http_->endpoint().url());
     if (r.status == 403)
       fail(errc::permanent, what + ": access denied; check AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and the bucket's policy");
@@ -211,6 +203,7 @@ class s3_backend final : public backend {
   std::string region_;
   bool path_style_ = true;
   std::unique_ptr<http_client> http_;
+  std::string host_;  // the Host header, signed with every request
 };
 
 }  // namespace
@@ -220,9 +213,7 @@ std::unique_ptr<backend> make_s3_backend(const std::string& spec, asio::io_conte
   std::string rest = spec.substr(5);
   auto slash = rest.find('/');
   std::string bucket = rest.substr(0, slash);
-  std::string prefix = slash == std::string::npos ? "" : rest.substr(slash + 1);
-  while (!prefix.empty() && prefix.back() == '/') prefix.pop_back();
-  if (!prefix.empty()) prefix += "/";
+  std::string prefix = key_prefix(slash == std::string::npos ? "" : rest.substr(slash + 1));
   if (bucket.size() < 3 || bucket.size() > 63 || bucket.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789.-") != std::string::npos)
     fail(errc::usage, "store '" + spec + "': '" + bucket + "' is not a valid bucket name (3-63 lowercase letters, digits, '.' and '-')");
   return std::make_unique<s3_backend>(io, blocking, bucket, prefix, o);

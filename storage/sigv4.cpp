@@ -77,6 +77,12 @@ std::string uri_encode(std::string_view s, bool encode_slash) {
   return out;
 }
 
+std::string query_string(const std::vector<std::pair<std::string, std::string>>& query) {
+  std::string qs;
+  for (auto& [k, v] : query) qs += (qs.empty() ? "?" : "&") + uri_encode(k, true) + "=" + uri_encode(v, true);
+  return qs;
+}
+
 std::string amz_now() { return store_util::utc_now("%Y%m%dT%H%M%SZ"); }
 
 sigv4_signed sigv4_sign(const sigv4_request& r, const aws_credentials& c, std::string_view region, std::string_view service,

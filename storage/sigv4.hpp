@@ -50,6 +50,10 @@ sigv4_signed sigv4_sign(const sigv4_request& r, const aws_credentials& c, std::s
 // `encode_slash` is false), with uppercase hex digits.
 std::string uri_encode(std::string_view s, bool encode_slash);
 
+// "?name=value&..." with each name and value percent-encoded, in the given
+// order ("" for none): the query part of a request target.
+std::string query_string(const std::vector<std::pair<std::string, std::string>>& query);
+
 // "YYYYMMDDTHHMMSSZ" for the current UTC time.
 std::string amz_now();
 

@@ -113,6 +113,16 @@ std::string md5_base64(const unsigned char* p, std::size_t n) {
   return base64(md, len);
 }
 
+std::string byte_range(std::uint64_t offset, std::uint64_t length) {
+  return "bytes=" + std::to_string(offset) + "-" + (length > 0 ? std::to_string(offset + length - 1) : "");
+}
+
+std::string key_prefix(std::string prefix) {
+  while (!prefix.empty() && prefix.back() == '/') prefix.pop_back();
+  if (!prefix.empty()) prefix += "/";
+  return prefix;
+}
+
 std::string env(const char* name) {
   const char* v = std::getenv(name);
   return v ? v : "";

@@ -6,6 +6,7 @@
 #include "io/io.hpp"
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -22,6 +23,12 @@ std::string base64(const unsigned char* p, std::size_t n);
 std::string unbase64(std::string_view s);  // "" when malformed
 std::string md5_base64(const unsigned char* p, std::size_t n);
 inline std::string md5_base64(const bytes& b) { return md5_base64(b.data(), b.size()); }
+
+// A Range header's value: bytes=OFFSET-[LAST] (length 0: to the end).
+std::string byte_range(std::uint64_t offset, std::uint64_t length);
+// A key prefix as the stores keep it: trailing '/'s dropped, then one added
+// unless empty ("a/b//" -> "a/b/", "" -> "").
+std::string key_prefix(std::string prefix);
 
 std::string env(const char* name);  // "" when unset
 // The current UTC time in strftime `format` (x-ms-date, x-amz-date).
