@@ -2,7 +2,10 @@
 
 #include "async/error.hpp"
 
+#include <isa-l/igzip_lib.h>
 #include <libdeflate.h>
+
+#include <limits>
 
 #include <memory>
 
@@ -33,6 +36,47 @@ libdeflate_decompressor* decompressor() {
   return d.get();
 }
 
+// Level 1 through ISA-L's igzip (level 1), the fastest zlib-format encoder:
+// per file on the Linux 6.1 tree 295 MB/s against libdeflate level 1's
+// 171 MB/s, for 6% more bytes (ratio 4.27 against 4.55; README,
+// "Dependencies"). Returns an empty buffer when the stream would not be at
+// most `limit` bytes. Stateless: the whole input, one call, no state kept
+// between objects but the level's hash-table buffer.
+bytes run_igzip(byte_view data, std::size_t limit) {
+  thread_local std::unique_ptr<std::uint8_t[]> level_buf = std::make_unique_for_overwrite<std::uint8_t[]>(ISAL_DEF_LVL1_DEFAULT);
+  // Small streams go through a scratch buffer and are copied out at their
+  // size: a vector sized to `limit` would be zeroed first, for nothing.
+  constexpr std::size_t scratch_size = std::size_t(1) << 20;
+  thread_local std::unique_ptr<std::uint8_t[]> scratch;
+  bytes big;
+  std::uint8_t* out;
+  if (limit <= scratch_size) {
+    if (!scratch) scratch = std::make_unique_for_overwrite<std::uint8_t[]>(scratch_size);
+    out = scratch.get();
+  } else {
+    big.resize(limit);
+    out = big.data();
+  }
+  isal_zstream z;
+  isal_deflate_stateless_init(&z);
+  z.level = 1;
+  z.level_buf = level_buf.get();
+  z.level_buf_size = ISAL_DEF_LVL1_DEFAULT;
+  z.gzip_flag = IGZIP_ZLIB;
+  z.end_of_stream = 1;
+  z.flush = NO_FLUSH;
+  z.next_in = const_cast<std::uint8_t*>(data.data());
+  z.avail_in = static_cast<std::uint32_t>(data.size());
+  z.next_out = out;
+  z.avail_out = static_cast<std::uint32_t>(limit);
+  if (isal_deflate_stateless(&z) != COMP_OK) return {};  // STATELESS_OVERFLOW: does not fit in `limit`
+  if (!big.empty()) {
+    big.resize(z.total_out);
+    return big;
+  }
+  return bytes(out, out + z.total_out);
+}
+
 bytes run(byte_view data, int level) {
   auto* c = compressor_for(level);
   bytes out(libdeflate_zlib_compress_bound(c, data.size()));
@@ -45,7 +89,12 @@ bytes run(byte_view data, int level) {
 }  // namespace
 
 bytes deflate_object(byte_view data, compression c) {
-  if (c.level > 0) {
+  // Worth keeping only if it saves at least 1/32 of the size.
+  const std::size_t worth = data.size() - data.size() / 32;
+  if (c.level == 1 && worth > 1 && data.size() <= std::numeric_limits<std::uint32_t>::max()) {
+    auto out = run_igzip(data, worth - 1);
+    if (!out.empty()) return out;
+  } else if (c.level > 1) {
     auto out = run(data, c.level);
     if (out.size() + out.size() / 32 < data.size()) return out;
   }

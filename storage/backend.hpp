@@ -56,10 +56,13 @@ class backend {
   // Stores whose put is a short local system call (a directory, memory) can
   // also store from the calling thread: put_here blocks until done, with
   // put's contract otherwise. Callers use it from a worker thread that has
-  // the body in hand, saving two thread hand-offs per object. Remote stores
-  // say no and never get the call.
+  // the body in hand, saving two thread hand-offs per object. Such a put is
+  // whole or absent, never in between, so the store itself can say what an
+  // interrupted run had been storing: put_here returns whether an object of
+  // that key was there already (it is replaced). Remote stores say no and
+  // never get the call.
   virtual bool can_put_here() const { return false; }
-  virtual void put_here(const std::string& key, const shared_bytes& data);
+  virtual bool put_here(const std::string& key, const shared_bytes& data);
 
   // Reads `length` bytes at `offset` (length 0: to the end). Returns nullopt
   // when the key does not exist (an expected outcome, not an error).

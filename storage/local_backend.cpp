@@ -61,9 +61,9 @@ class local_backend final : public backend {
   }
 
   bool can_put_here() const override { return true; }
-  void put_here(const std::string& key, const shared_bytes& data) override {
+  bool put_here(const std::string& key, const shared_bytes& data) override {
     check_key(key);
-    write_object(key, *data);
+    return write_object(key, *data);
   }
 
   awaitable<std::optional<bytes>> get(std::string key, std::uint64_t offset, std::uint64_t length) override {
@@ -241,21 +241,31 @@ class local_backend final : public backend {
   std::string temp_name() { return tmp_prefix_ + std::to_string(counter_++); }
 
   // Renames the temporary file `tmp` to the object's name, creating its
-  // directory if needed.
-  void rename_into_place(const std::string& tmp, const std::string& key) {
+  // directory if needed. Returns whether an object of that name was there
+  // (it is replaced).
+  bool rename_into_place(const std::string& tmp, const std::string& key) {
     std::string dest = path(key);
-    if (::rename(tmp.c_str(), dest.c_str()) != 0) {
+    auto no_replace = [&] { return ::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, dest.c_str(), RENAME_NOREPLACE) == 0 ? 0 : errno; };
+    int err = no_replace();
+    if (err == ENOENT) {
       std::error_code ec;
-      if (errno == ENOENT) fs::create_directories(fs::path(dest).parent_path(), ec);
-      if (ec || ::rename(tmp.c_str(), dest.c_str()) != 0) {
-        int err = ec ? ec.value() : errno;
-        ::unlink(tmp.c_str());
-        fail_errno(err, describe() + ": cannot store " + key);
-      }
+      fs::create_directories(fs::path(dest).parent_path(), ec);
+      err = ec ? ec.value() : no_replace();
     }
+    bool replaced = false;
+    if (err == EEXIST || err == EINVAL) {  // EINVAL: the file system cannot refuse to replace
+      replaced = err == EEXIST || ::access(dest.c_str(), F_OK) == 0;
+      err = ::rename(tmp.c_str(), dest.c_str()) == 0 ? 0 : errno;
+    }
+    if (err) {
+      ::unlink(tmp.c_str());
+      fail_errno(err, describe() + ": cannot store " + key);
+    }
+    return replaced;
   }
 
-  void write_object(const std::string& key, const bytes& data) {
+  // Returns whether an object of that name was there already (replaced).
+  bool write_object(const std::string& key, const bytes& data) {
     if (link_ == link_mode::none) {
       std::string tmp = temp_name();
       int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -266,8 +276,7 @@ class local_backend final : public backend {
         ::unlink(tmp.c_str());
         fail_errno(err, describe() + ": cannot write " + key);
       }
-      rename_into_place(tmp, key);
-      return;
+      return rename_into_place(tmp, key);
     }
     auto slash = key.rfind('/');
     std::string name = slash == std::string::npos ? key : key.substr(slash + 1);
@@ -276,6 +285,7 @@ class local_backend final : public backend {
     int fd = ::openat(dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
     if (fd < 0) fail_errno(errno, describe() + ": cannot create a file for " + key);
     write_all(fd, key, data, {});
+    bool replaced = false;
     if (int err = link_unnamed(link_, fd, dirfd, name.c_str())) {
       if (err != EEXIST) {
         ::close(fd);
@@ -288,9 +298,10 @@ class local_backend final : public backend {
         ::close(fd);
         fail_errno(err, describe() + ": cannot store " + key);
       }
-      rename_into_place(tmp, key);
+      replaced = rename_into_place(tmp, key);
     }
     if (::close(fd) != 0) fail_errno(errno, describe() + ": cannot write " + key);
+    return replaced;
   }
 
   std::string root_;

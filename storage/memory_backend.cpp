@@ -17,9 +17,9 @@ class memory_backend final : public backend {
   }
 
   bool can_put_here() const override { return true; }
-  void put_here(const std::string& key, const shared_bytes& data) override {
+  bool put_here(const std::string& key, const shared_bytes& data) override {
     std::lock_guard g(m_);
-    objects_[key] = data;
+    return !objects_.insert_or_assign(key, data).second;
   }
 
   awaitable<std::optional<bytes>> get(std::string key, std::uint64_t offset, std::uint64_t length) override {

@@ -17,7 +17,7 @@ std::unique_ptr<backend> with_retries(std::unique_ptr<backend> b, asio::io_conte
 
 }  // namespace
 
-void backend::put_here(const std::string& key, const shared_bytes&) {
+bool backend::put_here(const std::string& key, const shared_bytes&) {
   fail(errc::permanent, describe() + ": cannot store " + key + " from the calling thread (can_put_here() is false)");
 }
 

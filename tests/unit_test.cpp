@@ -97,6 +97,35 @@ TEST_CASE("compression round-trips and stores incompressible data raw") {
   CHECK_THROWS(inflate_object(deflate_object(text, {1}), text.size() - 1, "x"));
 }
 
+TEST_CASE("level 1 (igzip) and libdeflate's levels write zlib streams any inflater reads") {
+  // Text-like data of sizes around the encoder's scratch buffer (1 MiB) and
+  // the tiny ones where compressing cannot pay.
+  auto words = [](std::size_t n) {
+    static const char* const vocabulary[] = {"stratum ", "publishes ", "a ", "tree\n", "of ", "files ", "into ", "stores "};
+    std::string s;
+    std::uint32_t x = 7;
+    while (s.size() < n) s += vocabulary[(x = x * 1103515245 + 12345) >> 29];
+    s.resize(n);
+    return bytes(s.begin(), s.end());
+  };
+  for (std::size_t n : {std::size_t(0), std::size_t(1), std::size_t(33), std::size_t(4000), std::size_t(1) << 20,
+                        (std::size_t(1) << 20) + 40, std::size_t(5) << 20}) {
+    CAPTURE(n);
+    auto data = words(n);
+    for (int level : {1, 2, 9}) {
+      CAPTURE(level);
+      auto z = deflate_object(data, {level});
+      CHECK(inflate_object(z, n, "x") == data);
+      if (n >= 4000) CHECK(z.size() < n / 3);
+    }
+  }
+  // Noise at level 1 is stored raw, like at libdeflate's levels.
+  auto noise = random_bytes((std::size_t(3) << 20) + 5, 2);
+  auto raw = deflate_object(noise, {1});
+  CHECK(raw.size() <= noise.size() + 5 * 49 + 6);
+  CHECK(inflate_object(raw, noise.size(), "x") == noise);
+}
+
 TEST_CASE("chunk cuts are bounded, deterministic and survive an insertion") {
   chunk_params p{.min = 4096, .max = 16384, .bits = 12};
   auto data = random_bytes(1 << 20, 2);
