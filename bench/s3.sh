@@ -10,10 +10,12 @@
 #   bench/s3.sh [FILES]      default 20000 files of 1-8 KiB
 #   BENCH_QUICK=1            skip rclone with its default 4 transfers (~3 min)
 #   BENCH_RUNS=N             runs of stratum and rclone --transfers 512 (default 3)
+#   BENCH_RTT_MS=N           the sink's delay per request (default 30 ms)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 work=$(mkdir -p "${BENCH_WORK:-bench/work}" && cd "${BENCH_WORK:-bench/work}" && pwd)
 count=${1:-20000}
+rtt_ms=${BENCH_RTT_MS:-30}
 bash scripts/install-deps.sh --bench
 command -v nginx >/dev/null && [ -f /usr/lib/nginx/modules/ngx_http_lua_module.so ] && command -v rclone >/dev/null || {
   sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo
@@ -66,7 +68,7 @@ http {
     root $ngx/data;
     location / {
       access_by_lua_block {
-        ngx.sleep(0.03)
+        ngx.sleep($(echo "scale=3; $rtt_ms / 1000" | bc))
         local uri = ngx.var.uri
         if ngx.req.get_method() == "GET" and (uri == "/bucket" or uri == "/bucket/") then
           ngx.header["Content-Type"] = "application/xml"
@@ -114,7 +116,7 @@ stored_rclone=$(find "$ngx/data/bucket/rclone-512" -type f | wc -l)
 read -r peak mean < <(sort -n -k2 "$work/s3-inflight" | awk '{a[NR]=$0} END {print a[int((NR+1)/2)]}')
 
 echo
-echo "$count files of 1-8 KiB ($(du -sb "$src" | cut -f1) bytes) to nginx on loopback with 30 ms per request; $(nproc) cores"
+echo "$count files of 1-8 KiB ($(du -sb "$src" | cut -f1) bytes) to nginx on loopback with $rtt_ms ms per request; $(nproc) cores"
 echo "stratum: $stored objects stored, requests in flight (run of median mean): peak $peak, mean $mean; rclone stored $stored_rclone files"
 echo
 python3 - "$results" "$count" <<'PY'
