@@ -5,9 +5,8 @@
 #include <isa-l/igzip_lib.h>
 #include <libdeflate.h>
 
-#include <limits>
-
 #include <cstring>
+#include <limits>
 #include <memory>
 
 namespace stratum {
@@ -117,10 +116,10 @@ bytes run(byte_view data, int level) {
 bytes deflate_object(byte_view data, compression c) {
   // Worth keeping only if it saves at least 1/32 of the size.
   const std::size_t worth = data.size() - data.size() / 32;
-  if (c.level == 1 && worth > 1 && data.size() <= std::numeric_limits<std::uint32_t>::max()) {
-    auto out = run_igzip(data, worth - 1);
-    if (!out.empty()) return out;
-  } else if (c.level > 1) {
+  if (c.level == 1 && data.size() <= std::numeric_limits<std::uint32_t>::max()) {
+    if (worth > 1)
+      if (auto out = run_igzip(data, worth - 1); !out.empty()) return out;
+  } else if (c.level > 0) {  // 2..12, and level 1 beyond igzip's 4 GiB
     auto out = run(data, c.level);
     if (out.size() + out.size() / 32 < data.size()) return out;
   }
