@@ -119,6 +119,12 @@ TEST_CASE("a publish killed at any step resumes to a repository identical to the
     auto in_flight = std::stoull(json_field(second.out, "in_flight_at_stop"));
     CHECK(resent <= in_flight);
     CHECK(in_flight <= static_cast<unsigned long long>(max_files));
+    // Killed right after storing an object, before its confirmation: the
+    // resumed run finds that object in the store and stores it again.
+    if (point.rfind("upload:", 0) == 0) {
+      CHECK(in_flight >= 1);
+      CHECK(resent >= 1);
+    }
     CHECK(rewritten(before, object_inodes(store)) <= resent);
     if (point == "after-manifest:1") CHECK(json_field(second.out, "objects_stored") == "0");
     expect_identical(store, d / "src", d / ("dst-" + point));
