@@ -100,8 +100,9 @@ TEST_CASE("compression round-trips and stores incompressible data raw") {
 }
 
 TEST_CASE("level 1 (igzip) and libdeflate's levels write zlib streams any inflater reads") {
-  // Text-like data of sizes around the encoder's scratch buffer (1 MiB) and
-  // the tiny ones where compressing cannot pay.
+  // Text-like data of sizes around the encoder's scratch buffer (1 MiB), on
+  // both sides of the 4 KiB below which level 1 uses igzip's built-in
+  // Huffman tables, and the tiny ones where compressing cannot pay.
   auto words = [](std::size_t n) {
     static const char* const vocabulary[] = {"stratum ", "publishes ", "a ", "tree\n", "of ", "files ", "into ", "stores "};
     std::string s;
@@ -110,7 +111,8 @@ TEST_CASE("level 1 (igzip) and libdeflate's levels write zlib streams any inflat
     s.resize(n);
     return bytes(s.begin(), s.end());
   };
-  for (std::size_t n : {std::size_t(0), std::size_t(1), std::size_t(33), std::size_t(4000), std::size_t(1) << 20,
+  for (std::size_t n : {std::size_t(0), std::size_t(1), std::size_t(33), std::size_t(4000), std::size_t(4095),
+                        std::size_t(4096), std::size_t(1) << 20,
                         (std::size_t(1) << 20) + 40, std::size_t(5) << 20}) {
     CAPTURE(n);
     auto data = words(n);
