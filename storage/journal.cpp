@@ -4,6 +4,7 @@
 
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/perf_level.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
@@ -81,6 +82,20 @@ struct lock_file {
   ~lock_file() { if (fd >= 0) ::close(fd); }
 };
 
+// RocksDB counts into a thread-local perf context by default (every key
+// comparison of a memtable insert, through __tls_get_addr, since it is a
+// shared library). Nobody reads those counters; switching them off took 13%
+// of the user-space instructions off a publish of 80,000 tiny files and 3.5%
+// off the Linux tree. The level is per thread, so every entry point sets it
+// for the thread it runs on.
+void no_perf_counters() {
+  thread_local bool off = false;
+  if (!off) {
+    rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable);
+    off = true;
+  }
+}
+
 }  // namespace
 
 class journal_impl final : public journal {
@@ -135,6 +150,7 @@ class journal_impl final : public journal {
   }
 
   std::optional<std::string> get(std::string_view key) const override {
+    no_perf_counters();
     std::string v;
     auto s = db_->Get(rocksdb::ReadOptions(), rocksdb::Slice(key.data(), key.size()), &v);
     if (s.IsNotFound()) return std::nullopt;
@@ -143,6 +159,7 @@ class journal_impl final : public journal {
   }
 
   bool contains(std::string_view key) const override {
+    no_perf_counters();
     std::string v;
     rocksdb::Slice k(key.data(), key.size());
     if (!db_->KeyMayExist(rocksdb::ReadOptions(), db_->DefaultColumnFamily(), k, &v)) return false;
@@ -153,6 +170,7 @@ class journal_impl final : public journal {
   }
 
   void write(batch& b) override {
+    no_perf_counters();
     if (b.empty()) return;
     rethrow_failure();
     rocksdb::WriteOptions w;
@@ -213,7 +231,10 @@ class journal_impl final : public journal {
     std::string where_;
   };
 
-  std::unique_ptr<cursor> scan() const override { return std::make_unique<cursor_impl>(*db_, where_); }
+  std::unique_ptr<cursor> scan() const override {
+    no_perf_counters();  // a cursor is used on the thread that made it
+    return std::make_unique<cursor_impl>(*db_, where_);
+  }
   std::uint64_t syncs() const override { return syncs_.load(std::memory_order_relaxed); }
   std::uint64_t writes() const override { return writes_.load(std::memory_order_relaxed); }
 
