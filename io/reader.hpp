@@ -2,8 +2,7 @@
 //
 // Two implementations behind one interface: io_uring (one ring per reader,
 // completions bridged into Asio through an eventfd; small files are read with
-// one linked open -> read -> close -> statx submission on registered file
-// slots), and a blocking thread pool for when io_uring is unavailable (seccomp,
+// one linked open -> read -> close submission on registered file slots), and a blocking thread pool for when io_uring is unavailable (seccomp,
 // kernel.io_uring_disabled) or not wanted (--reader threads).
 #pragma once
 
@@ -13,14 +12,12 @@
 
 #include <functional>
 #include <memory>
-#include <optional>
 
 namespace stratum {
 
 struct whole_read {
-  bytes data;      // what was read; shorter than asked if the file shrank
-  int error = 0;   // positive errno of the first failing step, 0 on success
-  std::optional<file_stat> after;  // statx once the file was closed
+  bytes data;     // what was read; shorter than asked if the file shrank
+  int error = 0;  // positive errno of the first failing step, 0 on success
 };
 
 // All methods must be called from the reader's I/O thread (the io_context it
@@ -30,9 +27,10 @@ struct whole_read {
 class file_reader {
  public:
   virtual ~file_reader() = default;
-  // Opens `path`, reads up to `size` bytes from offset 0, closes it and stats
-  // the path again (not following symlinks), so the caller can tell whether
-  // the file changed while it was read.
+  // Opens `path`, reads up to `size` bytes from offset 0 and closes it. The
+  // caller stats the path afterwards to tell whether the file changed while
+  // it was read (a statx in the chain would go to an io-wq worker thread:
+  // io_uring always runs statx there).
   virtual awaitable<whole_read> read_small(std::string path, std::size_t size) = 0;
   // Opens `path` read-only (O_NOFOLLOW). Returns a descriptor or -errno.
   virtual awaitable<int> open(std::string path) = 0;

@@ -43,8 +43,6 @@ class thread_reader final : public file_reader {
         return r;
       }
       r.data.resize(n);
-      file_stat st;
-      if (stat_at(AT_FDCWD, path.c_str(), st) == 0) r.after = st;
       return r;
     });
     co_return result_;

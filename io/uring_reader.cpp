@@ -25,6 +25,7 @@
 #include <algorithm>
 #include <bit>
 #include <cstring>
+#include <optional>
 #include <thread>
 
 namespace stratum {
@@ -45,8 +46,8 @@ class uring_reader final : public file_reader {
       : io_(io), ev_(io), slots_(io.get_executor(), max_open) {
     io_uring_params p{};
     p.flags = IORING_SETUP_CQSIZE;
-    // Four entries per small read (open, read, close, statx) at the slot limit.
-    unsigned entries = std::max(64u, std::bit_ceil(max_open * 4));
+    // Three entries per small read (open, read, close) at the slot limit.
+    unsigned entries = std::max(64u, std::bit_ceil(max_open * 3));
     p.cq_entries = entries * 2;
     if (int r = io_uring_queue_init_params(entries, &ring_, &p); r < 0)
       throw std::system_error(-r, std::system_category(), "io_uring_queue_init");
@@ -83,17 +84,14 @@ class uring_reader final : public file_reader {
     free_slots_.pop_back();
     whole_read out;
     out.data.resize(size);
-    struct statx sx;
     uring_op op;
-    co_await run(op, 4, [&](io_uring_sqe** s) {
+    co_await run(op, 3, [&](io_uring_sqe** s) {
       io_uring_prep_openat_direct(s[0], AT_FDCWD, path.c_str(), O_RDONLY | O_NOFOLLOW, 0, slot);
       s[0]->flags |= IOSQE_IO_LINK;
       io_uring_prep_read(s[1], static_cast<int>(slot), out.data.data(), static_cast<unsigned>(size), 0);
       // A hard link: the close runs even when the read fails or is short.
       s[1]->flags |= IOSQE_FIXED_FILE | IOSQE_IO_HARDLINK;
       io_uring_prep_close_direct(s[2], slot);
-      s[2]->flags |= IOSQE_IO_HARDLINK;
-      io_uring_prep_statx(s[3], AT_FDCWD, path.c_str(), AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, STATX_BASIC_STATS, &sx);
     });
     free_slots_.push_back(slot);
     if (op.res[0] < 0) {
@@ -105,7 +103,6 @@ class uring_reader final : public file_reader {
     } else {
       out.data.resize(static_cast<std::size_t>(op.res[1]));
     }
-    if (op.res[3] == 0) out.after = file_stat::from(sx);
     co_return out;
   }
 
