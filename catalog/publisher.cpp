@@ -420,7 +420,7 @@ struct publisher::impl {
       return changed ? prepared{} : prepare(r.data, object_kind::file);
     });
     if (changed) co_return changed;
-    r.data = bytes();
+    r.data = {};
     co_await store_prepared(p, &n);
     n.rec.object = p.h;
     co_return std::nullopt;

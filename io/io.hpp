@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <new>
 #include <span>
 #include <string>
 #include <string_view>
@@ -16,6 +17,29 @@ namespace stratum {
 
 using bytes = std::vector<std::uint8_t>;
 using byte_view = std::span<const std::uint8_t>;
+
+// An allocator whose resize() leaves new elements uninitialized, for buffers
+// that are filled right away (a file read: zero-filling first cost ~1% of a
+// publish's CPU time).
+template <class T>
+struct uninitialized_allocator : std::allocator<T> {
+  template <class U>
+  struct rebind {
+    using other = uninitialized_allocator<U>;
+  };
+  uninitialized_allocator() = default;
+  template <class U>
+  uninitialized_allocator(const uninitialized_allocator<U>&) noexcept {}
+  template <class U>
+  void construct(U* p) noexcept {
+    ::new (static_cast<void*>(p)) U;
+  }
+  template <class U, class... Args>
+  void construct(U* p, Args&&... args) {
+    ::new (static_cast<void*>(p)) U(static_cast<Args&&>(args)...);
+  }
+};
+using read_buffer = std::vector<std::uint8_t, uninitialized_allocator<std::uint8_t>>;
 
 inline byte_view as_bytes(std::string_view s) {
   return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};

@@ -16,8 +16,8 @@
 namespace stratum {
 
 struct whole_read {
-  bytes data;     // what was read; shorter than asked if the file shrank
-  int error = 0;  // positive errno of the first failing step, 0 on success
+  read_buffer data;  // what was read; shorter than asked if the file shrank
+  int error = 0;     // positive errno of the first failing step, 0 on success
 };
 
 // All methods must be called from the reader's I/O thread (the io_context it
