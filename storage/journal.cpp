@@ -189,10 +189,11 @@ class journal_impl final : public journal {
     syncs_.fetch_add(1, std::memory_order_relaxed);
   }
 
-  void checkpoint() override {
+  void checkpoint(bool wait) override {
     rethrow_failure();
+    no_perf_counters();
     rocksdb::FlushOptions f;
-    f.wait = true;
+    f.wait = wait;
     check(db_->Flush(f), "cannot flush");
   }
 

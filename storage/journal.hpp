@@ -82,7 +82,9 @@ class journal {
   virtual void sync() = 0;
   // Moves everything written so far from the log into table files, so the
   // next open does not replay it (a finished publish's log is tens of MB).
-  virtual void checkpoint() = 0;
+  // With wait = false the move starts on RocksDB's background thread and
+  // the call returns; a later checkpoint() waits for it.
+  virtual void checkpoint(bool wait = true) = 0;
 
   // Ordered iteration over a consistent view of the journal, taken when the
   // cursor is made. A cursor must not outlive its journal.
