@@ -59,5 +59,7 @@ void walk_tree(const std::string& root, const walk_callbacks& cb);
 // Reads the user.* extended attributes of `path` (not following a symlink).
 // Returns 0 or -errno.
 int read_user_xattrs(const std::string& path, xattr_list& out);
+// The same for `name` in the directory open at `dirfd`.
+int read_user_xattrs_at(int dirfd, const std::string& name, xattr_list& out);
 
 }  // namespace stratum
