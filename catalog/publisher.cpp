@@ -411,7 +411,7 @@ struct publisher::impl {
     // The stat after the read runs on the CPU thread, right before the
     // hash: through io_uring it would wake an io-wq worker for every file
     // (io_uring always hands statx to one), which cost a Linux-tree publish
-    // ~10% of its CPU time in context switches. On a local file system the
+    // ~15% of its CPU time in context switches. On a local file system the
     // inode was just opened, so the call does not wait for a device.
     std::optional<std::string> changed;
     auto p = co_await run_on(cpu, [&] {
@@ -957,7 +957,7 @@ struct publisher::impl {
     b.erase_range(pj::prefix_begin('i'), pj::prefix_end('i'));
     j.write(b);
     j.sync();
-    j.checkpoint();
+    j.checkpoint(true);
   }
 
   [[noreturn]] void moved_on(const std::string& current, const std::string& expected) {

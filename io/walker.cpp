@@ -195,12 +195,12 @@ int read_user_xattrs(const std::string& path, xattr_list& out) {
 int read_user_xattrs_at(int dirfd, const std::string& name, xattr_list& out) {
   out.clear();
   std::string names;
-  const std::string proc = "/proc/self/fd/" + std::to_string(dirfd) + "/" + name;
+  auto proc = [&] { return "/proc/self/fd/" + std::to_string(dirfd) + "/" + name; };
   int r = list_names_with([&](char* b, std::size_t n) { return listxattrat(dirfd, name.c_str(), b, n); }, names);
-  if (r == -ENOSYS) return read_user_xattrs(proc, out);
+  if (r == -ENOSYS) return read_user_xattrs(proc(), out);
   if (r < 0) return r;
   if (names.empty()) return 0;  // the common case: no attributes at all
-  return read_user_values(names, proc, out);
+  return read_user_values(names, proc(), out);
 }
 
 void walk_tree(const std::string& root, const walk_callbacks& cb) {

@@ -84,7 +84,7 @@ class journal {
   // next open does not replay it (a finished publish's log is tens of MB).
   // With wait = false the move starts on RocksDB's background thread and
   // the call returns; a later checkpoint() waits for it.
-  virtual void checkpoint(bool wait = true) = 0;
+  virtual void checkpoint(bool wait) = 0;
 
   // Ordered iteration over a consistent view of the journal, taken when the
   // cursor is made. A cursor must not outlive its journal.

@@ -5,6 +5,7 @@
 #include "support.hpp"
 
 #include <sys/stat.h>
+#include <sys/xattr.h>
 
 using namespace stratum;
 using namespace stratum::test;
@@ -66,12 +67,21 @@ TEST_CASE("the walker lists every entry once, sorted, pre-order, without followi
   temp_dir dir;
   make_tree(dir / "t", {{'d', "b"}, {'f', "b/z", "1"}, {'d', "a"}, {'f', "a/y", "2"}, {'l', "loop", "", "loop"},
                         {'l', "up", "", ".."}, {'f', "c", "3"}, {'x', "c", "v", "user.k"}});
+  // More attribute names than the first 1 KiB list buffer holds.
+  xattr_list many;
+  for (int i = 0; i < 30; ++i) {
+    std::string name = "user.attribute-" + std::to_string(100 + i) + "-with-a-long-name";
+    REQUIRE(::lsetxattr((dir / "t/a/y").c_str(), name.c_str(), "w", 1, 0) == 0);
+    many.emplace_back(name, "w");
+  }
   std::vector<std::string> dirs, names;
   walk_tree(dir / "t", {[&](walk_dir&& d) {
                           dirs.push_back(d.path);
                           for (auto& e : d.entries) {
                             names.push_back(d.path + "/" + e.name);
                             if (e.name == "c") CHECK(e.xattrs == xattr_list{{"user.k", "v"}});
+                            if (e.name == "y") CHECK(e.xattrs == many);
+                            if (e.name == "z") CHECK(e.xattrs.empty());
                             if (e.name == "up") CHECK(e.link_target == "..");
                           }
                         },
