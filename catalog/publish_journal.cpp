@@ -72,7 +72,6 @@ std::string children_end(std::string_view path) {
 std::string catalog_key(std::string_view path) { return tagged('c', path_key(path)); }
 std::string problem_key(std::string_view path) { return tagged('p', path_key(path)); }
 std::string object_key(const hash256& h, object_kind k) { return tagged('o', object_suffix(h, k)); }
-std::string intent_key(const hash256& h, object_kind k) { return tagged('i', object_suffix(h, k)); }
 std::string prefix_begin(char kind) { return std::string(1, kind); }
 std::string prefix_end(char kind) { return std::string(1, static_cast<char>(kind + 1)); }
 

@@ -9,8 +9,10 @@
 //   c<path key>      a catalog built by the current run (catalog_record)
 //   p<path key>      a problem: the message for a path left out
 //   o<hash><kind>    an object the store confirmed (value: stored size)
-//   i<hash><kind>    an object being sent (written before the PUT, erased with
-//                    the confirmation): what a crash may have left in flight
+//   i<hash><kind>    an object being sent, as versions before STATE/intents
+//                    recorded it: read by a resumed run, erased at the end
+// Objects being sent are now recorded outside RocksDB, in STATE/intents:
+// an append-only file of object keys (storage/journal.hpp, append_log).
 // A path key is the path with '/' replaced by NUL, so keys sort in the
 // catalog's pre-order (a directory, then its contents, then its next sibling)
 // and the children of a directory form one key range.
@@ -37,7 +39,6 @@ std::string children_end(std::string_view path);
 std::string catalog_key(std::string_view path);
 std::string problem_key(std::string_view path);
 std::string object_key(const hash256& h, object_kind k);
-std::string intent_key(const hash256& h, object_kind k);
 // Every key of one kind: [prefix_begin(c), prefix_end(c)).
 std::string prefix_begin(char kind);
 std::string prefix_end(char kind);

@@ -116,6 +116,10 @@ struct publisher::impl {
   // Set before any file is read (so CPU threads may read them):
   bool resumed = false;     // continuing an interrupted run
   bool store_here = false;  // stores_here(), fixed for the run
+  // Objects about to be sent to a remote store (open_intents()), and those
+  // an interrupted attempt sent without seeing them confirmed.
+  std::unique_ptr<append_log> intents;
+  std::unordered_set<std::string> unconfirmed;  // journal object keys
   // Objects being compressed or sent by one file; another file with the same
   // content waits for that one instead of sending it again.
   std::mutex claims_mu;
@@ -163,10 +167,8 @@ struct publisher::impl {
   // storing it, claims it and compresses it. Then a store that writes from
   // the calling thread (local directory, memory) gets it right here, so a
   // small file costs one hand-off to the CPU pool and back instead of two;
-  // for a remote store the intent record is written here (unless the store
-  // must be asked first), which leaves the I/O thread, the busiest of an S3
-  // publish, one journal write per file (measured: 3-4% off its wall time).
-  // Runs on a CPU thread.
+  // for a remote store the intent is recorded here (unless the store must
+  // be asked first). Runs on a CPU thread.
   prepared prepare(byte_view data, object_kind kind) {
     prepared p{sha256(data), kind, nullptr, false};
     std::string jk = pj::object_key(p.h, kind);
@@ -188,9 +190,7 @@ struct publisher::impl {
         // a Linux-tree publish's wall time.)
         p.resent = store.put_here(object_key(p.h, kind), p.body) && resumed;
       } else if (!verify_with_store) {
-        journal::batch intent;
-        p.resent = begin_sending(p.h, kind, intent);
-        j.write(intent);
+        p.resent = begin_sending(jk);
       }
     } catch (...) {
       // No waiter can be woken from here; the run is failing, and waiters
@@ -206,15 +206,30 @@ struct publisher::impl {
   // store writes from the calling thread and nothing is to be verified first.
   bool stores_here() const { return store.can_put_here() && !verify_with_store; }
 
-  // Puts the intent record of an object about to be sent into `intent`, for
-  // the caller to write before sending; returns whether a crashed attempt had
-  // been sending it too. Intent records stay until the run ends (one range
-  // deletion then instead of a tombstone per object): an intent without a
-  // confirmation is an object in flight at a stop.
-  bool begin_sending(const hash256& h, object_kind kind, journal::batch& intent) const {
-    std::string ik = pj::intent_key(h, kind);
-    intent.put(ik, "");
-    return resumed && j.contains(ik);
+  // Records that the object with journal key `jk` is about to be sent;
+  // returns whether an interrupted attempt had been sending it too. An
+  // intent without a confirmation is an object in flight at a stop. The
+  // intents go to their own append-only file (STATE/intents), one write(2)
+  // each, not to RocksDB: a RocksDB write per object from the CPU pool was
+  // ~10% of an S3 publish's CPU time (bench/README.md, S3 session 6).
+  bool begin_sending(const std::string& jk) {
+    intents->append(jk);
+    return resumed && unconfirmed.count(jk) > 0;
+  }
+
+  // Opens STATE/intents for a store that is sent to; a new run empties it, a
+  // resumed one reads what the interrupted attempts sent without a
+  // confirmation. Returns how many those are.
+  std::size_t open_intents(bool resuming) {
+    if (stores_here()) return 0;
+    intents = std::make_unique<append_log>(j.where() + "/intents");
+    if (!resuming) {
+      intents->clear();
+      return 0;
+    }
+    for (auto& jk : intents->read_all())
+      if (!j.contains(jk)) unconfirmed.insert(std::move(jk));
+    return unconfirmed.size();
   }
 
   // ---- journal writes of the I/O thread -------------------------------------
@@ -319,11 +334,7 @@ struct publisher::impl {
       // The intent record is what lets a resumed run count what it sends
       // again; only a resumed run can find one.
       bool resent = p.resent;
-      if (verify_with_store) {
-        journal::batch intent;
-        resent = begin_sending(p.h, p.kind, intent);
-        co_await group_write(intent);
-      }
+      if (verify_with_store) resent = begin_sending(jk);
       if (!store_here) co_await store.put(k, p.body);
       if (resent) ++stats().objects_resent;
       if (resent && store_here) ++stats().in_flight_at_stop;  // found, not counted from intents
@@ -957,6 +968,7 @@ struct publisher::impl {
     b.erase_range(pj::prefix_begin('i'), pj::prefix_end('i'));
     j.write(b);
     j.sync();
+    if (intents) intents->clear();
     j.checkpoint(true);
   }
 
@@ -978,7 +990,8 @@ struct publisher::impl {
     return out;
   }
 
-  // Objects the interrupted attempts began sending and never saw confirmed.
+  // Objects the interrupted attempts began sending and never saw confirmed,
+  // as RocksDB `i` records: how versions before STATE/intents kept them.
   std::uint64_t count_intents() const {
     std::uint64_t n = 0;
     auto c = j.scan();
@@ -1121,7 +1134,7 @@ struct publisher::impl {
         // Objects a store writing from the calling thread had in flight are
         // found as they are stored again (prepare()); other stores' are
         // their unconfirmed intents.
-        st.in_flight_at_stop = count_intents();
+        st.in_flight_at_stop = count_intents() + open_intents(true);
         if (opt.log)
           opt.log("resuming the interrupted publish of '" + opt.source + "'" +
                   (stores_here() ? std::string()
@@ -1140,6 +1153,7 @@ struct publisher::impl {
     st.reader = reader->name();
     resumed = st.resumed;
     store_here = stores_here();
+    if (!resumed) open_intents(false);
 
     // The public key, so readers can verify the manifest.
     auto pub = key.public_raw();

@@ -307,6 +307,52 @@ class journal_impl final : public journal {
   std::thread syncer_;
 };
 
+append_log::append_log(const std::string& path) : path_(path) {
+  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (fd_ < 0) fail_errno(errno, "cannot open '" + path_ + "'");
+}
+
+append_log::~append_log() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void append_log::append(std::string_view record) {
+  if (record.size() > 255) fail(errc::permanent, "a record for '" + path_ + "' is longer than 255 bytes");
+  char buf[256];
+  buf[0] = static_cast<char>(record.size());
+  std::memcpy(buf + 1, record.data(), record.size());
+  const auto n = static_cast<ssize_t>(record.size() + 1);
+  ssize_t w;
+  do w = ::write(fd_, buf, static_cast<std::size_t>(n));
+  while (w < 0 && errno == EINTR);
+  if (w != n) fail_errno(w < 0 ? errno : ENOSPC, "cannot write '" + path_ + "'");
+}
+
+std::vector<std::string> append_log::read_all() const {
+  std::string all;
+  char buf[1 << 16];
+  for (off_t at = 0;;) {
+    ssize_t n = ::pread(fd_, buf, sizeof buf, at);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) fail_errno(errno, "cannot read '" + path_ + "'");
+    if (n == 0) break;
+    all.append(buf, static_cast<std::size_t>(n));
+    at += n;
+  }
+  std::vector<std::string> out;
+  for (std::size_t pos = 0; pos < all.size();) {
+    const std::size_t len = static_cast<unsigned char>(all[pos]);
+    if (pos + 1 + len > all.size()) break;  // cut short (a power loss)
+    out.emplace_back(all, pos + 1, len);
+    pos += 1 + len;
+  }
+  return out;
+}
+
+void append_log::clear() {
+  if (::ftruncate(fd_, 0) != 0) fail_errno(errno, "cannot empty '" + path_ + "'");
+}
+
 std::unique_ptr<journal> journal::open(const std::string& state_dir, options opt) {
   return std::make_unique<journal_impl>(state_dir, opt);
 }

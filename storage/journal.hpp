@@ -26,6 +26,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace stratum {
 
@@ -112,6 +113,29 @@ class journal {
 
  protected:
   std::string where_;  // the STATE directory, for messages
+};
+
+// An append-only file of short records (up to 255 bytes each) beside the
+// journal, for facts written once per object from several threads that only
+// a resumed run reads back. append() is one write(2) with O_APPEND: the
+// record is in the operating system when it returns (it survives SIGKILL;
+// after a power loss the tail may be gone), and it costs no RocksDB write.
+class append_log {
+ public:
+  // Opens (creating) `path`.
+  explicit append_log(const std::string& path);
+  ~append_log();
+  append_log(const append_log&) = delete;
+  append_log& operator=(const append_log&) = delete;
+
+  void append(std::string_view record);  // thread-safe
+  // Every whole record, in order; a record cut short at the end is skipped.
+  std::vector<std::string> read_all() const;
+  void clear();  // empties the file
+
+ private:
+  std::string path_;
+  int fd_ = -1;
 };
 
 }  // namespace stratum

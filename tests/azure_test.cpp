@@ -136,6 +136,13 @@ TEST_CASE("load, CLFSLoad's form: --new, killed, resumed by the same command, an
   REQUIRE(again.code == 0);
   CHECK(json_field(again.out, "resumed") == "true");
   CHECK(std::stoull(json_field(again.out, "objects_stored")) < 63);  // what the first run confirmed is not sent again
+  // Killed right after a Put Blob returned, before its confirmation: that
+  // object's intent (STATE/intents) makes it in flight, and it is sent again.
+  auto in_flight = std::stoull(json_field(again.out, "in_flight_at_stop"));
+  auto resent = std::stoull(json_field(again.out, "objects_resent"));
+  CHECK(in_flight >= 1);
+  CHECK(resent >= 1);
+  CHECK(resent <= in_flight);
   auto res = run_stratum(s.args({"restore", "az://devstoreaccount1/repo", s.d / "dst"}), with_sas(sas));
   REQUIRE_MESSAGE(res.code == 0, res.err);
   auto diffs = compare_trees(s.d / "src", s.d / "dst", ::geteuid() == 0);
