@@ -202,7 +202,7 @@ struct publisher::impl {
     return p;
   }
 
-  // Whether prepare() stores objects itself, without intent records: the
+  // Whether prepare() stores objects itself, without intents: the
   // store writes from the calling thread and nothing is to be verified first.
   bool stores_here() const { return store.can_put_here() && !verify_with_store; }
 
@@ -331,8 +331,8 @@ struct publisher::impl {
       b.put(jk, confirmation(p.body->size()));
       ++stats().objects_deduplicated;
     } else {
-      // The intent record is what lets a resumed run count what it sends
-      // again; only a resumed run can find one.
+      // The intent is what lets a resumed run count what it sends again;
+      // only a resumed run can find one.
       bool resent = p.resent;
       if (verify_with_store) resent = begin_sending(jk);
       if (!store_here) co_await store.put(k, p.body);

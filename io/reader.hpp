@@ -2,7 +2,8 @@
 //
 // Two implementations behind one interface: io_uring (one ring per reader,
 // completions bridged into Asio through an eventfd; small files are read with
-// one linked open -> read -> close submission on registered file slots), and a blocking thread pool for when io_uring is unavailable (seccomp,
+// one linked open -> read -> close submission on registered file slots), and
+// a blocking thread pool for when io_uring is unavailable (seccomp,
 // kernel.io_uring_disabled) or not wanted (--reader threads).
 #pragma once
 

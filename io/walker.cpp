@@ -128,9 +128,8 @@ class walker {
 namespace {
 
 // Reads the values of the user.* names in `names` (NUL-separated, as the
-// list calls return them) through `path`.
+// list calls return them) through `path` into `out` (empty on entry).
 int read_user_values(const std::string& names, const std::string& path, xattr_list& out) {
-  out.clear();
   for (std::size_t pos = 0; pos < names.size();) {
     std::string name(names.c_str() + pos);
     pos += name.size() + 1;

@@ -112,10 +112,9 @@ class journal_impl final : public journal {
     o.recycle_log_file_num = 2;
     o.IncreaseParallelism(2);
     o.write_buffer_size = 32 << 20;
-    // Writers from several threads (the I/O thread, CPU threads writing a
-    // remote store's intents) queue for the log; a waiting writer sleeps instead of spinning
-    // for up to 100 us, which on two cores only takes the core from the
-    // writer it waits for.
+    // Writers from two threads (the I/O thread, the walker) queue for the
+    // log; a waiting writer sleeps instead of spinning for up to 100 us,
+    // which on two cores only takes the core from the writer it waits for.
     o.enable_write_thread_adaptive_yield = false;
     // Opening and closing stay cheap: the log is replayed into memory, not
     // flushed to a table file, on every run.
