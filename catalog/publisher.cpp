@@ -161,6 +161,7 @@ struct publisher::impl {
     shared_bytes body;   // null when known, or when another file is storing it
     bool known = false;   // the store confirmed it (journal)
     bool resent = false;  // a crashed attempt had been sending it (intent found, or stored here again)
+    std::shared_ptr<const put_ahead> ahead;  // a remote store's work for the put, done here
   };
 
   // Hashes `data`; unless the journal knows the object or another file is
@@ -168,7 +169,8 @@ struct publisher::impl {
   // the calling thread (local directory, memory) gets it right here, so a
   // small file costs one hand-off to the CPU pool and back instead of two;
   // for a remote store the intent is recorded here (unless the store must
-  // be asked first). Runs on a CPU thread.
+  // be asked first) and the store does its part of the put that needs only
+  // the body (backend::prepare_put). Runs on a CPU thread.
   prepared prepare(byte_view data, object_kind kind) {
     prepared p{sha256(data), kind, nullptr, false};
     std::string jk = pj::object_key(p.h, kind);
@@ -189,8 +191,9 @@ struct publisher::impl {
         // here, one RocksDB write per object from the CPU pool, was 30% of
         // a Linux-tree publish's wall time.)
         p.resent = store.put_here(object_key(p.h, kind), p.body) && resumed;
-      } else if (!verify_with_store) {
-        p.resent = begin_sending(jk);
+      } else {
+        if (!verify_with_store) p.resent = begin_sending(jk);
+        p.ahead = store.prepare_put(object_key(p.h, kind), *p.body);
       }
     } catch (...) {
       // No waiter can be woken from here; the run is failing, and waiters
@@ -234,12 +237,14 @@ struct publisher::impl {
 
   // ---- journal writes of the I/O thread -------------------------------------
 
-  // Records written by the I/O thread's coroutines in one turn of its event
-  // loop go to the journal as one write: a RocksDB write costs ~15 us of
-  // locking, log append and wake-ups whatever its size, and one per file
-  // record (with its confirmations) had been a sixth of a publish's CPU.
-  // The first writer of a turn leads: it yields once, so the others queued
-  // in the same turn add their records, then writes them all.
+  // Records written by the I/O thread's coroutines go to the journal in
+  // groups, one RocksDB write each, done on the blocking pool: a RocksDB
+  // write costs ~15 us of locking, log append and wake-ups whatever its
+  // size, and the memtable inserts of a file's records had been a seventh
+  // of the I/O thread, the thread that bounds a publish to a remote store.
+  // The first writer of a group leads: it yields once, so the others queued
+  // in the same turn join, waits for the group before it to be written (one
+  // write in flight; what arrives meanwhile joins this group), then writes.
   struct write_group {
     journal::batch b;
     asio::steady_timer written;  // cancelled when done
@@ -247,30 +252,44 @@ struct publisher::impl {
     std::exception_ptr error;
     explicit write_group(asio::io_context& io) : written(io, asio::steady_timer::time_point::max()) {}
   };
-  std::shared_ptr<write_group> open_group;  // I/O thread only
+  std::shared_ptr<write_group> open_group;  // accepting records; I/O thread only
+  std::shared_ptr<write_group> last_group;  // the latest group led
+
+  // Returns once `g` is written (or failed, or the caller is cancelled).
+  awaitable<void> wait_written(write_group& g) {
+    while (!g.done) {
+      boost::system::error_code ec;
+      co_await g.written.async_wait(asio::redirect_error(use_awaitable, ec));
+      auto cs = co_await asio::this_coro::cancellation_state;
+      if (!g.done && cs.cancelled() != asio::cancellation_type::none)
+        throw boost::system::system_error(asio::error::operation_aborted);
+    }
+  }
 
   // Writes `b` (and clears it); returns once it is in the journal.
   awaitable<void> group_write(journal::batch& b) {
     if (auto g = open_group) {
       g->b.append(b);
-      while (!g->done) {
-        boost::system::error_code ec;
-        co_await g->written.async_wait(asio::redirect_error(use_awaitable, ec));
-        auto cs = co_await asio::this_coro::cancellation_state;
-        if (!g->done && cs.cancelled() != asio::cancellation_type::none)
-          throw boost::system::system_error(asio::error::operation_aborted);
-      }
+      co_await wait_written(*g);
       if (g->error) std::rethrow_exception(g->error);
       co_return;
     }
     auto g = open_group = std::make_shared<write_group>(io);
     g->b.append(b);
-    co_await asio::post(co_await asio::this_coro::executor, use_awaitable);
-    open_group.reset();
+    auto before = std::exchange(last_group, g);
     try {
-      j.write(g->b);
+      co_await asio::post(co_await asio::this_coro::executor, use_awaitable);
+      if (before) co_await wait_written(*before);  // its error is its writers'
     } catch (...) {
       g->error = std::current_exception();
+    }
+    if (open_group == g) open_group.reset();
+    if (!g->error) {
+      try {
+        co_await run_on(blocking, [&] { j.write(g->b); });
+      } catch (...) {
+        g->error = std::current_exception();
+      }
     }
     g->done = true;
     g->written.cancel();
@@ -335,7 +354,7 @@ struct publisher::impl {
       // only a resumed run can find one.
       bool resent = p.resent;
       if (verify_with_store) resent = begin_sending(jk);
-      if (!store_here) co_await store.put(k, p.body);
+      if (!store_here) co_await store.put_with(k, p.body, p.ahead);
       if (resent) ++stats().objects_resent;
       if (resent && store_here) ++stats().in_flight_at_stop;  // found, not counted from intents
       b.put(jk, confirmation(p.body->size()));

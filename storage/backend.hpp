@@ -28,6 +28,16 @@ struct object_info {
 // identical bytes).
 using shared_bytes = std::shared_ptr<const bytes>;
 
+// Work for one put done ahead of it, on any thread: a worker that has just
+// made the body does it, so the I/O thread, which bounds a publish to a
+// remote store, does not. S3 hashes the body and signs the request there.
+// Made by backend::prepare_put, given back to backend::put_with.
+struct put_ahead {
+  std::string target;  // the request target
+  std::vector<std::pair<std::string, std::string>> headers;  // sent as they are
+  std::chrono::system_clock::time_point made;  // a signature is good for minutes only
+};
+
 // What a retrying store reports (I/O thread only).
 struct retry_stats {
   std::uint64_t retries = 0;    // requests repeated after a transient failure
@@ -63,6 +73,12 @@ class backend {
   // never get the call.
   virtual bool can_put_here() const { return false; }
   virtual bool put_here(const std::string& key, const shared_bytes& data);
+
+  // put() in two steps. prepare_put may be called on any thread, with the
+  // body the put will send (null: nothing to do ahead); put_with is put()
+  // using that work, or doing it again when it has grown stale.
+  virtual std::shared_ptr<const put_ahead> prepare_put(const std::string& key, const bytes& data) const;
+  virtual awaitable<void> put_with(std::string key, shared_bytes data, std::shared_ptr<const put_ahead> ahead);
 
   // Reads `length` bytes at `offset` (length 0: to the end). Returns nullopt
   // when the key does not exist (an expected outcome, not an error).

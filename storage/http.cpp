@@ -223,6 +223,8 @@ class client_impl final : public http_client {
     line("Host", host_header_);
     line("User-Agent", "stratum");
     for (auto& [k, v] : r.headers) line(k, v);
+    if (r.more_headers)
+      for (auto& [k, v] : *r.more_headers) line(k, v);
     if (r.body || r.method == "PUT" || r.method == "POST") line("Content-Length", std::to_string(r.body ? r.body->size() : 0));
     head.append("\r\n");
     // A small body joins the head: one write, one TLS record. (A gather

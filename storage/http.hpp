@@ -45,6 +45,7 @@ struct http_request {
   std::string method;
   std::string target;  // path and query, already encoded
   std::vector<std::pair<std::string, std::string>> headers;
+  const std::vector<std::pair<std::string, std::string>>* more_headers = nullptr;  // sent after `headers`
   std::shared_ptr<const bytes> body;  // may be null
 };
 

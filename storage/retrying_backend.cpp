@@ -33,6 +33,14 @@ class retrying_backend final : public backend {
 
   awaitable<void> put(std::string key, shared_bytes data) override { co_await attempt_void([&] { return inner_->put(key, data); }); }
 
+  std::shared_ptr<const put_ahead> prepare_put(const std::string& key, const bytes& data) const override {
+    return inner_->prepare_put(key, data);
+  }
+
+  awaitable<void> put_with(std::string key, shared_bytes data, std::shared_ptr<const put_ahead> ahead) override {
+    co_await attempt_void([&] { return inner_->put_with(key, data, ahead); });
+  }
+
   awaitable<std::optional<bytes>> get(std::string key, std::uint64_t offset, std::uint64_t length) override {
     co_return co_await attempt([&]() { return inner_->get(key, offset, length); });
   }

@@ -119,6 +119,11 @@ fault_proxy::~fault_proxy() {
   for (auto& t : workers_) t.join();
 }
 
+std::vector<std::string> fault_proxy::seen() const {
+  std::lock_guard g(mu_);
+  return seen_;
+}
+
 std::string fault_proxy::endpoint() const { return "http://127.0.0.1:" + std::to_string(port_); }
 
 void fault_proxy::accept_loop() {
@@ -151,6 +156,10 @@ void fault_proxy::serve(int client) {
     }
     message req;
     if (!read_message(client, buf, req, false, method)) break;
+    {
+      std::lock_guard g(mu_);
+      seen_.push_back(req.head + req.body);
+    }
     if (p.kind == fault::no_answer) {
       // Hold the connection; the client's deadline has to fire.
       char tmp[4096];

@@ -30,6 +30,8 @@ class fault_proxy {
   ~fault_proxy();
   std::string endpoint() const;  // http://127.0.0.1:PORT
   int requests() const { return count_.load(); }
+  // Every request read whole (head and body, as sent), in arrival order.
+  std::vector<std::string> seen() const;
 
  private:
   void accept_loop();
@@ -42,7 +44,8 @@ class fault_proxy {
   std::atomic<int> count_{0};
   std::atomic<bool> stop_{false};
   std::thread acceptor_;
-  std::mutex mu_;
+  mutable std::mutex mu_;
+  std::vector<std::string> seen_;
   std::vector<int> clients_;
   std::vector<std::thread> workers_;
 };

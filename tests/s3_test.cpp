@@ -267,6 +267,65 @@ TEST_CASE("every request of a publish may fail once: 503, reset mid-body, no ans
   }
 }
 
+TEST_CASE("every request stratum sends is signed as botocore signs it") {
+  // s3rver does not check signatures, so the requests of a publish, a
+  // listing and a read are taken off the wire and botocore signs each again
+  // at the moment its x-amz-date names: the same Authorization, and an
+  // x-amz-content-sha256 that is the SHA-256 of the body sent. Object PUTs
+  // are hashed and signed on a worker thread ahead of the send
+  // (backend::prepare_put), everything else on the I/O thread.
+  faulty_s3 s;
+  make_tree(s.d / "src", {{'d', "d"}, {'f', "d/a", "first file"}, {'f', "d/key with space+plus", "second"},
+                          {'f', "b", std::string(200000, 'b')}, {'f', "c", "third"}});
+  fault_proxy proxy(s.server.port(), [](int, const std::string&) { return fault_plan{}; });
+  run_options keys = with_keys("a/secret+key");
+  keys.env.push_back("AWS_SESSION_TOKEN=a-session-token");
+  auto pub = run_stratum(s.args(proxy.endpoint(), {"publish", "--new", s.d / "st", s.d / "src", "s3://bucket/signed/repo", "--region", "eu-west-3"}), keys);
+  REQUIRE_MESSAGE(pub.code == 0, pub.err);
+  auto ls = run_stratum({"ls", "s3://bucket/signed/repo", "d", "--endpoint", proxy.endpoint(), "--region", "eu-west-3"}, keys);
+  REQUIRE_MESSAGE(ls.code == 0, ls.err);
+  auto seen = proxy.seen();
+  REQUIRE(seen.size() >= 8);
+  std::set<std::string> methods;
+  fs::create_directories(s.d / "wire");
+  for (std::size_t i = 0; i < seen.size(); ++i) {
+    write_file(s.d / ("wire/" + std::to_string(1000 + i)), seen[i]);
+    methods.insert(seen[i].substr(0, seen[i].find(' ')));
+  }
+  CHECK(methods.count("PUT") == 1);
+  CHECK(methods.count("GET") == 1);
+  write_file(s.d / "verify.py", R"PY(
+import datetime, glob, hashlib, sys
+import botocore.auth, botocore.awsrequest, botocore.credentials
+checked, wrong = 0, []
+for name in sorted(glob.glob(sys.argv[1] + "/*")):
+    head, _, body = open(name, "rb").read().partition(b"\r\n\r\n")
+    lines = head.decode().split("\r\n")
+    method, target, _ = lines[0].split(" ")
+    h = {}
+    for line in lines[1:]:
+        k, _, v = line.partition(":")
+        h[k.strip().lower()] = v.strip()
+    auth = h["authorization"]
+    signed = auth.split("SignedHeaders=")[1].split(",")[0].split(";")
+    moment = datetime.datetime.strptime(h["x-amz-date"], "%Y%m%dT%H%M%SZ")
+    class Fixed(datetime.datetime):
+        @classmethod
+        def utcnow(cls): return moment
+    botocore.auth.datetime.datetime = Fixed
+    own = {k: h[k] for k in signed if k not in ("host", "x-amz-date", "x-amz-content-sha256", "x-amz-security-token")}
+    req = botocore.awsrequest.AWSRequest(method=method, url="http://" + h["host"] + target, data=body, headers=own)
+    creds = botocore.credentials.Credentials(sys.argv[2], sys.argv[3], h.get("x-amz-security-token"))
+    botocore.auth.S3SigV4Auth(creds, "s3", "eu-west-3").add_auth(req)
+    if req.headers["Authorization"] != auth or h["x-amz-content-sha256"] != hashlib.sha256(body).hexdigest():
+        wrong.append(method + " " + target)
+    checked += 1
+print("checked", checked, "wrong", len(wrong), " ".join(wrong[:5]))
+)PY");
+  auto out = shell("/usr/bin/python3 " + s.d / "verify.py" + " " + s.d / "wire" + " S3RVER 'a/secret+key' 2>&1");
+  CHECK(out == "checked " + std::to_string(seen.size()) + " wrong 0 \n");
+}
+
 TEST_CASE("a permanent S3 error stops the publish with a clear message, and the same command resumes") {
   faulty_s3 s;
   make_tree(s.d / "src", {{'f', "a", "1"}, {'f', "b", "2"}, {'f', "c", "3"}});
