@@ -107,17 +107,17 @@ export RCLONE_CONFIG_SINK_TYPE=s3 RCLONE_CONFIG_SINK_PROVIDER=Other RCLONE_CONFI
 for i in $(seq "${BENCH_RUNS:-3}"); do
   rm -rf "$work/s3-state" "$sink/bucket/stratum" "$sink/bucket/rclone-512"
   run stratum ./build/stratum publish --new "$work/s3-state" "$src" s3://bucket/stratum --endpoint "$endpoint" --json --quiet
-  sed 's/.*"requests_in_flight_peak":\([0-9]*\).*"requests_in_flight_mean":\([0-9]*\).*/\1 \2/' "$work/s3-out-stratum" >> "$work/s3-inflight"
+  sed 's/.*"requests_in_flight_peak":\([0-9]*\).*"requests_in_flight_mean":\([0-9]*\).*"requests_in_flight_sustained":\([0-9]*\).*/\1 \2 \3/' "$work/s3-out-stratum" >> "$work/s3-inflight"
   stored=$(sed 's/.*"objects_stored":\([0-9]*\).*/\1/' "$work/s3-out-stratum")
   run rclone-512 rclone copy "$src" sink:bucket/rclone-512 --transfers 512 --checkers 64 --s3-no-check-bucket
 done
 [ "${BENCH_QUICK:-0}" = 1 ] || run rclone-default rclone copy "$src" sink:bucket/rclone-default --s3-no-check-bucket
 stored_rclone=$(find "$ngx/data/bucket/rclone-512" -type f | wc -l)
-read -r peak mean < <(sort -n -k2 "$work/s3-inflight" | awk '{a[NR]=$0} END {print a[int((NR+1)/2)]}')
+read -r peak mean sustained < <(sort -n -k2 "$work/s3-inflight" | awk '{a[NR]=$0} END {print a[int((NR+1)/2)]}')
 
 echo
 echo "$count files of 1-8 KiB ($(du -sb "$src" | cut -f1) bytes) to nginx on loopback with $rtt_ms ms per request; $(nproc) cores"
-echo "stratum: $stored objects stored, requests in flight (run of median mean): peak $peak, mean $mean; rclone stored $stored_rclone files"
+echo "stratum: $stored objects stored, requests in flight (run of median mean): peak $peak, mean $mean, sustained $sustained (mean while two or more); rclone stored $stored_rclone files"
 echo
 python3 - "$results" "$count" <<'PY'
 import sys

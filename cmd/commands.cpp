@@ -205,7 +205,7 @@ awaitable<int> publish_to(parsed_args& a, const std::string& spec, const std::st
                 "\"directories\":%llu,\"symlinks\":%llu,\"specials\":%llu,\"bytes\":%llu,\"files_read\":%llu,"
                 "\"files_unchanged\":%llu,\"objects_stored\":%llu,\"bytes_stored\":%llu,\"objects_deduplicated\":%llu,"
                 "\"objects_resent\":%llu,\"in_flight_at_stop\":%llu,\"objects_lost_in_restart\":%llu,\"catalogs\":%llu,\"journal_syncs\":%llu,"
-                "\"requests_retried\":%llu,\"throttled\":%llu,\"requests_in_flight_peak\":%u,\"requests_in_flight_mean\":%.0f,\"problems\":%zu,\"reader\":\"%s\",\"seconds\":%.3f}\n",
+                "\"requests_retried\":%llu,\"throttled\":%llu,\"requests_in_flight_peak\":%u,\"requests_in_flight_mean\":%.0f,\"requests_in_flight_sustained\":%.0f,\"problems\":%zu,\"reader\":\"%s\",\"seconds\":%.3f}\n",
                 (unsigned long long)r.m.revision, r.m.root.hex().c_str(), r.unchanged ? "true" : "false",
                 s.resumed || r.already_published ? "true" : "false", (unsigned long long)r.totals.regular,
                 (unsigned long long)r.totals.directories, (unsigned long long)r.totals.symlinks,
@@ -216,7 +216,8 @@ awaitable<int> publish_to(parsed_args& a, const std::string& spec, const std::st
                 (unsigned long long)s.in_flight_at_stop, (unsigned long long)s.objects_lost_in_restart,
                 (unsigned long long)s.catalogs,
                 (unsigned long long)j->syncs(), (unsigned long long)rs.retries, (unsigned long long)rs.throttled,
-                rs.peak_in_flight, secs > 0 ? rs.in_flight_seconds / secs : 0.0, r.problems.size(),
+                rs.peak_in_flight, secs > 0 ? rs.in_flight_seconds / secs : 0.0,
+                rs.overlap_seconds > 0 ? rs.overlap_in_flight_seconds / rs.overlap_seconds : 0.0, r.problems.size(),
                 json_escape(s.reader).c_str(), secs);
   } else if (!a.has("quiet") && r.unchanged) {
     std::fprintf(stderr, "nothing changed since revision %llu of %s (%llu files checked in %.1fs); nothing published\n",

@@ -46,6 +46,10 @@ struct retry_stats {
   unsigned in_flight = 0;       // requests being answered now
   unsigned peak_in_flight = 0;
   double in_flight_seconds = 0;  // integral of in_flight over time: / wall time = mean in flight
+  // The same over the time with two or more in flight, leaving out the
+  // serial requests that start and end a publish: the window as sustained.
+  double overlap_seconds = 0;
+  double overlap_in_flight_seconds = 0;
 };
 
 // Contract common to every method: it is a coroutine to be awaited on the

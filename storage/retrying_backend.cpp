@@ -108,7 +108,12 @@ class retrying_backend final : public backend {
 
   void count(int delta) {
     auto now = std::chrono::steady_clock::now();
-    if (stats_.in_flight > 0) stats_.in_flight_seconds += stats_.in_flight * std::chrono::duration<double>(now - last_change_).count();
+    const double span = std::chrono::duration<double>(now - last_change_).count();
+    if (stats_.in_flight > 0) stats_.in_flight_seconds += stats_.in_flight * span;
+    if (stats_.in_flight > 1) {
+      stats_.overlap_seconds += span;
+      stats_.overlap_in_flight_seconds += stats_.in_flight * span;
+    }
     last_change_ = now;
     stats_.in_flight = static_cast<unsigned>(static_cast<int>(stats_.in_flight) + delta);
     stats_.peak_in_flight = std::max(stats_.peak_in_flight, stats_.in_flight);

@@ -282,6 +282,13 @@ TEST_CASE("every request stratum sends is signed as botocore signs it") {
   keys.env.push_back("AWS_SESSION_TOKEN=a-session-token");
   auto pub = run_stratum(s.args(proxy.endpoint(), {"publish", "--new", s.d / "st", s.d / "src", "s3://bucket/signed/repo", "--region", "eu-west-3"}), keys);
   REQUIRE_MESSAGE(pub.code == 0, pub.err);
+  // The window as sustained (two or more in flight) lies between the
+  // whole run's mean and the peak.
+  const double peak = std::stod(json_field(pub.out, "requests_in_flight_peak"));
+  const double sustained = std::stod(json_field(pub.out, "requests_in_flight_sustained"));
+  CHECK(sustained <= peak);
+  CHECK(sustained >= std::stod(json_field(pub.out, "requests_in_flight_mean")));
+  CHECK(sustained >= 2);
   auto ls = run_stratum({"ls", "s3://bucket/signed/repo", "d", "--endpoint", proxy.endpoint(), "--region", "eu-west-3"}, keys);
   REQUIRE_MESSAGE(ls.code == 0, ls.err);
   auto seen = proxy.seen();
