@@ -182,6 +182,15 @@ struct publisher::impl {
       std::lock_guard g(claims_mu);
       if (!claims.insert(jk).second) return p;
     }
+    // Another file may have stored it and let its claim go between the
+    // lookup above and this claim (its confirmation is written before the
+    // claim is released): then it is known, not to be stored twice.
+    if (j.contains(jk)) {
+      std::lock_guard g(claims_mu);
+      claims.erase(jk);
+      p.known = true;
+      return p;
+    }
     try {
       p.body = std::make_shared<const bytes>(deflate_object(data, opt.comp));
       if (store_here) {
