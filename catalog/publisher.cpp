@@ -168,8 +168,8 @@ struct publisher::impl {
   // storing it, claims it and compresses it. Then a store that writes from
   // the calling thread (local directory, memory) gets it right here, so a
   // small file costs one hand-off to the CPU pool and back instead of two;
-  // for a remote store the intent is recorded here (unless the store must
-  // be asked first) and the store does its part of the put that needs only
+  // for a remote store, unless the store must be asked first, the intent is
+  // recorded here and the store does the part of the put that needs only
   // the body (backend::prepare_put). Runs on a CPU thread.
   prepared prepare(byte_view data, object_kind kind) {
     prepared p{sha256(data), kind, nullptr, false};
@@ -200,8 +200,8 @@ struct publisher::impl {
         // here, one RocksDB write per object from the CPU pool, was 30% of
         // a Linux-tree publish's wall time.)
         p.resent = store.put_here(object_key(p.h, kind), p.body) && resumed;
-      } else {
-        if (!verify_with_store) p.resent = begin_sending(jk);
+      } else if (!verify_with_store) {
+        p.resent = begin_sending(jk);
         p.ahead = store.prepare_put(object_key(p.h, kind), *p.body);
       }
     } catch (...) {
@@ -293,7 +293,7 @@ struct publisher::impl {
     } catch (...) {
       g->error = std::current_exception();
     }
-    if (open_group == g) open_group.reset();
+    open_group.reset();  // g: only its leader closes a group
     if (!g->error) {
       try {
         // A publish to a local store is bound by its CPU pool, not by this

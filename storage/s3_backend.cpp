@@ -76,12 +76,7 @@ class s3_backend final : public backend {
       co_await put(std::move(key), std::move(data));
       co_return;
     }
-    http_request hr;
-    hr.method = "PUT";
-    hr.target = ahead->target;
-    hr.more_headers = &ahead->headers;
-    hr.body = std::move(data);
-    auto r = co_await http_->request(hr);
+    auto r = co_await send_signed("PUT", ahead->target, {}, std::move(data), ahead->headers);
     if (r.status / 100 != 2) fail_for(r, "PUT", key);
   }
 
@@ -204,14 +199,20 @@ class s3_backend final : public backend {
                                 const std::vector<std::pair<std::string, std::string>>& headers, shared_bytes body,
                                 const std::string& payload_hash) {
     const auto signature = sign(method, path, query, headers, payload_hash);
+    co_return co_await send_signed(method, path + query_string(query), headers, std::move(body), signature);
+  }
+
+  // Sends a request with its signing headers (sign(), or prepare_put's).
+  awaitable<http_response> send_signed(const char* method, std::string target,
+                                       const std::vector<std::pair<std::string, std::string>>& headers, shared_bytes body,
+                                       const std::vector<std::pair<std::string, std::string>>& signature) {
     http_request hr;
     hr.method = method;
-    hr.target = path + query_string(query);
+    hr.target = std::move(target);
     hr.headers = headers;
     hr.more_headers = &signature;
     hr.body = std::move(body);
-    auto r = co_await http_->request(hr);
-    co_return r;
+    co_return co_await http_->request(hr);
   }
 
   static std::string error_code(const http_response& r) {
