@@ -103,6 +103,18 @@ class client_impl final : public http_client {
       : io_(io), ep_(ep), opt_(o), host_header_(ep.host_header()), ctx_(ssl::context::tls_client) {
     if (!ep_.tls) return;
     ctx_.set_verify_mode(ssl::verify_peer);
+    // Resume TLS sessions: a new connection presents the latest ticket the
+    // server gave and skips decoding and verifying its certificate chain.
+    // (Asio keeps its verify callback in the context's app data: ours goes
+    // in an index of its own.)
+    static const int slot = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+    SSL_CTX* native = ctx_.native_handle();
+    SSL_CTX_set_ex_data(native, slot, this);
+    SSL_CTX_set_session_cache_mode(native, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+    SSL_CTX_sess_set_new_cb(native, [](SSL* s, SSL_SESSION* session) {
+      static_cast<client_impl*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(s), slot))->session_.reset(session);
+      return 1;  // the reference is ours
+    });
     boost::system::error_code ec;
     if (opt_.ca_file.empty()) ctx_.set_default_verify_paths(ec);
     else ctx_.load_verify_file(opt_.ca_file, ec);
@@ -116,7 +128,7 @@ class client_impl final : public http_client {
   }
 
   const http_endpoint& endpoint() const override { return ep_; }
-  std::size_t connections() const override { return open_; }
+  counts connections() const override { return counts_; }
 
   awaitable<http_response> request(const http_request& r) override {
     for (int attempt = 0;; ++attempt) {
@@ -135,7 +147,8 @@ class client_impl final : public http_client {
         if (!c) {
           c = std::make_unique<connection>();
           co_await connect(*c, stage);
-          ++open_;
+          ++counts_.open;
+          ++counts_.opened;
         }
         stage = "talk to";
         keep = co_await exchange(*c, r, resp, answered);
@@ -160,7 +173,7 @@ class client_impl final : public http_client {
   void drop(std::unique_ptr<connection>& c) {
     if (c->plain || c->secure) {
       c->close();
-      if (open_ > 0) --open_;
+      if (counts_.open > 0) --counts_.open;
     }
     c.reset();
   }
@@ -194,6 +207,7 @@ class client_impl final : public http_client {
       auto* ssl_handle = c.secure->native_handle();
       if (!is_ip(ep_.host)) SSL_set_tlsext_host_name(ssl_handle, ep_.host.c_str());
       c.secure->set_verify_callback(ssl::host_name_verification(ep_.host));
+      if (session_ && SSL_SESSION_is_resumable(session_.get())) SSL_set_session(ssl_handle, session_.get());
     } else {
       c.plain = std::make_unique<beast::tcp_stream>(io_);
     }
@@ -204,6 +218,7 @@ class client_impl final : public http_client {
       stage = "set up TLS with";
       c.lowest().expires_after(opt_.timeout);
       co_await c.secure->async_handshake(ssl::stream_base::client, use_awaitable);
+      if (SSL_session_reused(c.secure->native_handle())) ++counts_.resumed;
     }
   }
 
@@ -258,8 +273,12 @@ class client_impl final : public http_client {
   http_options opt_;
   std::string host_header_;
   ssl::context ctx_;
+  struct session_free {
+    void operator()(SSL_SESSION* s) const { SSL_SESSION_free(s); }
+  };
+  std::unique_ptr<SSL_SESSION, session_free> session_;  // the latest the server gave, for the next connection
   std::vector<std::unique_ptr<connection>> idle_;
-  std::size_t open_ = 0;
+  counts counts_;
   std::optional<tcp::resolver::results_type> resolved_;
 };
 

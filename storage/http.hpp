@@ -66,7 +66,12 @@ class http_client {
   // once, transparently.
   virtual awaitable<http_response> request(const http_request& r) = 0;
   virtual const http_endpoint& endpoint() const = 0;
-  virtual std::size_t connections() const = 0;  // open now (for tests and progress)
+  struct counts {
+    std::size_t open = 0;     // connections open now
+    std::size_t opened = 0;   // connections made so far
+    std::size_t resumed = 0;  // of those, TLS sessions resumed (no certificate exchanged)
+  };
+  virtual counts connections() const = 0;
 };
 
 std::unique_ptr<http_client> make_http_client(asio::io_context& io, const http_endpoint& ep, const http_options& o);

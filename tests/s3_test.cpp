@@ -1,9 +1,11 @@
 // S3: SigV4 against AWS's published test vectors and botocore's signer, and
 // the stratum binary against s3rver over HTTPS: publish, restore, awscli's
 // view of the bucket, certificate checking, and no secret in any output.
+#include "async/group.hpp"
 #include "io/sha256.hpp"
 #include "fault_proxy.hpp"
 #include "servers.hpp"
+#include "storage/http.hpp"
 #include "storage/sigv4.hpp"
 #include "support.hpp"
 
@@ -185,6 +187,37 @@ TEST_CASE("a wrong CA and a plain-HTTP endpoint posing as HTTPS are refused") {
                        with_keys());
   CHECK(p.code == 3);
   CHECK(p.err.find("does not speak TLS") != std::string::npos);
+}
+
+TEST_CASE("new connections resume the TLS session instead of verifying the certificate again") {
+  // A full handshake costs the client ~5M instructions (decoding and
+  // verifying the chain), a resumed one ~1.3M: a publish opens a connection
+  // per request in flight, so this is most of what TLS costs a short run.
+  s3_env s;
+  asio::io_context io;
+  http_options o;
+  o.ca_file = s.tls.cert;
+  auto client = make_http_client(io, parse_endpoint(s.server.endpoint()), o);
+  auto one = [&]() -> awaitable<void> {
+    http_request r;
+    r.method = "GET";
+    r.target = "/bucket?list-type=2";
+    auto resp = co_await client->request(r);
+    CHECK(resp.status != 0);
+  };
+  // The first connection receives the server's ticket with its answer; of
+  // five requests at once, one takes it and four open connections of their
+  // own, each resuming the session.
+  run_io(io, one);
+  run_io(io, [&]() -> awaitable<void> {
+    std::vector<awaitable<void>> five;
+    for (int i = 0; i < 5; ++i) five.push_back(one());
+    co_await run_all(std::move(five));
+  });
+  auto c = client->connections();
+  CHECK(c.opened == 5);
+  CHECK(c.open == 5);
+  CHECK(c.resumed == 4);
 }
 
 TEST_CASE("no credential appears in output, errors or the journal") {
