@@ -384,7 +384,7 @@ const char* store_help =
     "  --ca-file PEM       trust this CA instead of the system's (a private or test CA)\n"
     "  --addressing path|virtual   bucket in the path or in the host name (default: path with\n"
     "                      --endpoint, virtual without)\n"
-    "  --max-requests N    requests in flight at most (default 1024); throttling answers (429,\n"
+    "  --max-requests N    requests in flight at most (default 2048); throttling answers (429,\n"
     "                      503 SlowDown) lower it, successes raise it again\n"
     "  --request-timeout S seconds to wait for an answer before retrying (default 60)\n"
     "Transient failures (5xx, 429, resets, timeouts) are retried with backoff, honouring Retry-After.\n";

@@ -121,9 +121,10 @@ struct store_options {
   std::string ca_file;     // --ca-file PEM; empty: the system's CA store
   std::string addressing;  // --addressing path|virtual; empty: path with --endpoint, else virtual
   // Requests in flight at most (--max-requests), enforced by the retry layer
-  // that wraps every remote store. Small objects are latency bound: at 30 ms
-  // a round trip, 1024 in flight is ~34k requests/s.
-  unsigned max_requests = 1024;
+  // that wraps every remote store. Small objects are latency bound: at 200 ms
+  // a round trip (another region), 2048 in flight is ~10k requests/s. A TLS
+  // connection costs the client ~70 KiB (bench/README.md, S3 session 8).
+  unsigned max_requests = 2048;
   std::chrono::milliseconds request_timeout{std::chrono::seconds(60)};  // --request-timeout
   std::string azure_sas;  // a SAS given on the command line (`load`); never printed
 };
