@@ -62,14 +62,23 @@ class azure_backend final : public backend {
     http_ = make_http_client(io, ep, ho);
   }
 
+  // A Put Blob's Content-MD5 is computed on the thread that made the body,
+  // off the I/O thread (the signature, over the date, is made at send time).
+  std::shared_ptr<const put_ahead> prepare_put(const std::string&, const bytes& data) const override {
+    if (data.size() > block_threshold) return nullptr;
+    auto a = std::make_shared<put_ahead>();
+    a->headers = {{"Content-MD5", md5_base64(data)}};
+    return a;
+  }
+
+  awaitable<void> put_with(std::string key, shared_bytes data, std::shared_ptr<const put_ahead> ahead) override {
+    if (!ahead) co_return co_await put(std::move(key), std::move(data));
+    co_await put_blob(key, data, ahead->headers.front().second);
+  }
+
   awaitable<void> put(std::string key, shared_bytes data) override {
+    if (data->size() <= block_threshold) co_return co_await put_blob(key, data, md5_base64(*data));
     const std::string path = blob_path(key);
-    if (data->size() <= block_threshold) {
-      header_list h = {{"x-ms-blob-type", "BlockBlob"}, {"Content-MD5", md5_base64(*data)}};
-      auto r = co_await send("PUT", path, {}, h, data);
-      if (r.status != 201) fail_for(r, "Put Blob", key);
-      co_return;
-    }
     std::string list = "<?xml version=\"1.0\" encoding=\"utf-8\"?><BlockList>";
     for (std::size_t at = 0, n = 0; at < data->size(); at += block_size, ++n) {
       char id[16];
@@ -89,6 +98,12 @@ class azure_backend final : public backend {
     const std::vector<std::pair<std::string, std::string>> q = {{"comp", "blocklist"}};
     auto r = co_await send("PUT", path, q, h, body);
     if (r.status != 201) fail_for(r, "Put Block List", key);
+  }
+
+  awaitable<void> put_blob(const std::string& key, const shared_bytes& data, const std::string& md5) {
+    header_list h = {{"x-ms-blob-type", "BlockBlob"}, {"Content-MD5", md5}};
+    auto r = co_await send("PUT", blob_path(key), {}, h, data);
+    if (r.status != 201) fail_for(r, "Put Blob", key);
   }
 
   awaitable<std::optional<bytes>> get(std::string key, std::uint64_t offset, std::uint64_t length) override {
