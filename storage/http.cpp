@@ -97,6 +97,11 @@ bool is_ip(const std::string& host) {
   return !ec;
 }
 
+int session_slot() {
+  static const int slot = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return slot;
+}
+
 class client_impl final : public http_client {
  public:
   client_impl(asio::io_context& io, const http_endpoint& ep, const http_options& o)
@@ -107,12 +112,13 @@ class client_impl final : public http_client {
     // server gave and skips decoding and verifying its certificate chain.
     // (Asio keeps its verify callback in the context's app data: ours goes
     // in an index of its own.)
-    static const int slot = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
     SSL_CTX* native = ctx_.native_handle();
-    SSL_CTX_set_ex_data(native, slot, this);
+    SSL_CTX_set_ex_data(native, session_slot(), this);
     SSL_CTX_set_session_cache_mode(native, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
     SSL_CTX_sess_set_new_cb(native, [](SSL* s, SSL_SESSION* session) {
-      static_cast<client_impl*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(s), slot))->session_.reset(session);
+      auto* self = static_cast<client_impl*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(s), session_slot()));
+      if (!self) return 0;  // the client is gone (an SSL can outlive it): OpenSSL frees the session
+      self->session_.reset(session);
       return 1;  // the reference is ours
     });
     boost::system::error_code ec;
@@ -124,6 +130,7 @@ class client_impl final : public http_client {
   }
 
   ~client_impl() override {
+    SSL_CTX_set_ex_data(ctx_.native_handle(), session_slot(), nullptr);
     for (auto& c : idle_) c->close();
   }
 
