@@ -67,17 +67,17 @@ class azure_backend final : public backend {
   std::shared_ptr<const put_ahead> prepare_put(const std::string&, const bytes& data) const override {
     if (data.size() > block_threshold) return nullptr;
     auto a = std::make_shared<put_ahead>();
-    a->headers = {{"Content-MD5", md5_base64(data)}};
+    a->headers = put_blob_headers(data);
     return a;
   }
 
   awaitable<void> put_with(std::string key, shared_bytes data, std::shared_ptr<const put_ahead> ahead) override {
     if (!ahead) co_return co_await put(std::move(key), std::move(data));
-    co_await put_blob(key, data, ahead->headers.front().second);
+    co_await put_blob(key, data, ahead->headers);
   }
 
   awaitable<void> put(std::string key, shared_bytes data) override {
-    if (data->size() <= block_threshold) co_return co_await put_blob(key, data, md5_base64(*data));
+    if (data->size() <= block_threshold) co_return co_await put_blob(key, data, put_blob_headers(*data));
     const std::string path = blob_path(key);
     std::string list = "<?xml version=\"1.0\" encoding=\"utf-8\"?><BlockList>";
     for (std::size_t at = 0, n = 0; at < data->size(); at += block_size, ++n) {
@@ -100,8 +100,12 @@ class azure_backend final : public backend {
     if (r.status != 201) fail_for(r, "Put Block List", key);
   }
 
-  awaitable<void> put_blob(const std::string& key, const shared_bytes& data, const std::string& md5) {
-    header_list h = {{"x-ms-blob-type", "BlockBlob"}, {"Content-MD5", md5}};
+  // A Put Blob's headers, Content-MD5 computed on the calling thread.
+  static header_list put_blob_headers(const bytes& data) {
+    return {{"x-ms-blob-type", "BlockBlob"}, {"Content-MD5", md5_base64(data)}};
+  }
+
+  awaitable<void> put_blob(const std::string& key, const shared_bytes& data, const header_list& h) {
     auto r = co_await send("PUT", blob_path(key), {}, h, data);
     if (r.status != 201) fail_for(r, "Put Blob", key);
   }
