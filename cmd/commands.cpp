@@ -1,9 +1,9 @@
 #include "async/error.hpp"
-#include "catalog/restorer.hpp"
+#include "catalog/read/restorer.hpp"
 #include "cmd/cmd.hpp"
 #include "cmd/progress.hpp"
 #include "storage/backend.hpp"
-#include "storage/journal.hpp"
+#include "storage/journal/journal.hpp"
 
 #include <boost/asio/detached.hpp>
 

@@ -2,7 +2,7 @@
 // line every 10 seconds when stderr is not a terminal (logs, CI, nohup).
 #pragma once
 
-#include "catalog/publisher.hpp"
+#include "catalog/publish/publisher.hpp"
 
 #include <boost/asio/steady_timer.hpp>
 

@@ -1,7 +1,7 @@
 // zlib-format (RFC 1950) compression of whole buffers: level 1 (the default)
 // through ISA-L's igzip, 1.7x libdeflate's level-1 speed for 6% more bytes;
 // levels 2..12 and every inflate through libdeflate (2.8x zlib's speed at
-// level 1, measured in STACK.md). Both write standard zlib streams; any
+// level 1, measured in docs/STACK.md). Both write standard zlib streams; any
 // inflater reads either.
 //
 // Every stored object is one zlib stream, so a reader never needs a side flag:

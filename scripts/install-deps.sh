@@ -36,7 +36,7 @@ fi
 if [ "$test" = 1 ]; then
   # Debian's nodejs comes without npm (NodeSource's includes it).
   command -v npm >/dev/null || $sudo apt-get install -y -qq --no-install-recommends npm >/dev/null
-  # Test servers from npm, pinned (shared/TESTING.md), into .tools/ of the
+  # Test servers from npm, pinned (docs/TESTING.md), into .tools/ of the
   # checkout; the tests find them there.
   tools=$(cd "$(dirname "$0")/.." && pwd)/.tools
   if [ ! -x "$tools/node_modules/.bin/s3rver" ] || [ ! -x "$tools/node_modules/.bin/azurite-blob" ]; then

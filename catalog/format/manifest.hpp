@@ -1,0 +1,33 @@
+// The manifest `.stratumpublished`: the one mutable object of a repository,
+// written last by a publish. A small signed text (see docs/FORMAT.md).
+#pragma once
+
+#include "catalog/format/signing.hpp"
+
+#include <string>
+
+namespace stratum {
+
+constexpr const char* manifest_key = ".stratumpublished";
+
+struct manifest {
+  std::uint64_t revision = 0;
+  std::int64_t timestamp = 0;  // seconds since the epoch, UTC
+  hash256 root;                // root catalog
+  hash256 history;             // history object
+  hash256 public_key;          // fingerprint: hash of the public key object
+};
+
+// The signed text of `m`.
+bytes encode_manifest(const manifest& m, const signing_key& key);
+
+struct parsed_manifest {
+  manifest m;
+  bytes signed_part;
+  bytes signature;
+};
+// Parses without verifying (the caller fetches the public key it names).
+// Throws errc::corrupt naming the store on anything malformed.
+parsed_manifest parse_manifest(byte_view text, const std::string& what);
+
+}  // namespace stratum

@@ -1,0 +1,78 @@
+// What a publish writes to the journal (storage/journal/journal.hpp): the keys and
+// record encodings. docs/DESIGN.md, "The journal", describes how they are
+// used; this file only says what they are.
+//
+// Keys begin with one letter saying what they hold:
+//   m<name>          run metadata: source, store, key, run, state, phase, base,
+//                    published, intent, dirty, verify
+//   e<path key>      one entry of the source tree (entry_record)
+//   c<path key>      a catalog built by the current run (catalog_record)
+//   p<path key>      a problem: the message for a path left out
+//   o<hash><kind>    an object the store confirmed (value: stored size)
+//   i<hash><kind>    an object being sent, as versions before STATE/intents
+//                    recorded it: read by a resumed run, erased at the end
+// Objects being sent are now recorded outside RocksDB, in STATE/intents:
+// an append-only file of object keys (storage/journal/journal.hpp, append_log).
+// A path key is the path with '/' replaced by NUL, so keys sort in the
+// catalog's pre-order (a directory, then its contents, then its next sibling)
+// and the children of a directory form one key range.
+#pragma once
+
+#include "catalog/format/catalog.hpp"
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace stratum::pj {
+
+std::string path_key(std::string_view path);
+std::string key_path(std::string_view key);  // inverse of path_key
+
+std::string meta_key(std::string_view name);
+std::string entry_key(std::string_view path);
+// What precedes a child's name in its entry key ("e" for the root's children).
+std::string child_prefix(std::string_view path);
+// [children_begin, children_end): the entry keys of everything below `path`.
+std::string children_begin(std::string_view path);
+std::string children_end(std::string_view path);
+std::string catalog_key(std::string_view path);
+std::string problem_key(std::string_view path);
+std::string object_key(const hash256& h, object_kind k);
+// Every key of one kind: [prefix_begin(c), prefix_end(c)).
+std::string prefix_begin(char kind);
+std::string prefix_end(char kind);
+
+enum class file_state : std::uint8_t {
+  none = 0,      // nothing to read: not a regular file, or an empty one
+  pending = 1,   // to be read and stored
+  done = 2,      // stored: object or chunks are set
+  excluded = 3,  // could not be read (a problem record says why)
+};
+
+struct entry_record {
+  file_stat st;
+  xattr_list xattrs;
+  std::string link_target;
+  file_state state = file_state::none;
+  std::optional<hash256> object;
+  std::vector<chunk_ref> chunks;
+  std::uint64_t listed_run = 0;  // directories: the run that recorded its listing
+
+  // The inode and everything stratum keeps of it is unchanged: the file need
+  // not be read again. (A change to content, xattrs or metadata moves ctime.)
+  bool same_source(const entry_record& o) const;
+};
+
+std::string encode_entry(const entry_record& r);
+entry_record decode_entry(std::string_view v, std::string_view key);
+
+struct catalog_record {
+  std::uint64_t run = 0;
+  hash256 hash;
+  catalog_stats stats;
+};
+std::string encode_catalog_record(const catalog_record& r);
+catalog_record decode_catalog_record(std::string_view v, std::string_view key);
+
+}  // namespace stratum::pj

@@ -1,0 +1,47 @@
+// Restoring a tree (or a subtree) of a revision into a local directory, and
+// checking a repository's integrity.
+#pragma once
+
+#include "catalog/publish/publisher.hpp"
+#include "catalog/read/repository.hpp"
+
+namespace stratum {
+
+struct restore_options {
+  std::string dest;
+  std::optional<std::string> tag;
+  std::string subtree;  // "" = everything
+  bool force = false;   // restore into a non-empty destination
+  bool owners = false;  // set uid/gid (needs root; default: when running as root)
+  unsigned parallel = 32;
+};
+
+struct restore_result {
+  std::uint64_t files = 0, directories = 0, others = 0, bytes = 0;
+  std::vector<problem> problems;
+};
+
+// Recreates every entry below the subtree in `dest`. Nothing is created
+// outside `dest`: names come from validated catalogs and every path is opened
+// beneath `dest` without following symlinks (openat2 RESOLVE_BENEATH |
+// RESOLVE_NO_SYMLINKS). A file whose object is missing or corrupt is not
+// written; it is reported and the rest is restored.
+awaitable<restore_result> restore(repository& repo, asio::thread_pool& blocking, const restore_options& opt);
+
+struct check_options {
+  bool integrity = false;  // -i: fetch and re-hash every object
+  std::string subtree;
+  unsigned parallel = 64;
+};
+
+struct check_result {
+  std::uint64_t catalogs = 0, objects = 0, bytes = 0;
+  std::vector<problem> problems;
+};
+
+// Checks the current revision and every tagged one: each catalog verifies and
+// decodes, each referenced object exists (and with `integrity`, inflates to
+// the recorded size and matches its hash). Problems name the object and path.
+awaitable<check_result> check(repository& repo, const check_options& opt);
+
+}  // namespace stratum

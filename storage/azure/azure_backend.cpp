@@ -1,0 +1,277 @@
+// The Azure Blob store: az://ACCOUNT/CONTAINER[/PREFIX] over storage/http,
+// authorised by a SAS token (AZURE_STORAGE_SAS_TOKEN, appended to every
+// request) or the account key (AZURE_STORAGE_KEY, SharedKey signing).
+//
+// Objects up to `block_threshold` go up in one Put Blob; larger ones as
+// Put Block + Put Block List, so a retry resends one block, not the object.
+// Every PUT carries Content-MD5, which the service checks. A 2xx means the
+// blob is durable, so sync() has nothing to do.
+#include "async/error.hpp"
+#include "io/sha256.hpp"
+#include "storage/backend.hpp"
+#include "storage/http/http.hpp"
+#include "storage/s3/sigv4.hpp"  // uri_encode
+#include "storage/store_util.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
+#include <ctime>
+
+namespace stratum {
+namespace {
+
+using namespace store_util;
+
+
+constexpr const char* ms_version = "2021-08-06";
+// Put Blob up to 8 MiB; above, 4 MiB blocks. Most objects are small files
+// (one request each); chunks of large files are up to 16 MiB compressed,
+// which as blocks retry and travel in 4 MiB pieces.
+constexpr std::size_t block_threshold = 8u << 20;
+constexpr std::size_t block_size = 4u << 20;
+
+using header_list = std::vector<std::pair<std::string, std::string>>;
+
+class azure_backend final : public backend {
+ public:
+  azure_backend(asio::io_context& io, std::string account, std::string container, std::string prefix, const store_options& o,
+                std::string sas)
+      : account_(std::move(account)), container_(std::move(container)), prefix_(std::move(prefix)), sas_(std::move(sas)) {
+    if (sas_.empty()) sas_ = env("AZURE_STORAGE_SAS_TOKEN");
+    while (!sas_.empty() && sas_.front() == '?') sas_.erase(0, 1);
+    if (sas_.empty()) {
+      std::string key = env("AZURE_STORAGE_KEY");
+      if (key.empty())
+        fail(errc::usage, "store '" + describe() + "': set AZURE_STORAGE_SAS_TOKEN (a SAS for the container) or AZURE_STORAGE_KEY (the account key)");
+      std::string raw = unbase64(key);
+      if (raw.empty()) fail(errc::usage, "store '" + describe() + "': AZURE_STORAGE_KEY is not base64");
+      key_.emplace(raw);
+    }
+    http_endpoint ep;
+    if (!o.endpoint.empty()) {
+      // Emulators and private endpoints: the account is the first path segment.
+      ep = parse_endpoint(o.endpoint);
+      base_path_ = "/" + account_;
+    } else {
+      ep = parse_endpoint("https://" + account_ + ".blob.core.windows.net");
+    }
+    http_options ho;
+    ho.ca_file = o.ca_file;
+    ho.timeout = o.request_timeout;
+    http_ = make_http_client(io, ep, ho);
+  }
+
+  // A Put Blob's Content-MD5 is computed on the thread that made the body,
+  // off the I/O thread (the signature, over the date, is made at send time).
+  std::shared_ptr<const put_ahead> prepare_put(const std::string&, const bytes& data) const override {
+    if (data.size() > block_threshold) return nullptr;
+    auto a = std::make_shared<put_ahead>();
+    a->headers = put_blob_headers(data);
+    return a;
+  }
+
+  awaitable<void> put_with(std::string key, shared_bytes data, std::shared_ptr<const put_ahead> ahead) override {
+    if (!ahead) co_return co_await put(std::move(key), std::move(data));
+    co_await put_blob(key, data, ahead->headers);
+  }
+
+  awaitable<void> put(std::string key, shared_bytes data) override {
+    if (data->size() <= block_threshold) co_return co_await put_blob(key, data, put_blob_headers(*data));
+    const std::string path = blob_path(key);
+    std::string list = "<?xml version=\"1.0\" encoding=\"utf-8\"?><BlockList>";
+    for (std::size_t at = 0, n = 0; at < data->size(); at += block_size, ++n) {
+      char id[16];
+      std::snprintf(id, sizeof id, "blk%08zu", n);  // equal lengths, as the service requires
+      const std::string block_id = base64(reinterpret_cast<const unsigned char*>(id), std::strlen(id));
+      auto part = std::make_shared<const bytes>(data->begin() + static_cast<std::ptrdiff_t>(at),
+                                                data->begin() + static_cast<std::ptrdiff_t>(std::min(data->size(), at + block_size)));
+      header_list h = {{"Content-MD5", md5_base64(*part)}};
+      const std::vector<std::pair<std::string, std::string>> q = {{"comp", "block"}, {"blockid", block_id}};
+      auto r = co_await send("PUT", path, q, h, part);
+      if (r.status != 201) fail_for(r, "Put Block", key);
+      list += "<Latest>" + block_id + "</Latest>";
+    }
+    list += "</BlockList>";
+    auto body = std::make_shared<const bytes>(list.begin(), list.end());
+    header_list h = {{"Content-MD5", md5_base64(*body)}, {"Content-Type", "application/xml"}};
+    const std::vector<std::pair<std::string, std::string>> q = {{"comp", "blocklist"}};
+    auto r = co_await send("PUT", path, q, h, body);
+    if (r.status != 201) fail_for(r, "Put Block List", key);
+  }
+
+  // A Put Blob's headers, Content-MD5 computed on the calling thread.
+  static header_list put_blob_headers(const bytes& data) {
+    return {{"x-ms-blob-type", "BlockBlob"}, {"Content-MD5", md5_base64(data)}};
+  }
+
+  awaitable<void> put_blob(const std::string& key, const shared_bytes& data, const header_list& h) {
+    auto r = co_await send("PUT", blob_path(key), {}, h, data);
+    if (r.status != 201) fail_for(r, "Put Blob", key);
+  }
+
+  awaitable<std::optional<bytes>> get(std::string key, std::uint64_t offset, std::uint64_t length) override {
+    header_list h;
+    if (offset > 0 || length > 0)
+      h.emplace_back("x-ms-range", byte_range(offset, length));
+    auto r = co_await send("GET", blob_path(key), {}, h, nullptr);
+    if (r.status == 404 && error_code(r) == "BlobNotFound") co_return std::nullopt;
+    if (r.status == 416) co_return bytes();
+    if (r.status / 100 != 2) fail_for(r, "Get Blob", key);
+    co_return std::move(r.body);
+  }
+
+  awaitable<std::optional<object_info>> stat(std::string key) override {
+    auto r = co_await send("HEAD", blob_path(key), {}, {}, nullptr);
+    if (r.status == 404) {
+      // HEAD has no body; a missing container says so in a header.
+      if (r.header("x-ms-error-code").value_or("") == "ContainerNotFound") fail_for(r, "Get Blob Properties", key);
+      co_return std::nullopt;
+    }
+    if (r.status / 100 != 2) fail_for(r, "Get Blob Properties", key);
+    object_info info{key, 0};
+    if (auto len = r.header("Content-Length")) info.size = std::stoull(*len);
+    co_return info;
+  }
+
+  awaitable<std::vector<object_info>> list(std::string prefix, std::size_t limit) override {
+    std::vector<object_info> out;
+    std::string marker;
+    for (;;) {
+      std::vector<std::pair<std::string, std::string>> q = {{"restype", "container"}, {"comp", "list"}, {"prefix", prefix_ + prefix}};
+      const std::size_t page = std::min(list_page(5000), limit - out.size());
+      if (page < 5000) q.emplace_back("maxresults", std::to_string(std::max<std::size_t>(1, page)));
+      if (!marker.empty()) q.emplace_back("marker", marker);
+      auto r = co_await send("GET", container_path(), q, {}, nullptr);
+      if (r.status / 100 != 2) fail_for(r, "List Blobs", prefix);
+      std::string_view xml(reinterpret_cast<const char*>(r.body.data()), r.body.size());
+      for (std::size_t at = 0;;) {
+        std::string_view blob = xml_field(xml, "Blob", at);
+        if (at == std::string_view::npos) break;
+        std::size_t n = 0, z = 0;
+        std::string name = xml_unescape(xml_field(blob, "Name", n));
+        std::string size(xml_field(blob, "Content-Length", z));
+        if (name.compare(0, prefix_.size(), prefix_) != 0) continue;
+        out.push_back({name.substr(prefix_.size()), size.empty() ? 0 : std::stoull(size)});
+        if (out.size() >= limit) co_return out;
+      }
+      std::size_t m = 0;
+      marker = xml_unescape(xml_field(xml, "NextMarker", m));
+      if (marker.empty()) break;
+    }
+    co_return out;
+  }
+
+  awaitable<void> remove(std::string key) override {
+    auto r = co_await send("DELETE", blob_path(key), {}, {}, nullptr);
+    if (r.status == 404 && error_code(r) == "BlobNotFound") co_return;
+    if (r.status / 100 != 2) fail_for(r, "Delete Blob", key);
+  }
+
+  awaitable<void> sync() override { co_return; }
+
+  std::string describe() const override {
+    return "az://" + account_ + "/" + container_ + (prefix_.empty() ? "" : "/" + prefix_.substr(0, prefix_.size() - 1));
+  }
+
+ private:
+  std::string container_path() const { return base_path_ + "/" + uri_encode(container_, true); }
+  std::string blob_path(const std::string& key) const { return container_path() + "/" + uri_encode(prefix_ + key, false); }
+
+  // SharedKey: HMAC-SHA256 with the account key over the request's
+  // canonical form (docs: "Authorize with Shared Key", version 2015-02-21+).
+  std::string shared_key(const std::string& method, const std::string& path, const std::vector<std::pair<std::string, std::string>>& query,
+                         const header_list& headers, std::size_t content_length) const {
+    auto get = [&](const char* name) {
+      for (auto& [k, v] : headers) {
+        std::string lk = k;
+        for (auto& c : lk) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        if (lk == name) return v;
+      }
+      return std::string();
+    };
+    std::string s = method + "\n" + get("content-encoding") + "\n" + get("content-language") + "\n" +
+                    (content_length ? std::to_string(content_length) : "") + "\n" + get("content-md5") + "\n" + get("content-type") +
+                    "\n\n" + get("if-modified-since") + "\n" + get("if-match") + "\n" + get("if-none-match") + "\n" +
+                    get("if-unmodified-since") + "\n" + get("range") + "\n";
+    std::vector<std::pair<std::string, std::string>> ms;
+    for (auto& [k, v] : headers) {
+      std::string lk = k;
+      for (auto& c : lk) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      if (lk.rfind("x-ms-", 0) == 0) ms.emplace_back(lk, v);
+    }
+    std::sort(ms.begin(), ms.end());
+    for (auto& [k, v] : ms) s += k + ":" + v + "\n";
+    s += "/" + account_ + path;
+    auto q = query;
+    for (auto& [k, v] : q)
+      for (auto& c : k) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    std::sort(q.begin(), q.end());
+    for (auto& [k, v] : q) s += "\n" + k + ":" + v;
+    auto mac = key_->sign(s);
+    return "SharedKey " + account_ + ":" + base64(mac.v.data(), mac.v.size());
+  }
+
+  awaitable<http_response> send(const char* method, const std::string& path, const std::vector<std::pair<std::string, std::string>>& query,
+                                const header_list& extra, shared_bytes body) {
+    header_list h = extra;
+    h.emplace_back("x-ms-date", utc_now("%a, %d %b %Y %H:%M:%S GMT"));
+    h.emplace_back("x-ms-version", ms_version);
+    http_request hr;
+    hr.method = method;
+    hr.target = path;
+    std::string qs = query_string(query);
+    if (!sas_.empty()) qs += (qs.empty() ? "?" : "&") + sas_;
+    hr.target += qs;
+    if (sas_.empty()) h.emplace_back("Authorization", shared_key(method, path, query, h, body ? body->size() : 0));
+    hr.headers = std::move(h);
+    hr.body = std::move(body);
+    auto r = co_await http_->request(hr);
+    co_return r;
+  }
+
+  static std::string error_code(const http_response& r) {
+    if (auto h = r.header("x-ms-error-code")) return *h;
+    std::string_view xml(reinterpret_cast<const char*>(r.body.data()), r.body.size());
+    std::size_t at = 0;
+    return std::string(xml_field(xml, "Code", at));
+  }
+
+  [[noreturn]] void fail_for(const http_response& r, const char* op, const std::string& key) const {
+    const std::string code = error_code(r);
+    std::string what = std::string(op) + " " + describe() + (key.empty() ? "" : "/" + key) + ": HTTP " + std::to_string(r.status) +
+                       (code.empty() ? "" : " " + code);
+    if (r.status >= 500 || r.status == 429 || code == "ServerBusy" || code == "OperationTimedOut" || code == "InternalError")
+      fail_transient(what, r.status == 429 || r.status == 503 || code == "ServerBusy", r.retry_after());
+    if (code == "ContainerNotFound")
+      fail(errc::permanent, what + ": container '" + container_ + "' does not exist in account '" + account_ + "'");
+    if (r.status == 403)
+      fail(errc::permanent, what + ": not authorised (" + (sas_.empty() ? "check AZURE_STORAGE_KEY" : "the SAS token is wrong, expired or lacks a permission") +
+                                ") for account '" + account_ + "', container '" + container_ + "'");
+    fail(errc::permanent, what);
+  }
+
+  std::string account_, container_, prefix_, sas_, base_path_;
+  std::optional<hmac_sha256> key_;  // SharedKey, when there is no SAS
+  std::unique_ptr<http_client> http_;
+};
+
+}  // namespace
+
+std::unique_ptr<backend> make_azure_backend(const std::string& spec, asio::io_context& io, const store_options& o, const std::string& sas) {
+  // az://ACCOUNT/CONTAINER[/PREFIX]
+  std::string rest = spec.substr(5);
+  auto s1 = rest.find('/');
+  if (s1 == std::string::npos || s1 == 0)
+    fail(errc::usage, "store '" + spec + "': use az://ACCOUNT/CONTAINER[/PREFIX]");
+  std::string account = rest.substr(0, s1);
+  rest = rest.substr(s1 + 1);
+  auto s2 = rest.find('/');
+  std::string container = rest.substr(0, s2);
+  std::string prefix = key_prefix(s2 == std::string::npos ? "" : rest.substr(s2 + 1));
+  if (container.size() < 3 || container.size() > 63 || container.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-") != std::string::npos)
+    fail(errc::usage, "store '" + spec + "': '" + container + "' is not a valid container name (3-63 lowercase letters, digits and '-')");
+  return std::make_unique<azure_backend>(io, account, container, prefix, o, sas.empty() ? o.azure_sas : sas);
+}
+
+}  // namespace stratum

@@ -1,0 +1,79 @@
+// A small HTTP/1.1 client for the object stores: HTTPS (OpenSSL, peer and
+// host name verified against the system CA store or --ca-file, SNI) or plain
+// HTTP, kept-alive connections reused from a pool, a deadline on every
+// request. All Beast and SSL code is in http.cpp (build time, docs/STACK.md); this
+// header is light.
+//
+// It never sends `Expect: 100-continue` (a round trip per PUT). Failures to
+// connect, resets and timeouts throw errc::transient; a certificate that does
+// not verify, or a server that does not speak TLS, throws errc::permanent.
+// Messages name the endpoint, never a header value.
+#pragma once
+
+#include "async/async.hpp"
+#include "io/io.hpp"
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace stratum {
+
+struct http_endpoint {
+  bool tls = true;
+  std::string host;  // name or IP literal (IPv6 without brackets)
+  std::string port;  // "443", "80" or as given
+  // The Host header: host[:port] (the port only when not the scheme's default).
+  std::string host_header() const;
+  std::string url() const;  // scheme://host[:port], for messages
+};
+
+// Parses "https://host[:port]" or "http://host[:port]" (a trailing '/' is
+// allowed, a path is not). Throws errc::usage naming `url`.
+http_endpoint parse_endpoint(std::string_view url);
+
+struct http_options {
+  std::string ca_file;  // PEM; empty: the system's CA store
+  std::chrono::milliseconds timeout{std::chrono::seconds(60)};  // per request
+};
+
+struct http_request {
+  std::string method;
+  std::string target;  // path and query, already encoded
+  std::vector<std::pair<std::string, std::string>> headers;
+  const std::vector<std::pair<std::string, std::string>>* more_headers = nullptr;  // sent after `headers`
+  std::shared_ptr<const bytes> body;  // may be null
+};
+
+struct http_response {
+  unsigned status = 0;
+  std::vector<std::pair<std::string, std::string>> headers;
+  bytes body;
+  std::optional<std::string> header(std::string_view name) const;  // case-insensitive
+  // Retry-After in its seconds form, at most 300 s (0: absent or a date).
+  std::chrono::milliseconds retry_after() const;
+};
+
+class http_client {
+ public:
+  virtual ~http_client() = default;
+  // Sends the request on a pooled connection (or a new one) and reads the
+  // whole response. A reused connection the server had closed is replaced
+  // once, transparently.
+  virtual awaitable<http_response> request(const http_request& r) = 0;
+  virtual const http_endpoint& endpoint() const = 0;
+  struct counts {
+    std::size_t open = 0;     // connections open now
+    std::size_t opened = 0;   // connections made so far
+    std::size_t resumed = 0;  // of those, TLS sessions resumed (no certificate exchanged)
+  };
+  virtual counts connections() const = 0;
+};
+
+std::unique_ptr<http_client> make_http_client(asio::io_context& io, const http_endpoint& ep, const http_options& o);
+
+}  // namespace stratum
