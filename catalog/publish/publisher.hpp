@@ -16,8 +16,7 @@
 // whose inode changed. docs/DESIGN.md, "The journal", has the details.
 #pragma once
 
-#include "catalog/format/catalog.hpp"
-#include "catalog/format/manifest.hpp"
+#include "catalog/format/format.hpp"
 #include "io/chunker.hpp"
 #include "io/compress.hpp"
 #include "io/reader.hpp"
@@ -25,7 +24,6 @@
 #include "storage/journal/journal.hpp"
 
 #include <functional>
-#include <mutex>
 #include <optional>
 
 namespace stratum {
@@ -82,8 +80,10 @@ struct publish_result {
 
 class publisher {
  public:
+  // The repository format is stratum's own (compressed with opt.comp)
+  // unless `fmt` is given.
   publisher(backend& store, journal& j, asio::io_context& io, asio::thread_pool& cpu, asio::thread_pool& blocking,
-            signing_key key, publish_options opt);
+            signing_key key, publish_options opt, std::unique_ptr<format_writer> fmt = nullptr);
   ~publisher();
 
   // Runs the whole publish, or resumes the one the journal holds. Throws

@@ -55,7 +55,7 @@ awaitable<check_result> check(repository& repo, const check_options& opt) {
   auto worker = [&]() -> awaitable<void> {
     while (next < refs.size()) {
       const ref& r = refs[next++];
-      auto key = object_key(r.h, r.kind);
+      auto key = repo.format().object_key(r.h, r.kind);
       std::string why;
       try {
         if (opt.integrity) {

@@ -1,7 +1,7 @@
 #include "catalog/read/repository.hpp"
 
 #include "async/error.hpp"
-#include "io/compress.hpp"
+#include "catalog/format/native_format.hpp"
 
 #include <algorithm>
 
@@ -13,19 +13,25 @@ const nested_ref* nested_for(const catalog& c, std::string_view path) {
   return nullptr;
 }
 
-awaitable<std::unique_ptr<repository>> repository::open(backend& store, asio::thread_pool& cpu, bytes pinned_key) {
-  std::unique_ptr<repository> r(new repository(store, cpu));
-  auto text = co_await store.get(manifest_key);
-  if (!text) fail(errc::not_found, "store '" + store.describe() + "' holds no repository (no " + manifest_key + "); publish one with 'stratum publish --new'");
-  auto p = parse_manifest(*text, store.describe());
-  auto key = co_await r->read_unsized(p.m.public_key, object_kind::public_key);
+awaitable<std::unique_ptr<repository>> repository::open(backend& store, asio::thread_pool& cpu, bytes pinned_key,
+                                                        std::unique_ptr<format_reader> fmt) {
+  if (!fmt) fmt = make_native_reader();
+  std::unique_ptr<repository> r(new repository(store, cpu, std::move(fmt)));
+  const format_reader& f = *r->fmt_;
+  const std::string mkey = f.manifest_key();
+  auto text = co_await store.get(mkey);
+  if (!text) fail(errc::not_found, "store '" + store.describe() + "' holds no repository (no " + mkey + "); publish one with 'stratum publish --new'");
+  auto p = f.parse_manifest(*text, store.describe());
+  // The key object's size is fixed by the format: a hostile store cannot
+  // make this inflate more before the signature is checked.
+  auto key = co_await r->read(p.m.public_key, object_kind::public_key, f.public_key_size());
   if (!pinned_key.empty() && key != pinned_key)
     fail(errc::corrupt, store.describe() + ": the manifest is signed with key " + p.m.public_key.hex() + ", not the one given with --pubkey");
-  if (!verify_signature(key, p.signed_part, p.signature))
+  if (!f.verify_manifest(p, key))
     fail(errc::corrupt, store.describe() + ": the manifest's signature does not verify; the repository may have been tampered with");
   r->head_ = p.m;
-  auto h = co_await r->read_unsized(p.m.history, object_kind::history);
-  r->history_ = decode_history(h, object_key(p.m.history, object_kind::history));
+  auto h = co_await r->read(p.m.history, object_kind::history, std::nullopt);
+  r->history_ = f.decode_history(h, f.object_key(p.m.history, object_kind::history));
   co_return r;
 }
 
@@ -37,35 +43,21 @@ hash256 repository::root_for(const std::optional<std::string>& tag) const {
   fail(errc::usage, "no tag '" + *tag + "' in " + store_.describe() + " (tags: " + names + ")");
 }
 
-awaitable<bytes> repository::read_object(const hash256& h, object_kind k, std::uint64_t size) {
-  auto key = object_key(h, k);
-  auto stored = co_await store_.get(key);
-  if (!stored) fail(errc::not_found, store_.describe() + ": object " + key + " is missing");
-  auto result_ = co_await run_on(cpu_, [&] {
-    auto plain = inflate_object(*stored, size, "object " + key);
-    if (sha256(plain) != h) fail(errc::corrupt, "object " + key + ": content does not match its hash");
-    return plain;
-  });
-  co_return result_;
-}
+awaitable<bytes> repository::read_object(const hash256& h, object_kind k, std::uint64_t size) { return read(h, k, size); }
 
-awaitable<bytes> repository::read_unsized(const hash256& h, object_kind k) {
-  auto key = object_key(h, k);
+awaitable<bytes> repository::read(const hash256& h, object_kind k, std::optional<std::uint64_t> size) {
+  auto key = fmt_->object_key(h, k);
   auto stored = co_await store_.get(key);
   if (!stored) fail(errc::not_found, store_.describe() + ": object " + key + " is missing");
-  auto result_ = co_await run_on(cpu_, [&] {
-    auto plain = inflate_object(*stored, "object " + key);
-    if (sha256(plain) != h) fail(errc::corrupt, "object " + key + ": content does not match its hash");
-    return plain;
-  });
+  auto result_ = co_await run_on(cpu_, [&] { return fmt_->open_object(*stored, h, k, size, std::uint64_t(1) << 32); });
   co_return result_;
 }
 
 awaitable<std::shared_ptr<const catalog>> repository::load_catalog(const hash256& h) {
   if (auto it = catalogs_.find(h); it != catalogs_.end()) co_return it->second;
-  auto plain = co_await read_unsized(h, object_kind::catalog);
-  auto key = object_key(h, object_kind::catalog);
-  auto c = std::make_shared<const catalog>(co_await run_on(cpu_, [&] { return decode_catalog(plain, "catalog " + key); }));
+  auto plain = co_await read(h, object_kind::catalog, std::nullopt);
+  auto key = fmt_->object_key(h, object_kind::catalog);
+  auto c = std::make_shared<const catalog>(co_await run_on(cpu_, [&] { return fmt_->decode_catalog(plain, "catalog " + key); }));
   catalogs_[h] = c;
   co_return c;
 }
@@ -79,7 +71,7 @@ awaitable<located> repository::find(const hash256& root, std::string path) {
     if (!n) break;
     auto sub = co_await load_catalog(n->hash);
     if (sub->root_path != n->path)
-      fail(errc::corrupt, "catalog " + object_key(n->hash, object_kind::catalog) + " is mounted at '" + n->path + "' but says '" + sub->root_path + "'");
+      fail(errc::corrupt, "catalog " + fmt_->object_key(n->hash, object_kind::catalog) + " is mounted at '" + n->path + "' but says '" + sub->root_path + "'");
     cat = sub;
   }
   auto it = std::lower_bound(cat->entries.begin(), cat->entries.end(), path,

@@ -1,10 +1,12 @@
 // Reading a published repository: the manifest (signature verified), the
-// history, catalogs and file contents, every object checked against its hash.
+// history, catalogs and file contents, every object checked against its
+// name. What the bytes mean is the format's (catalog/format/format.hpp,
+// format_reader); the tree logic here (find, children, the catalog cache) is
+// the same for every format. Thread: the I/O thread that awaits it; decoding
+// and hashing run on the CPU pool.
 #pragma once
 
-#include "catalog/format/catalog.hpp"
-#include "catalog/format/history.hpp"
-#include "catalog/format/manifest.hpp"
+#include "catalog/format/format.hpp"
 #include "storage/backend.hpp"
 
 #include <map>
@@ -23,7 +25,9 @@ class repository {
   // the signature (and, if `pinned_key` is not empty, that it is that key),
   // then reads the history. Throws errc::not_found when the store holds no
   // repository, errc::corrupt when the manifest is invalid or forged.
-  static awaitable<std::unique_ptr<repository>> open(backend& store, asio::thread_pool& cpu, bytes pinned_key = {});
+  // The format is stratum's own unless `fmt` is given.
+  static awaitable<std::unique_ptr<repository>> open(backend& store, asio::thread_pool& cpu, bytes pinned_key = {},
+                                                     std::unique_ptr<format_reader> fmt = nullptr);
 
   const manifest& head() const { return head_; }
   const struct history& history() const { return history_; }
@@ -48,14 +52,17 @@ class repository {
   awaitable<bytes> read_object(const hash256& h, object_kind k, std::uint64_t size);
 
   backend& store() { return store_; }
+  const format_reader& format() const { return *fmt_; }
   asio::thread_pool& cpu() { return cpu_; }
 
  private:
-  repository(backend& store, asio::thread_pool& cpu) : store_(store), cpu_(cpu) {}
-  awaitable<bytes> read_unsized(const hash256& h, object_kind k);
+  repository(backend& store, asio::thread_pool& cpu, std::unique_ptr<format_reader> fmt)
+      : store_(store), cpu_(cpu), fmt_(std::move(fmt)) {}
+  awaitable<bytes> read(const hash256& h, object_kind k, std::optional<std::uint64_t> size);
 
   backend& store_;
   asio::thread_pool& cpu_;
+  std::unique_ptr<format_reader> fmt_;
   manifest head_;
   struct history history_;
   std::map<hash256, std::shared_ptr<const catalog>> catalogs_;

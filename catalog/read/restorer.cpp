@@ -45,7 +45,7 @@ awaitable<void> collect(repository& repo, std::shared_ptr<const catalog> cat, co
       auto* n = nested_for(*cat, it->path);
       auto sub = co_await repo.load_catalog(n->hash);
       if (sub->root_path != it->path)
-        fail(errc::corrupt, "catalog " + object_key(n->hash, object_kind::catalog) + " is mounted at '" + it->path + "' but says '" + sub->root_path + "'");
+        fail(errc::corrupt, "catalog " + repo.format().object_key(n->hash, object_kind::catalog) + " is mounted at '" + it->path + "' but says '" + sub->root_path + "'");
       co_await collect(repo, sub, &sub->entries.front(), subtree, is_file, out, keep, false);
     }
   }

@@ -1,0 +1,174 @@
+// Catalogs built from the journal's records (catalog_builder.hpp).
+// Thread: build() on the I/O thread; collect() and encoding on the CPU pool.
+#include "catalog/publish/catalog_builder.hpp"
+
+#include "async/crash_point.hpp"
+#include "async/error.hpp"
+#include "catalog/publish/record.hpp"
+#include "catalog/publish/run_state.hpp"
+
+#include <map>
+#include <sys/stat.h>
+
+namespace stratum {
+namespace {
+
+entry to_entry(const pj::entry_record& n, const std::string& path) {
+  entry e;
+  e.path = path;
+  e.type = *entry_type_of(n.st.mode);
+  e.mode = n.st.mode & 07777;
+  e.uid = n.st.uid;
+  e.gid = n.st.gid;
+  e.mtime_sec = n.st.mtime_sec;
+  e.mtime_nsec = n.st.mtime_nsec;
+  e.xattrs = n.xattrs;
+  switch (e.type) {
+    case entry_type::regular:
+      e.size = n.st.size;
+      e.object = n.object;
+      e.chunks = n.chunks;
+      break;
+    case entry_type::symlink:
+      e.link_target = n.link_target;
+      e.size = n.link_target.size();
+      break;
+    case entry_type::char_device:
+    case entry_type::block_device: e.rdev = n.st.rdev; break;
+    default: break;
+  }
+  return e;
+}
+
+pj::entry_record record_of(const journal& j, const std::string& path) {
+  auto key = pj::entry_key(path);
+  auto v = j.get(key);
+  if (!v) fail(errc::corrupt, "journal in STATE '" + j.where() + "' has no record of '" + path + "'");
+  return pj::decode_entry(*v, key);
+}
+
+catalog_stats count(const catalog& c) {
+  catalog_stats s;
+  for (std::size_t i = 0; i < c.entries.size(); ++i) {
+    const auto& e = c.entries[i];
+    if (e.nested_root && i != 0) continue;  // counted by the nested catalog
+    switch (e.type) {
+      case entry_type::regular:
+        ++s.regular;
+        s.bytes += e.size;
+        if (!e.chunks.empty()) {
+          ++s.chunked;
+          s.chunks += e.chunks.size();
+        }
+        break;
+      case entry_type::directory: ++s.directories; break;
+      case entry_type::symlink: ++s.symlinks; break;
+      default: ++s.specials; break;
+    }
+  }
+  return s;
+}
+
+}  // namespace
+
+void assign_hardlinks(catalog& c, const std::vector<std::pair<std::uint64_t, std::uint64_t>>& inodes) {
+  std::map<std::pair<std::uint64_t, std::uint64_t>, std::uint32_t> seen;
+  for (std::size_t i = 0; i < c.entries.size(); ++i)
+    if (c.entries[i].type != entry_type::directory) ++seen[inodes[i]];
+  std::map<std::pair<std::uint64_t, std::uint64_t>, std::uint32_t> group;
+  std::uint32_t next = 1;
+  for (std::size_t i = 0; i < c.entries.size(); ++i) {
+    if (c.entries[i].type == entry_type::directory || seen[inodes[i]] < 2) continue;
+    auto [it, fresh] = group.emplace(inodes[i], next);
+    if (fresh) ++next;
+    c.entries[i].hardlink_group = it->second;
+  }
+}
+
+catalog_builder::catalog_builder(run_state& run, object_sink& sink, const format_writer& fmt, asio::thread_pool& cpu,
+                                 publish_stats& stats)
+    : run_(run), sink_(sink), fmt_(fmt), cpu_(cpu), stats_(stats) {}
+
+bool catalog_builder::holds_marker(const std::string& dir) const {
+  auto key = pj::entry_key(dir.empty() ? std::string(nested_marker) : dir + "/" + nested_marker);
+  auto v = run_.records().get(key);
+  return v && S_ISREG(pj::decode_entry(*v, key).st.mode);
+}
+
+// Reads the entries of the catalog rooted at `top` from the journal, in
+// pre-order; nested catalog roots are noted and their subtrees skipped. A
+// directory this run could not list is published empty. CPU thread.
+void catalog_builder::collect(const std::string& top, catalog& c, std::vector<std::string>& nested,
+                              std::vector<std::pair<std::uint64_t, std::uint64_t>>& inodes) const {
+  const journal& j = run_.records();
+  const std::uint64_t this_run = run_.fixed().run;
+  auto top_rec = record_of(j, top);
+  c.entries.push_back(to_entry(top_rec, top));
+  inodes.emplace_back(top_rec.st.dev, top_rec.st.ino);
+  if (top_rec.listed_run != this_run) return;
+  const std::string end = pj::children_end(top);
+  auto cur = j.scan();
+  cur->seek(pj::children_begin(top), end);
+  while (cur->valid() && cur->key() < end) {
+    std::string path = pj::key_path(cur->key().substr(1));
+    auto r = pj::decode_entry(cur->value(), cur->key());
+    if (S_ISREG(r.st.mode)) {
+      if (r.state == pj::file_state::excluded) {
+        cur->next();
+        continue;
+      }
+      if (r.state == pj::file_state::pending)
+        fail(errc::permanent, "journal in STATE '" + j.where() + "': '" + path + "' was never read; publish again");
+    }
+    c.entries.push_back(to_entry(r, path));
+    inodes.emplace_back(r.st.dev, r.st.ino);
+    if (S_ISDIR(r.st.mode)) {
+      bool unlisted = r.listed_run != this_run;
+      if (!unlisted && holds_marker(path)) {
+        c.entries.back().nested_root = true;
+        nested.push_back(path);
+        unlisted = true;
+      }
+      if (unlisted) {
+        cur->seek(pj::children_end(path), end);
+        continue;
+      }
+    }
+    cur->next();
+  }
+}
+
+awaitable<built_catalog> catalog_builder::build(const std::string& top) {
+  journal& j = run_.records();
+  if (auto v = j.get(pj::catalog_key(top))) {
+    auto r = pj::decode_catalog_record(*v, pj::catalog_key(top));
+    if (r.run == run_.fixed().run) {
+      ++stats_.catalogs;
+      co_return built_catalog{r.hash, r.stats};
+    }
+  }
+  catalog c;
+  c.root_path = top;
+  std::vector<std::string> nested;
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> inodes;  // (dev, ino) per entry, for hardlinks
+  co_await run_on(cpu_, [&] {
+    collect(top, c, nested, inodes);
+    assign_hardlinks(c, inodes);
+  });
+  catalog_stats s = count(c);
+  for (const auto& path : nested) {
+    auto b = co_await build(path);
+    c.nested.push_back({path, b.h});
+    s += b.stats;
+    ++s.nested;
+  }
+  c.stats = s;
+  auto p = co_await run_on(cpu_, [&] { return sink_.prepare(fmt_.encode_catalog(c), object_kind::catalog); });
+  co_await sink_.store(p);
+  j.put(pj::catalog_key(top), pj::encode_catalog_record({run_.fixed().run, p.h, s}));
+  ++stats_.catalogs;
+  crash_point("catalog");
+  co_return built_catalog{p.h, s};
+}
+
+}  // namespace stratum

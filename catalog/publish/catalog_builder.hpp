@@ -1,0 +1,53 @@
+// Catalogs from the journal: once every file is recorded, the catalog of each
+// subtree is collected from the journal's entry records (in pre-order, so
+// one range scan per catalog), hardlink groups are assigned, nested catalogs
+// are built first, and each catalog is encoded by the format and stored
+// through the object sink. A catalog this run already built (before a crash)
+// is taken from its journal record.
+//
+// Thread: build() on the I/O thread; collecting and encoding on the CPU pool.
+#pragma once
+
+#include "catalog/format/format.hpp"
+#include "catalog/publish/object_sink.hpp"
+
+namespace stratum {
+
+class run_state;
+
+// A directory holding this file gets a nested catalog.
+constexpr const char* nested_marker = ".stratumcatalog";
+
+struct built_catalog {
+  hash256 h;
+  catalog_stats stats;
+};
+
+class catalog_builder {
+ public:
+  catalog_builder(run_state& run, object_sink& sink, const format_writer& fmt, asio::thread_pool& cpu,
+                  publish_stats& stats);
+
+  // Builds and stores the catalog of the subtree at `top` ("" for the root),
+  // nested ones first; returns its name and totals.
+  awaitable<built_catalog> build(const std::string& top);
+
+ private:
+  void collect(const std::string& top, catalog& c, std::vector<std::string>& nested,
+               std::vector<std::pair<std::uint64_t, std::uint64_t>>& inodes) const;
+  bool holds_marker(const std::string& dir) const;
+
+  run_state& run_;
+  object_sink& sink_;
+  const format_writer& fmt_;
+  asio::thread_pool& cpu_;
+  publish_stats& stats_;  // I/O thread only
+};
+
+// Entries of one catalog that are the same inode share a group number,
+// numbered in catalog order so the encoding stays deterministic. Groups do
+// not cross catalogs (as in CernVM-FS): each catalog restores on its own.
+// `inodes` holds (dev, ino) per entry.
+void assign_hardlinks(catalog& c, const std::vector<std::pair<std::uint64_t, std::uint64_t>>& inodes);
+
+}  // namespace stratum
