@@ -138,7 +138,7 @@ void catalog_builder::collect(const std::string& top, catalog& c, std::vector<st
   }
 }
 
-awaitable<built_catalog> catalog_builder::build(const std::string& top) {
+awaitable<built_catalog> catalog_builder::build(std::string top) {
   journal& j = run_.records();
   if (auto v = j.get(pj::catalog_key(top))) {
     auto r = pj::decode_catalog_record(*v, pj::catalog_key(top));

@@ -30,7 +30,7 @@ class catalog_builder {
 
   // Builds and stores the catalog of the subtree at `top` ("" for the root),
   // nested ones first; returns its name and totals.
-  awaitable<built_catalog> build(const std::string& top);
+  awaitable<built_catalog> build(std::string top);
 
  private:
   void collect(const std::string& top, catalog& c, std::vector<std::string>& nested,
