@@ -1,5 +1,8 @@
 #include "async/error.hpp"
 
+#include <boost/asio/error.hpp>
+#include <boost/system/system_error.hpp>
+
 #include <cerrno>
 #include <cstring>
 
@@ -52,6 +55,15 @@ void fail_errno(int err, const std::string& what) {
 bool is(const std::exception& e, errc c) noexcept {
   auto* se = dynamic_cast<const std::system_error*>(&e);
   return se && se->code() == make_error_code(c);
+}
+
+bool ends_run(const std::exception& e) noexcept {
+  if (is(e, errc::transient)) return true;
+  if (auto* be = dynamic_cast<const boost::system::system_error*>(&e))
+    return be->code() == boost::asio::error::operation_aborted;
+  if (auto* se = dynamic_cast<const std::system_error*>(&e))
+    return se->code() == std::errc::operation_canceled;
+  return false;
 }
 
 }  // namespace stratum

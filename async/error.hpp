@@ -51,6 +51,13 @@ std::error_code make_error_code(errc e) noexcept;
 // True when `e` is a system_error with stratum's code `c`.
 bool is(const std::exception& e, errc c) noexcept;
 
+// True when `e` must end the whole command rather than be reported against
+// one path or object: a transient failure that outlived the retries (the
+// store is down, not the object bad) or a cancellation. Commands that go on
+// past per-item problems (check, restore) rethrow these, so an outage is
+// exit 3 and not a list of "problems" with exit 1.
+bool ends_run(const std::exception& e) noexcept;
+
 }  // namespace stratum
 
 template <> struct std::is_error_code_enum<stratum::errc> : std::true_type {};

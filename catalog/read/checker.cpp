@@ -30,6 +30,7 @@ awaitable<check_result> check(repository& repo, const check_options& opt) {
       try {
         c = co_await repo.load_catalog(h);
       } catch (const std::exception& e) {
+        if (ends_run(e)) throw;
         why = e.what();
       }
       if (!c) {
@@ -64,6 +65,7 @@ awaitable<check_result> check(repository& repo, const check_options& opt) {
           why = "object " + key + " is missing";
         }
       } catch (const std::exception& e) {
+        if (ends_run(e)) throw;
         why = e.what();
       }
       if (!why.empty()) res.problems.push_back({r.path, why});

@@ -217,7 +217,10 @@ awaitable<restore_result> restore(repository& repo, asio::thread_pool& blocking,
   std::vector<std::shared_ptr<const catalog>> keep;
   co_await collect(repo, top.cat, top.e, opt.subtree, is_file, items, keep);
 
+  // A store outage or a cancellation ends the restore (ends_run); anything
+  // else is this path's problem and the rest is restored.
   auto problem_of = [&](const item& it, const std::exception& e) {
+    if (ends_run(e)) throw;
     res.problems.push_back({it.rel.empty() ? "." : it.rel, std::string(e.what()) + "; not restored"});
   };
 
