@@ -18,7 +18,7 @@ namespace stratum {
 
 struct whole_read {
   read_buffer data;  // what was read; shorter than asked if the file shrank
-  int error = 0;     // positive errno of the first failing step, 0 on success
+  int error = 0;     // -errno of the first failing step, 0 on success (as every io/ call)
 };
 
 // All methods must be called from the reader's I/O thread (the io_context it

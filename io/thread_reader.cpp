@@ -31,14 +31,14 @@ class thread_reader final : public file_reader {
       whole_read r;
       int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
       if (fd < 0) {
-        r.error = errno;
+        r.error = -errno;
         return r;
       }
       r.data.resize(size);
       long n = full_pread(fd, r.data.data(), size, 0);
       ::close(fd);
       if (n < 0) {
-        r.error = static_cast<int>(-n);
+        r.error = static_cast<int>(n);
         r.data.clear();
         return r;
       }

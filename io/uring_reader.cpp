@@ -95,10 +95,10 @@ class uring_reader final : public file_reader {
     });
     free_slots_.push_back(slot);
     if (op.res[0] < 0) {
-      out.error = -op.res[0];
+      out.error = op.res[0];
       out.data.clear();
     } else if (op.res[1] < 0) {
-      out.error = -op.res[1];
+      out.error = op.res[1];
       out.data.clear();
     } else {
       out.data.resize(static_cast<std::size_t>(op.res[1]));

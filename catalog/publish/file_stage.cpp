@@ -147,7 +147,7 @@ awaitable<std::optional<std::string>> file_stage::process_small(file_job& n) {
   const std::string path = abs(n.path);
   auto r = co_await reader_.read_small(path, n.rec.st.size);
   if (r.error) {
-    run_.report(n.path, std::string("cannot read: ") + std::strerror(r.error) + "; not published");
+    run_.report(n.path, std::string("cannot read: ") + std::strerror(-r.error) + "; not published");
     co_return "";
   }
   // The stat after the read runs on the CPU thread, right before the hash:

@@ -39,9 +39,9 @@ TEST_CASE("file readers read small and large files and report errors as values")
       for (int i = 0; i < 100; ++i) reads.push_back(read_and_check(*r, path, small));
       co_await run_all(std::move(reads));
       auto missing = co_await r->read_small(dir / "nope", 10);
-      CHECK(missing.error == ENOENT);
+      CHECK(missing.error == -ENOENT);
       auto link = co_await r->read_small(dir / "link", 10);
-      CHECK(link.error == ELOOP);  // symlinks are never followed
+      CHECK(link.error == -ELOOP);  // symlinks are never followed
       int fd = co_await r->open(dir / "l");
       REQUIRE(fd >= 0);
       std::string back;
