@@ -29,6 +29,7 @@ struct command {
   std::vector<option_spec> options;
   std::size_t min_args, max_args;
   std::function<awaitable<int>(parsed_args&)> run;
+  const char* fatal_hint = nullptr;  // printed after a fatal error's message
 };
 
 // What every command run shares: the event loop and the pools.
@@ -374,6 +375,14 @@ std::vector<option_spec> publish_option_specs() {
                              {"reader", 0, true}, {"max-files", 0, true}, {"memory", 0, true}, {"json"}, {"quiet", 'q'}, opt_help});
 }
 
+// publish and load are one command with two command lines: the same
+// options, the same run (publish_to) and the same advice after a fatal error.
+command publishing_command(const char* name, const char* synopsis, const char* help, std::size_t args,
+                           awaitable<int> (*run)(parsed_args&)) {
+  return {name, synopsis, help, publish_option_specs(), args, args, run,
+          "nothing was published; run the same command again to resume"};
+}
+
 const char* store_help =
     "\nSTORE is a directory, file:///abs/path, s3://BUCKET[/PREFIX], az://ACCOUNT/CONTAINER[/PREFIX]\n"
     "or https://ACCOUNT.blob.core.windows.net/CONTAINER[/PREFIX]?SAS. Azure credentials:\n"
@@ -391,7 +400,7 @@ const char* store_help =
 
 const std::vector<command>& commands() {
   static const std::vector<command> list = {
-      {"publish", "publish [--new] STATE SOURCE STORE [options]",
+      publishing_command("publish", "publish [--new] STATE SOURCE STORE [options]",
        "Publishes the directory SOURCE as the next revision of the repository in STORE.\n"
        "STATE is a local directory for the signing key, the journal and problems.txt. The same\n"
        "command again resumes a publish that was interrupted (crash, kill, reboot) where it\n"
@@ -408,18 +417,17 @@ const std::vector<command>& commands() {
        "  --json              print final statistics as one JSON object;  --quiet  no progress\n\n"
        "Exit 0: published; 1: published, but some paths could not be read (STATE/problems.txt);\n"
        "2: usage error; 3: failed, nothing published (run the same command again to resume).\n",
-       publish_option_specs(),
-       3, 3, do_publish},
-      {"load", "load [--new] STATE SOURCE ACCOUNT CONTAINER SAS_TOKEN [options]",
+       3, do_publish),
+      publishing_command("load", "load [--new] STATE SOURCE ACCOUNT CONTAINER SAS_TOKEN [options]",
        "CLFSLoad's command line: publishes SOURCE into the Azure Blob container CONTAINER of storage\n"
        "account ACCOUNT, authorised by SAS_TOKEN, exactly as\n"
        "  stratum publish [--new] STATE SOURCE az://ACCOUNT/CONTAINER   (with AZURE_STORAGE_SAS_TOKEN)\n"
        "does. --new expects an empty container; the same command without --new resumes an\n"
        "interrupted load, and after a finished one publishes the next revision. Options as for\n"
        "publish, and --endpoint https://host:port for an emulator (the account is then the first\n"
-       "path segment, as in Azurite). The SAS token is never printed or stored.\n",
-       publish_option_specs(),
-       5, 5, do_load},
+       "path segment, as in Azurite). The SAS token is never printed or stored. Exit codes as for\n"
+       "publish.\n",
+       5, do_load),
       {"ls", "ls STORE [PATH] [--tag NAME] [-l]",
        "Lists a directory of the current (or tagged) revision. Names are printed with \\n, \\t, \\\\\n"
        "and \\xHH escapes for bytes that are not printable UTF-8.\n\n"
@@ -505,7 +513,7 @@ int run(int argc, char** argv) {
       return usage;
     }
     std::fprintf(stderr, "stratum %s: %s\n", name.c_str(), e.what());
-    if (name == "publish") std::fprintf(stderr, "nothing was published; run the same command again to resume\n");
+    if (cmd->fatal_hint) std::fprintf(stderr, "%s\n", cmd->fatal_hint);
     return fatal;
   }
 }
