@@ -1,6 +1,10 @@
-// End-to-end: what the commands print (cmd/) — the advice after a fatal
-// error and its exit code, for publish and load alike.
+// End-to-end: what the commands print (cmd/) — JSON that stays valid
+// whatever bytes a name holds, and the advice after a fatal error with its
+// exit code, for publish and load alike.
 #include "support.hpp"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
 
 #include <arpa/inet.h>
 #include <atomic>
@@ -12,6 +16,13 @@
 using namespace stratum::test;
 
 namespace {
+
+std::string hex_of(const std::string& s) {
+  static const char* digits = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : s) out += {digits[c >> 4], digits[c & 15]};
+  return out;
+}
 
 // A plain-HTTP server that answers every request with 403, as S3 and Azure
 // answer a wrong key: a fatal error without retries and without a real store.
@@ -99,5 +110,39 @@ TEST_CASE("publish and load both end a fatal error with exit 3 and the advice to
     CHECK(r.err.find("NOT-A-REAL-SIGNATURE") == std::string::npos);  // the SAS is never printed
     CHECK(r.err.find("wrong-secret") == std::string::npos);
     CHECK(r.out.empty());
+  }
+}
+
+TEST_CASE("publish --json and info --json stay valid JSON whatever bytes the store's name holds") {
+  temp_dir d;
+  make_tree(d / "src", {{'f', "a", "a"}});
+  // 0x7f, a byte that is never UTF-8, a control character, a line break, a
+  // backslash, an encoded UTF-16 surrogate, and valid UTF-8 (é).
+  const std::string store = d / "store-\x7f-\xff-\x01-\n-\\-\xed\xa0\x80-caf\xc3\xa9";
+  // What JSON readers get: the name as the text output shows it.
+  const std::string shown = d.path + "/store-\\x7f-\\xff-\\x01-\\n-\\\\-\\xed\\xa0\\x80-caf\xc3\xa9";
+  auto pub = run_stratum({"publish", "--new", d / "st", d / "src", store, "--json"});
+  INFO(pub.err);
+  REQUIRE(pub.code == 0);
+  auto info = run_stratum({"info", store, "--json"});
+  INFO(info.err);
+  REQUIRE(info.code == 0);
+  // The text output shows the name the same way.
+  CHECK(run_stratum({"info", store}).out.find("store:           " + shown + "\n") != std::string::npos);
+  for (const std::string* out : {&pub.out, &info.out}) {
+    INFO("output: " << *out);
+    // Boost.JSON's parser checks the UTF-8 as well as the syntax.
+    boost::system::error_code ec;
+    auto v = boost::json::parse(*out, ec);
+    REQUIRE_MESSAGE(!ec, ec.message());
+    REQUIRE(v.is_object());
+    REQUIRE(v.as_object().contains("store"));
+    CHECK(std::string(v.at("store").as_string()) == shown);
+    CHECK(v.at("revision").to_number<std::uint64_t>() == 1);
+    // A second reader: Python's json, decoding strict UTF-8 first.
+    write_file(d / "out.json", *out);
+    CHECK(shell("python3 -c 'import json, sys; o = json.loads(open(sys.argv[1], \"rb\").read().decode(\"utf-8\")); "
+                "print(o[\"store\"].encode(\"utf-8\").hex())' " +
+                d / "out.json") == hex_of(shown) + "\n");
   }
 }
