@@ -1,3 +1,7 @@
+// The commands: one function each (do_publish, do_ls, ...), the table that
+// names them with their options and help, and run(), which parses argv, runs
+// the chosen command as a coroutine on the main thread's io_context and maps
+// its outcome to an exit code (cmd/cmd.hpp).
 #include "async/error.hpp"
 #include "catalog/read/restorer.hpp"
 #include "cmd/cmd.hpp"

@@ -1,3 +1,5 @@
+// Option parsing and the small formatting helpers the commands share: names
+// escaped for display, byte counts. Pure functions, any thread.
 #include "async/error.hpp"
 #include "cmd/cmd.hpp"
 
