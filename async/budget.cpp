@@ -17,7 +17,8 @@ awaitable<std::size_t> budget::acquire(std::size_t n) {
   }
   auto it = waiters_.emplace(waiters_.end(), waiter{n, asio::steady_timer(ex_, asio::steady_timer::time_point::max())});
   co_await it->timer.async_wait(asio::as_tuple(use_awaitable));
-  if (it->granted) {  // grant() already added n to used_
+  if (it->granted) {  // grant() already added it->n to used_
+    n = it->n;        // less than asked if the capacity was lowered meanwhile
     waiters_.erase(it);
     co_return n;
   }
@@ -40,6 +41,9 @@ void budget::release(std::size_t n) {
 void budget::grant() {
   for (auto& w : waiters_) {
     if (w.granted) continue;
+    // The capacity may have been lowered since w queued: clamp it as acquire
+    // clamps a new request, or w (and everyone behind it) would never fit.
+    w.n = std::min(w.n, capacity_);
     if (used_ + w.n > capacity_) break;  // first come, first served
     used_ += w.n;
     w.granted = true;

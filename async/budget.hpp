@@ -18,15 +18,18 @@ class budget {
   budget(const budget&) = delete;
   budget& operator=(const budget&) = delete;
 
-  // Waits until `n` units are free and takes them. A request larger than the
-  // capacity is clamped to it, so it proceeds alone rather than never. Must be
-  // called on the budget's executor. Throws if the caller is cancelled.
+  // Waits until `n` units are free and takes them; returns how many it took.
+  // A request larger than the capacity is clamped to it, so it proceeds alone
+  // rather than never; that holds for a queued request too when set_capacity
+  // lowers the capacity below it. Must be called on the budget's executor.
+  // Throws if the caller is cancelled.
   awaitable<std::size_t> acquire(std::size_t n);
   // Returns units taken by acquire (pass the value acquire returned).
   void release(std::size_t n);
 
   // Changes the capacity. Lowering it takes effect as units are released
-  // (nothing already granted is taken back); raising it serves waiters.
+  // (nothing already granted is taken back) and clamps queued requests to
+  // the new capacity; raising it serves waiters.
   void set_capacity(std::size_t n);
 
   std::size_t in_use() const noexcept { return used_; }

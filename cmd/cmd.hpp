@@ -31,8 +31,10 @@ struct parsed_args {
 // Parses argv after the command name. Throws errc::usage naming the option.
 parsed_args parse_args(const std::vector<std::string>& argv, const std::vector<option_spec>& spec);
 
-// Names are bytes: shows them on one line, escaping control characters,
-// backslashes and bytes that are not UTF-8 as \n, \t, \\ and \xHH.
+// Names are bytes: shows them on one line, escaping control characters
+// (C0, 0x7f and C1), backslashes and bytes that are not well-formed UTF-8 as
+// \n, \t, \\ and \xHH. The result is always valid UTF-8, and the bytes can
+// be recovered from it.
 std::string escape_name(std::string_view name);
 
 std::string human_bytes(double b);

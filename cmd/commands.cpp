@@ -1,6 +1,11 @@
+// The commands: one function each (do_publish, do_ls, ...), the table that
+// names them with their options and help, and run(), which parses argv, runs
+// the chosen command as a coroutine on the main thread's io_context and maps
+// its outcome to an exit code (cmd/cmd.hpp).
 #include "async/error.hpp"
 #include "catalog/read/restorer.hpp"
 #include "cmd/cmd.hpp"
+#include "cmd/json.hpp"
 #include "cmd/progress.hpp"
 #include "storage/backend.hpp"
 #include "storage/journal/journal.hpp"
@@ -29,6 +34,7 @@ struct command {
   std::vector<option_spec> options;
   std::size_t min_args, max_args;
   std::function<awaitable<int>(parsed_args&)> run;
+  const char* fatal_hint = nullptr;  // printed after a fatal error's message
 };
 
 // What every command run shares: the event loop and the pools.
@@ -37,16 +43,6 @@ struct context {
   pools p;
 };
 context* ctx = nullptr;
-
-std::string json_escape(std::string_view s) {
-  std::string out;
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\') { out.push_back('\\'); out.push_back(static_cast<char>(c)); }
-    else if (c < 0x20) { char b[8]; std::snprintf(b, sizeof b, "\\u%04x", c); out += b; }
-    else out.push_back(static_cast<char>(c));
-  }
-  return out;
-}
 
 void print_problems(const std::vector<problem>& ps, const char* verb) {
   std::size_t shown = 0;
@@ -201,36 +197,19 @@ awaitable<int> publish_to(parsed_args& a, const std::string& spec, const std::st
   const retry_stats no_requests;
   const retry_stats& rs = store->stats() ? *store->stats() : no_requests;
   if (a.has("json")) {
-    std::printf("{\"revision\":%llu,\"root_catalog\":\"%s\",\"unchanged\":%s,\"resumed\":%s,\"files\":%llu,"
-                "\"directories\":%llu,\"symlinks\":%llu,\"specials\":%llu,\"bytes\":%llu,\"files_read\":%llu,"
-                "\"files_unchanged\":%llu,\"objects_stored\":%llu,\"bytes_stored\":%llu,\"objects_deduplicated\":%llu,"
-                "\"objects_resent\":%llu,\"in_flight_at_stop\":%llu,\"objects_lost_in_restart\":%llu,\"catalogs\":%llu,\"journal_syncs\":%llu,"
-                "\"requests_retried\":%llu,\"throttled\":%llu,\"requests_in_flight_peak\":%u,\"requests_in_flight_mean\":%.0f,\"requests_in_flight_sustained\":%.0f,\"problems\":%zu,\"reader\":\"%s\",\"seconds\":%.3f}\n",
-                (unsigned long long)r.m.revision, r.m.root.hex().c_str(), r.unchanged ? "true" : "false",
-                s.resumed || r.already_published ? "true" : "false", (unsigned long long)r.totals.regular,
-                (unsigned long long)r.totals.directories, (unsigned long long)r.totals.symlinks,
-                (unsigned long long)r.totals.specials, (unsigned long long)r.totals.bytes,
-                (unsigned long long)s.files_read, (unsigned long long)s.files_unchanged,
-                (unsigned long long)s.objects_stored, (unsigned long long)s.bytes_stored,
-                (unsigned long long)s.objects_deduplicated, (unsigned long long)s.objects_resent,
-                (unsigned long long)s.in_flight_at_stop, (unsigned long long)s.objects_lost_in_restart,
-                (unsigned long long)s.catalogs,
-                (unsigned long long)j->syncs(), (unsigned long long)rs.retries, (unsigned long long)rs.throttled,
-                rs.peak_in_flight, secs > 0 ? rs.in_flight_seconds / secs : 0.0,
-                rs.overlap_seconds > 0 ? rs.overlap_in_flight_seconds / rs.overlap_seconds : 0.0, r.problems.size(),
-                json_escape(s.reader).c_str(), secs);
+    std::fputs(publish_json({r, s, rs, j->syncs(), store->describe(), secs}).c_str(), stdout);
   } else if (!a.has("quiet") && r.unchanged) {
     std::fprintf(stderr, "nothing changed since revision %llu of %s (%llu files checked in %.1fs); nothing published\n",
-                 (unsigned long long)r.m.revision, store->describe().c_str(), (unsigned long long)s.files, secs);
+                 (unsigned long long)r.m.revision, escape_name(store->describe()).c_str(), (unsigned long long)s.files, secs);
   } else if (!a.has("quiet") && r.already_published) {
     std::fprintf(stderr, "revision %llu of %s was published by the interrupted run; nothing left to do\n",
-                 (unsigned long long)r.m.revision, store->describe().c_str());
+                 (unsigned long long)r.m.revision, escape_name(store->describe()).c_str());
   } else if (!a.has("quiet")) {
     if (s.resumed)
       std::fprintf(stderr, "resumed: %llu object(s) sent again of %llu in flight when the last run stopped\n",
                    (unsigned long long)s.objects_resent, (unsigned long long)s.in_flight_at_stop);
     std::fprintf(stderr, "published revision %llu of %s: %llu files, %s, %llu new objects (%s stored) in %.1fs\n",
-                 (unsigned long long)r.m.revision, store->describe().c_str(), (unsigned long long)r.totals.regular,
+                 (unsigned long long)r.m.revision, escape_name(store->describe()).c_str(), (unsigned long long)r.totals.regular,
                  human_bytes(static_cast<double>(r.totals.bytes)).c_str(), (unsigned long long)s.objects_stored,
                  human_bytes(static_cast<double>(s.bytes_stored)).c_str(), secs);
     if (!r.problems.empty())
@@ -247,7 +226,7 @@ awaitable<int> do_ls(parsed_args& a) {
   std::string path = a.positional.size() > 1 ? a.positional[1] : "";
   auto root = repo->root_for(a.get("tag"));
   auto loc = co_await repo->find(root, path);
-  if (!loc.e) fail(errc::usage, "no '" + path + "' in " + store->describe());
+  if (!loc.e) fail(errc::usage, "no '" + escape_name(path) + "' in " + escape_name(store->describe()));
   std::vector<std::shared_ptr<const catalog>> keep;
   std::vector<const entry*> list;
   if (loc.e->type == entry_type::directory) list = co_await repo->children(loc, keep);
@@ -270,7 +249,7 @@ awaitable<int> do_cat(parsed_args& a) {
   auto repo = co_await open_repo(a.positional[0], a, store);
   const std::string& path = a.positional[1];
   auto loc = co_await repo->find(repo->root_for(a.get("tag")), path);
-  if (!loc.e) fail(errc::usage, "no '" + path + "' in " + store->describe());
+  if (!loc.e) fail(errc::usage, "no '" + escape_name(path) + "' in " + escape_name(store->describe()));
   const entry& e = *loc.e;
   if (e.type == entry_type::symlink) {
     std::fwrite(e.link_target.data(), 1, e.link_target.size(), stdout);
@@ -314,7 +293,7 @@ awaitable<int> do_check(parsed_args& a) {
   o.subtree = a.get_or("subtree", "");
   auto r = co_await check(*repo, o);
   for (auto& p : r.problems) std::fprintf(stderr, "%s: %s\n", escape_name(p.path).c_str(), p.message.c_str());
-  std::fprintf(stderr, "%s: %llu catalogs, %llu objects (%s)%s: %zu problem(s)\n", store->describe().c_str(),
+  std::fprintf(stderr, "%s: %llu catalogs, %llu objects (%s)%s: %zu problem(s)\n", escape_name(store->describe()).c_str(),
                (unsigned long long)r.catalogs, (unsigned long long)r.objects, human_bytes(static_cast<double>(r.bytes)).c_str(),
                o.integrity ? " re-hashed" : " present", r.problems.size());
   co_return r.problems.empty() ? ok : problems;
@@ -327,28 +306,21 @@ awaitable<int> do_info(parsed_args& a) {
   const auto& m = repo->head();
   const auto& s = root->stats;
   if (a.has("json")) {
-    std::printf("{\"store\":\"%s\",\"revision\":%llu,\"timestamp\":%lld,\"root_catalog\":\"%s\",\"history\":\"%s\","
-                "\"public_key\":\"%s\",\"files\":%llu,\"directories\":%llu,\"symlinks\":%llu,\"specials\":%llu,"
-                "\"bytes\":%llu,\"chunked_files\":%llu,\"chunks\":%llu,\"nested_catalogs\":%llu,\"tags\":%zu}\n",
-                json_escape(store->describe()).c_str(), (unsigned long long)m.revision, (long long)m.timestamp,
-                m.root.hex().c_str(), m.history.hex().c_str(), m.public_key.hex().c_str(), (unsigned long long)s.regular,
-                (unsigned long long)s.directories, (unsigned long long)s.symlinks, (unsigned long long)s.specials,
-                (unsigned long long)s.bytes, (unsigned long long)s.chunked, (unsigned long long)s.chunks,
-                (unsigned long long)s.nested, repo->history().tags.size());
+    std::fputs(info_json(store->describe(), m, s, repo->history().tags.size()).c_str(), stdout);
     co_return ok;
   }
   std::printf("store:           %s\nrevision:        %llu\npublished:       %s UTC\nroot catalog:    %s\n"
               "history:         %s\nsigning key:     %s (signature verified)\n"
               "files:           %llu (%s), %llu chunked into %llu chunks\ndirectories:     %llu\n"
               "symlinks:        %llu\nspecial files:   %llu\nnested catalogs: %llu\n",
-              store->describe().c_str(), (unsigned long long)m.revision, time_string(m.timestamp).c_str(), m.root.hex().c_str(),
+              escape_name(store->describe()).c_str(), (unsigned long long)m.revision, time_string(m.timestamp).c_str(), m.root.hex().c_str(),
               m.history.hex().c_str(), m.public_key.hex().c_str(), (unsigned long long)s.regular,
               human_bytes(static_cast<double>(s.bytes)).c_str(), (unsigned long long)s.chunked, (unsigned long long)s.chunks,
               (unsigned long long)s.directories, (unsigned long long)s.symlinks, (unsigned long long)s.specials,
               (unsigned long long)s.nested);
   for (auto& t : repo->history().tags)
     std::printf("tag:             %s -> revision %llu (%s)%s%s\n", t.name.c_str(), (unsigned long long)t.revision,
-                time_string(t.timestamp).c_str(), t.description.empty() ? "" : ": ", t.description.c_str());
+                time_string(t.timestamp).c_str(), t.description.empty() ? "" : ": ", escape_name(t.description).c_str());
   co_return ok;
 }
 
@@ -374,6 +346,14 @@ std::vector<option_spec> publish_option_specs() {
                              {"reader", 0, true}, {"max-files", 0, true}, {"memory", 0, true}, {"json"}, {"quiet", 'q'}, opt_help});
 }
 
+// publish and load are one command with two command lines: the same
+// options, the same run (publish_to) and the same advice after a fatal error.
+command publishing_command(const char* name, const char* synopsis, const char* help, std::size_t args,
+                           awaitable<int> (*run)(parsed_args&)) {
+  return {name, synopsis, help, publish_option_specs(), args, args, run,
+          "nothing was published; run the same command again to resume"};
+}
+
 const char* store_help =
     "\nSTORE is a directory, file:///abs/path, s3://BUCKET[/PREFIX], az://ACCOUNT/CONTAINER[/PREFIX]\n"
     "or https://ACCOUNT.blob.core.windows.net/CONTAINER[/PREFIX]?SAS. Azure credentials:\n"
@@ -391,7 +371,7 @@ const char* store_help =
 
 const std::vector<command>& commands() {
   static const std::vector<command> list = {
-      {"publish", "publish [--new] STATE SOURCE STORE [options]",
+      publishing_command("publish", "publish [--new] STATE SOURCE STORE [options]",
        "Publishes the directory SOURCE as the next revision of the repository in STORE.\n"
        "STATE is a local directory for the signing key, the journal and problems.txt. The same\n"
        "command again resumes a publish that was interrupted (crash, kill, reboot) where it\n"
@@ -405,21 +385,22 @@ const std::vector<command>& commands() {
        "  --reader auto|uring|threads   how files are read (default auto: io_uring if available)\n"
        "  --max-files N       files in flight (default 128; for S3, --max-requests)\n"
        "  --memory MIB        file data in memory at most (default 64)\n"
-       "  --json              print final statistics as one JSON object;  --quiet  no progress\n\n"
+       "  --json              print final statistics as one JSON object (names in it as in the text\n"
+       "                      output: \\n, \\t, \\\\ and \\xHH for bytes that are not printable UTF-8)\n"
+       "  -q, --quiet         no progress\n\n"
        "Exit 0: published; 1: published, but some paths could not be read (STATE/problems.txt);\n"
        "2: usage error; 3: failed, nothing published (run the same command again to resume).\n",
-       publish_option_specs(),
-       3, 3, do_publish},
-      {"load", "load [--new] STATE SOURCE ACCOUNT CONTAINER SAS_TOKEN [options]",
+       3, do_publish),
+      publishing_command("load", "load [--new] STATE SOURCE ACCOUNT CONTAINER SAS_TOKEN [options]",
        "CLFSLoad's command line: publishes SOURCE into the Azure Blob container CONTAINER of storage\n"
        "account ACCOUNT, authorised by SAS_TOKEN, exactly as\n"
        "  stratum publish [--new] STATE SOURCE az://ACCOUNT/CONTAINER   (with AZURE_STORAGE_SAS_TOKEN)\n"
        "does. --new expects an empty container; the same command without --new resumes an\n"
        "interrupted load, and after a finished one publishes the next revision. Options as for\n"
        "publish, and --endpoint https://host:port for an emulator (the account is then the first\n"
-       "path segment, as in Azurite). The SAS token is never printed or stored.\n",
-       publish_option_specs(),
-       5, 5, do_load},
+       "path segment, as in Azurite). The SAS token is never printed or stored. Exit codes as for\n"
+       "publish.\n",
+       5, do_load),
       {"ls", "ls STORE [PATH] [--tag NAME] [-l]",
        "Lists a directory of the current (or tagged) revision. Names are printed with \\n, \\t, \\\\\n"
        "and \\xHH escapes for bytes that are not printable UTF-8.\n\n"
@@ -440,7 +421,11 @@ const std::vector<command>& commands() {
        "  -i, --integrity     also fetch every object and re-hash its data\n"
        "  -s, --subtree PATH  only objects below PATH\n",
        with_store_options({{"integrity", 'i'}, {"subtree", 's', true}, opt_pubkey, opt_help}), 1, 1, do_check},
-      {"info", "info STORE [--json]", "Shows the manifest, revision, statistics and tags.\n",
+      {"info", "info STORE [--json]",
+       "Shows the manifest, revision, statistics and tags.\n\n"
+       "  --json              as one JSON object (the store's name as in the text output: \\n, \\t,\n"
+       "                      \\\\ and \\xHH for bytes that are not printable UTF-8)\n"
+       "  --pubkey FILE       require the manifest to be signed with this public key\n",
        with_store_options({{"json"}, opt_pubkey, opt_help}), 1, 1, do_info},
       {"keygen", "keygen DIR", "Writes a new Ed25519 key pair: DIR/stratum.key and DIR/stratum.pub.\n", {opt_help}, 1, 1,
        do_keygen},
@@ -505,7 +490,7 @@ int run(int argc, char** argv) {
       return usage;
     }
     std::fprintf(stderr, "stratum %s: %s\n", name.c_str(), e.what());
-    if (name == "publish") std::fprintf(stderr, "nothing was published; run the same command again to resume\n");
+    if (cmd->fatal_hint) std::fprintf(stderr, "%s\n", cmd->fatal_hint);
     return fatal;
   }
 }

@@ -1,3 +1,5 @@
+// The stratum binary's entry point: process-wide settings (SIGPIPE ignored,
+// the descriptor limit raised), then cmd::run on the main thread.
 #include "cmd/cmd.hpp"
 
 #include <csignal>

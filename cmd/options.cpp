@@ -1,3 +1,5 @@
+// Option parsing and the small formatting helpers the commands share: names
+// escaped for display, byte counts. Pure functions, any thread.
 #include "async/error.hpp"
 #include "cmd/cmd.hpp"
 
@@ -59,6 +61,37 @@ parsed_args parse_args(const std::vector<std::string>& argv, const std::vector<o
   return out;
 }
 
+namespace {
+
+// Length of the well-formed UTF-8 sequence that starts s[i], or 0 (RFC 3629:
+// no overlong forms, no surrogates, nothing above U+10FFFF). The second
+// byte's range is what rules those out; the rest are plain continuations.
+std::size_t utf8_length(std::string_view s, std::size_t i) {
+  auto at = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
+  const unsigned char c = at(i);
+  std::size_t len = 0;
+  unsigned char lo = 0x80, hi = 0xbf;
+  if (c >= 0xc2 && c <= 0xdf) {
+    len = 2;
+  } else if (c >= 0xe0 && c <= 0xef) {
+    len = 3;
+    if (c == 0xe0) lo = 0xa0;  // below: overlong
+    if (c == 0xed) hi = 0x9f;  // above: surrogates
+  } else if (c >= 0xf0 && c <= 0xf4) {
+    len = 4;
+    if (c == 0xf0) lo = 0x90;  // below: overlong
+    if (c == 0xf4) hi = 0x8f;  // above: past U+10FFFF
+  } else {
+    return 0;  // ASCII, a continuation byte, 0xc0, 0xc1 (overlong) or 0xf5..0xff
+  }
+  if (i + len > s.size() || at(i + 1) < lo || at(i + 1) > hi) return 0;
+  for (std::size_t k = 2; k < len; ++k)
+    if ((at(i + k) & 0xc0) != 0x80) return 0;
+  return len;
+}
+
+}  // namespace
+
 std::string escape_name(std::string_view s) {
   std::string out;
   auto hex = [&](unsigned char c) {
@@ -73,11 +106,12 @@ std::string escape_name(std::string_view s) {
     if (c == '\t') { out += "\\t"; ++i; continue; }
     if (c < 0x20 || c == 0x7f) { hex(c); ++i; continue; }
     if (c < 0x80) { out.push_back(static_cast<char>(c)); ++i; continue; }
-    // A well-formed UTF-8 sequence passes through; anything else is escaped.
-    std::size_t len = c >= 0xf0 && c <= 0xf4 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 && c <= 0xdf ? 2 : 0;
-    bool good = len && i + len <= s.size();
-    for (std::size_t k = 1; good && k < len; ++k) good = (static_cast<unsigned char>(s[i + k]) & 0xc0) == 0x80;
-    if (good) {
+    // Well-formed UTF-8 passes through, except the C1 controls U+0080..U+009F
+    // (0xc2 0x80..0x9f), which terminals may obey; anything else is escaped
+    // byte by byte, so the result is always valid UTF-8.
+    std::size_t len = utf8_length(s, i);
+    if (len == 2 && c == 0xc2 && static_cast<unsigned char>(s[i + 1]) <= 0x9f) len = 0;
+    if (len) {
       out.append(s.substr(i, len));
       i += len;
     } else {

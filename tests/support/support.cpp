@@ -21,6 +21,10 @@
 
 #include "io/walker.hpp"
 
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+
 namespace stratum::test {
 namespace fs = std::filesystem;
 
@@ -48,11 +52,14 @@ std::string shell(const std::string& command) {
 }
 
 std::string json_field(const std::string& json, const std::string& name) {
-  auto at = json.find("\"" + name + "\":");
-  REQUIRE_MESSAGE(at != std::string::npos, json);
-  auto start = at + name.size() + 3;
-  if (json[start] == '"') return json.substr(start + 1, json.find('"', start + 1) - start - 1);
-  return json.substr(start, json.find_first_of(",}", start) - start);
+  boost::system::error_code ec;
+  auto v = boost::json::parse(json, ec);
+  REQUIRE_MESSAGE(!ec, "not valid JSON (" << ec.message() << "): " << json);
+  REQUIRE_MESSAGE(v.is_object(), "not a JSON object: " << json);
+  auto* field = v.as_object().if_contains(name);
+  REQUIRE_MESSAGE(field, "no field '" << name << "' in " << json);
+  if (field->is_string()) return std::string(field->as_string());
+  return boost::json::serialize(*field);
 }
 
 std::string read_file(const std::string& p) {

@@ -78,7 +78,8 @@ void make_tree(const std::string& root, const std::vector<fixture>& tree);
 // differences (empty when equal).
 std::vector<std::string> compare_trees(const std::string& a, const std::string& b, bool owners = true);
 
-// The value of a top-level field of a one-line JSON object (strings unquoted).
+// The value of a top-level field of a JSON object (strings unquoted, other
+// values as JSON). REQUIREs `json` to parse (Boost.JSON: syntax and UTF-8).
 std::string json_field(const std::string& json, const std::string& name);
 
 // Runs a shell command and returns its standard output.

@@ -1,0 +1,84 @@
+// Builds the JSON objects of cmd/json.hpp with Boost.JSON (its compiled part
+// is cmd/json_impl.cpp). Runs on the calling thread.
+#include "cmd/json.hpp"
+
+#include "cmd/cmd.hpp"
+
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <cmath>
+
+namespace stratum::cmd {
+namespace {
+
+namespace json = boost::json;
+
+// A name as the text output shows it: valid UTF-8, so valid in JSON.
+json::string name(std::string_view bytes) { return json::string(escape_name(bytes)); }
+
+// A mean of requests in flight, as a whole number: the benchmarks read it as
+// one (bench/s3.sh), and a fraction of a request says nothing.
+std::uint64_t whole(double x) { return x > 0 ? static_cast<std::uint64_t>(std::llround(x)) : 0; }
+
+std::string line(const json::object& o) { return json::serialize(o) + "\n"; }
+
+}  // namespace
+
+std::string publish_json(const publish_report& p) {
+  const auto& r = p.result;
+  const auto& s = p.stats;
+  const auto& rs = p.requests;
+  json::object o;
+  o["store"] = name(p.store);
+  o["revision"] = r.m.revision;
+  o["root_catalog"] = r.m.root.hex();
+  o["unchanged"] = r.unchanged;
+  o["resumed"] = s.resumed || r.already_published;
+  o["files"] = r.totals.regular;
+  o["directories"] = r.totals.directories;
+  o["symlinks"] = r.totals.symlinks;
+  o["specials"] = r.totals.specials;
+  o["bytes"] = r.totals.bytes;
+  o["files_read"] = s.files_read;
+  o["files_unchanged"] = s.files_unchanged;
+  o["objects_stored"] = s.objects_stored;
+  o["bytes_stored"] = s.bytes_stored;
+  o["objects_deduplicated"] = s.objects_deduplicated;
+  o["objects_resent"] = s.objects_resent;
+  o["in_flight_at_stop"] = s.in_flight_at_stop;
+  o["objects_lost_in_restart"] = s.objects_lost_in_restart;
+  o["catalogs"] = s.catalogs;
+  o["journal_syncs"] = p.journal_syncs;
+  o["requests_retried"] = rs.retries;
+  o["throttled"] = rs.throttled;
+  o["requests_in_flight_peak"] = rs.peak_in_flight;
+  o["requests_in_flight_mean"] = whole(p.seconds > 0 ? rs.in_flight_seconds / p.seconds : 0.0);
+  o["requests_in_flight_sustained"] = whole(rs.overlap_seconds > 0 ? rs.overlap_in_flight_seconds / rs.overlap_seconds : 0.0);
+  o["problems"] = r.problems.size();
+  o["reader"] = s.reader;
+  o["seconds"] = std::round(p.seconds * 1000) / 1000;
+  return line(o);
+}
+
+std::string info_json(const std::string& store, const manifest& m, const catalog_stats& s, std::size_t tags) {
+  json::object o;
+  o["store"] = name(store);
+  o["revision"] = m.revision;
+  o["timestamp"] = m.timestamp;
+  o["root_catalog"] = m.root.hex();
+  o["history"] = m.history.hex();
+  o["public_key"] = m.public_key.hex();
+  o["files"] = s.regular;
+  o["directories"] = s.directories;
+  o["symlinks"] = s.symlinks;
+  o["specials"] = s.specials;
+  o["bytes"] = s.bytes;
+  o["chunked_files"] = s.chunked;
+  o["chunks"] = s.chunks;
+  o["nested_catalogs"] = s.nested;
+  o["tags"] = tags;
+  return line(o);
+}
+
+}  // namespace stratum::cmd

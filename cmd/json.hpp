@@ -1,0 +1,34 @@
+// The JSON objects the commands print (`publish --json`, `load --json`,
+// `info --json`), one line each on standard output, built and serialised
+// with Boost.JSON. Called on the I/O thread once the command's work is done.
+//
+// Names are bytes and JSON strings are Unicode: a string that holds a name
+// (the store's path or URL) is written as escape_name shows it in the text
+// output — \n, \t, \\ and \xHH for control characters, 0x7f and bytes that
+// are not UTF-8 — so the output is valid UTF-8 JSON whatever the name holds.
+// Once parsed, a byte 0xff reads as the four characters \xff and a backslash
+// as two.
+#pragma once
+
+#include "catalog/publish/publisher.hpp"
+
+#include <cstdint>
+#include <string>
+
+namespace stratum::cmd {
+
+// What a publish (or load) reports.
+struct publish_report {
+  const publish_result& result;
+  const publish_stats& stats;
+  const retry_stats& requests;
+  std::uint64_t journal_syncs = 0;
+  std::string store;  // the store's name (backend::describe), raw bytes
+  double seconds = 0;
+};
+std::string publish_json(const publish_report& r);
+
+// What `info` reports about a repository's current revision.
+std::string info_json(const std::string& store, const manifest& m, const catalog_stats& s, std::size_t tags);
+
+}  // namespace stratum::cmd
