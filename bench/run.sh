@@ -7,6 +7,8 @@
 #                                 compressible and 2 large incompressible ones
 #   bench/run.sh --linux          the Linux 6.1 source (Debian linux-source-6.1)
 #
+# BENCH_BASELINE=BINARY also publishes with another stratum binary (an
+# earlier commit's), interleaved, as "stratum-before".
 # BENCH_RUNS=N (default 3) runs the tools N times, interleaved, and reports
 # each tool's median run (by wall time): a shared VM's speed drifts by a
 # third within minutes, so one run of each proves little. BENCH_WORK=DIR puts
@@ -50,6 +52,9 @@ for round in $(seq 1 "${BENCH_RUNS:-3}"); do
   measure stratum "$work/store-stratum" ./build/stratum publish --new "$work/state-stratum" "$src" "$work/store-stratum" --quiet
   # Check the repository stratum wrote, untimed.
   ./build/stratum check "$work/store-stratum" >/dev/null 2>&1 || { echo "stratum check failed" >&2; exit 1; }
+  if [ -n "${BENCH_BASELINE:-}" ]; then
+    measure stratum-before "$work/store-before" "$BENCH_BASELINE" publish --new "$work/state-stratum-before" "$src" "$work/store-before" --quiet
+  fi
   measure_restic
   measure cp "$work/copy-cp" cp -a "$src" "$work/copy-cp"
 done
@@ -83,4 +88,4 @@ PY
 
 # Delete the outputs now rather than before the next run: ext4 without a
 # journal skips recently freed inodes for minutes (bench/README.md).
-rm -rf "$work/store-stratum" "$work/state-stratum" "$work/store-restic" "$work/copy-cp"
+rm -rf "$work/store-stratum" "$work/state-stratum" "$work/store-restic" "$work/copy-cp" "$work/store-before" "$work/state-stratum-before"

@@ -18,6 +18,8 @@
 #   BENCH_RTT_MS=N           the sink's delay per request (default 30 ms)
 #   BENCH_TLS=1              HTTPS with a throwaway CA (--ca-file, --ca-cert), as
 #                            real S3 is: each connection's TLS state costs memory
+#   BENCH_BASELINE=BINARY    also run another stratum binary (an earlier
+#                            commit's), interleaved, as "stratum-before"
 set -euo pipefail
 cd "$(dirname "$0")/.."
 work=$(mkdir -p "${BENCH_WORK:-bench/work}" && cd "${BENCH_WORK:-bench/work}" && pwd)
@@ -132,6 +134,10 @@ for i in $(seq "${BENCH_RUNS:-3}"); do
   sed 's/.*"requests_in_flight_peak":\([0-9]*\).*"requests_in_flight_mean":\([0-9]*\).*"requests_in_flight_sustained":\([0-9]*\).*/\1 \2 \3/' "$work/s3-out-stratum" >> "$work/s3-inflight"
   stored=$(sed 's/.*"objects_stored":\([0-9]*\).*/\1/' "$work/s3-out-stratum")
   run $best_label rclone copy "$src" sink:bucket/$best_label "${rclone_best[@]}" "${rclone_tls[@]}"
+  if [ -n "${BENCH_BASELINE:-}" ]; then
+    rm -rf "$work/s3-state-before" "$sink/bucket/stratum-before"
+    run stratum-before "$BENCH_BASELINE" publish --new "$work/s3-state-before" "$src" s3://bucket/stratum-before --endpoint "$endpoint" "${stratum_tls[@]}" --json --quiet
+  fi
 done
 [ "${BENCH_QUICK:-0}" = 1 ] || run $default_label rclone copy "$src" sink:bucket/$default_label "${rclone_per_file[@]}" "${rclone_tls[@]}"
 stored_rclone=$(find "$ngx/data/bucket/$best_label" -type f | wc -l)

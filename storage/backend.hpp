@@ -1,8 +1,8 @@
 // storage/ — where a repository's objects live.
 //
 // One narrow interface, `backend`, that every store implements (local
-// directory, memory; S3 and Azure later), and that wrappers (retries, fault
-// injection) implement around another backend. Keys are relative names with
+// directory, memory, S3 in storage/s3/, Azure Blob in storage/azure/), and
+// that wrappers (retries, fault injection) implement around another backend. Keys are relative names with
 // '/' separators, such as "data/ab/ab12...C" or ".stratumpublished"; a backend
 // maps them to files, objects or blobs.
 #pragma once
