@@ -1,3 +1,4 @@
+// The byte budget (budget.hpp). Thread: the budget's executor (the I/O thread).
 #include "async/budget.hpp"
 
 #include <boost/asio/as_tuple.hpp>

@@ -1,6 +1,7 @@
 // A counting budget (an asynchronous semaphore) for one executor: bounds bytes
 // or operations in flight. Waiters are served first come, first served, so a
 // large request is not starved by small ones.
+// Thread: the executor it is made with (the I/O thread); not thread-safe.
 #pragma once
 
 #include "async/async.hpp"

@@ -1,3 +1,5 @@
+// Named crash points for the kill tests (crash_point.hpp). Thread: any; the
+// counter is atomic.
 #include "async/crash_point.hpp"
 
 #include <atomic>

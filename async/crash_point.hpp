@@ -5,6 +5,7 @@
 // so a test can stop a publish exactly between two steps (just before or just
 // after the manifest is written, say) and check that it resumes. Without the
 // variable, crash_point costs one relaxed atomic load.
+// Thread: any.
 #pragma once
 
 namespace stratum {

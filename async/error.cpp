@@ -1,3 +1,5 @@
+// stratum's error category and the errno classification (error.hpp).
+// Thread: any.
 #include "async/error.hpp"
 
 #include <boost/asio/error.hpp>

@@ -1,6 +1,7 @@
 // Project error category: every failure stratum reports is classified as
 // not_found, transient (worth retrying), permanent (stop) or corrupt (data
 // that fails its hash or format check), so wrappers can decide what to do.
+// Thread: any.
 #pragma once
 
 #include <chrono>

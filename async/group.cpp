@@ -1,3 +1,5 @@
+// run_all: tasks joined so the first error cancels the rest (group.hpp).
+// Thread: the caller's executor.
 #include "async/group.hpp"
 
 #include <boost/asio/deferred.hpp>

@@ -1,5 +1,6 @@
 // Structured concurrency: run a set of tasks together, cancel the others when
 // one fails, and wait for all of them before returning.
+// Thread: the awaiting coroutine's executor.
 #pragma once
 
 #include "async/async.hpp"

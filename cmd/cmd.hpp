@@ -2,6 +2,7 @@
 // (pools, store, repository), runs the io_context, and maps outcomes to exit
 // codes: 0 success, 1 finished with per-file problems, 2 usage error,
 // 3 fatal error (nothing published; the command can be run again).
+// Thread: the main thread, which runs the io_context.
 #pragma once
 
 #include <map>

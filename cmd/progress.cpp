@@ -1,3 +1,4 @@
+// The progress line (progress.hpp). Thread: the I/O thread, from a timer.
 #include "cmd/progress.hpp"
 
 #include "cmd/cmd.hpp"

@@ -1,5 +1,6 @@
 // The live progress of a publish: a line redrawn on a terminal, or a plain
 // line every 10 seconds when stderr is not a terminal (logs, CI, nohup).
+// Thread: the I/O thread.
 #pragma once
 
 #include "catalog/publish/publisher.hpp"

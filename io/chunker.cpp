@@ -1,3 +1,5 @@
+// Content-defined chunk cuts (chunker.hpp). Thread: any (pure function; runs
+// on the CPU pool).
 #include "io/chunker.hpp"
 
 #include <array>

@@ -5,6 +5,7 @@
 // Blob 5000 MiB), at most 16 MiB of a file is in memory per chunk in flight,
 // and an insertion or deletion in a multi-GB file changes only the chunks it
 // touches, so unchanged regions de-duplicate across revisions.
+// Thread: any (pure functions).
 #pragma once
 
 #include "io/io.hpp"

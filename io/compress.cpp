@@ -1,3 +1,5 @@
+// zlib-format compression and inflation (compress.hpp). Thread: any; each
+// thread keeps its own compressor state (thread_local).
 #include "io/compress.hpp"
 
 #include "async/error.hpp"

@@ -7,6 +7,7 @@
 // Every stored object is one zlib stream, so a reader never needs a side flag:
 // data that does not compress is written as deflate *stored* blocks (level 0),
 // which costs 5 bytes per 64 KiB plus 6 bytes of framing.
+// Thread: any.
 #pragma once
 
 #include "io/io.hpp"

@@ -1,3 +1,4 @@
+// statx(2) into file_stat (file_stat.hpp). Thread: any.
 #include "io/file_stat.hpp"
 
 #include <cerrno>

@@ -1,4 +1,5 @@
 // What stratum keeps of a file's inode, taken from statx(2).
+// Thread: any.
 #pragma once
 
 #include <cstdint>

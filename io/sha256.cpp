@@ -1,3 +1,4 @@
+// SHA-256 and HMAC through OpenSSL (sha256.hpp). Thread: any.
 #include "io/sha256.hpp"
 
 #include "async/error.hpp"

@@ -1,3 +1,5 @@
+// The getdents64 walk (walker.hpp). Thread: the calling thread (the
+// publish's walker thread).
 #include "io/walker.hpp"
 
 #include "async/error.hpp"

@@ -1,3 +1,4 @@
+// Catalog encoding and validation (catalog.hpp). Thread: any (pure functions).
 #include "catalog/format/catalog.hpp"
 
 #include <sys/stat.h>

@@ -1,6 +1,7 @@
 // A catalog: the entries of one subtree of the repository, with references to
 // the nested catalogs below it. Encoding is deterministic: the same tree (same
 // names, metadata and contents) always gives the same bytes and hash.
+// Thread: any (pure functions).
 #pragma once
 
 #include "catalog/format/codec.hpp"

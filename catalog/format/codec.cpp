@@ -1,3 +1,4 @@
+// The primitive encodings (codec.hpp). Thread: any (pure functions).
 #include "catalog/format/codec.hpp"
 
 #include "async/error.hpp"

@@ -4,6 +4,7 @@
 //
 // codec: the primitive encodings every binary object uses (LEB128 varints,
 // zigzag for signed values, length-prefixed byte strings, raw 32-byte hashes).
+// Thread: any (an encoder or decoder belongs to one thread at a time).
 #pragma once
 
 #include "io/io.hpp"

@@ -1,3 +1,4 @@
+// The history object's encoding (history.hpp). Thread: any (pure functions).
 #include "catalog/format/history.hpp"
 
 #include <algorithm>

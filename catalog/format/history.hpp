@@ -1,5 +1,6 @@
 // The history object: named tags (trunk, trunk-previous and the user's) and
 // the list of every published revision, for rollback and garbage collection.
+// Thread: any (pure functions).
 #pragma once
 
 #include "catalog/format/codec.hpp"

@@ -1,3 +1,4 @@
+// The manifest's text and signature (manifest.hpp). Thread: any (pure functions).
 #include "catalog/format/manifest.hpp"
 
 #include "async/error.hpp"

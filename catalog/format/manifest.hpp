@@ -1,5 +1,6 @@
 // The manifest `.stratumpublished`: the one mutable object of a repository,
 // written last by a publish. A small signed text (see docs/FORMAT.md).
+// Thread: any (pure functions).
 #pragma once
 
 #include "catalog/format/signing.hpp"

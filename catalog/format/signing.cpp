@@ -1,4 +1,5 @@
-// OpenSSL errors are turned into stratum errors here and nowhere else.
+// Ed25519 keys through OpenSSL (signing.hpp); OpenSSL errors are turned into
+// stratum errors here and nowhere else. Thread: any.
 #include "catalog/format/signing.hpp"
 
 #include "async/error.hpp"

@@ -1,6 +1,7 @@
 // Ed25519 signing keys (OpenSSL 3). A repository's manifest is signed with the
 // private key; the public key is stored as an object whose name is its hash
 // (the key's fingerprint), which the manifest names.
+// Thread: any; a signing_key may be shared (OpenSSL keys are immutable).
 #pragma once
 
 #include "io/io.hpp"

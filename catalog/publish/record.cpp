@@ -1,3 +1,4 @@
+// The journal's record schema (record.hpp). Thread: any (pure functions).
 #include "catalog/publish/record.hpp"
 
 #include <algorithm>

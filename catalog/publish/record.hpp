@@ -16,6 +16,7 @@
 // A path key is the path with '/' replaced by NUL, so keys sort in the
 // catalog's pre-order (a directory, then its contents, then its next sibling)
 // and the children of a directory form one key range.
+// Thread: any (pure functions).
 #pragma once
 
 #include "catalog/format/catalog.hpp"

@@ -1,3 +1,6 @@
+// `stratum check`: every catalog of every kept revision decodes, every object
+// it names exists (or, with -i, verifies). Thread: the I/O thread; objects
+// are verified on the CPU pool.
 #include "async/error.hpp"
 #include "async/group.hpp"
 #include "catalog/read/restorer.hpp"

@@ -1,3 +1,5 @@
+// Opening and reading a repository through its format (repository.hpp).
+// Thread: the I/O thread; inflating, hashing and decoding on the CPU pool.
 #include "catalog/read/repository.hpp"
 
 #include "async/error.hpp"

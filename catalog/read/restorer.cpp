@@ -1,3 +1,5 @@
+// `stratum restore` (restorer.hpp). Thread: the I/O thread; every write to
+// the destination runs on the blocking pool.
 #include "catalog/read/restorer.hpp"
 
 #include "async/budget.hpp"

@@ -1,5 +1,6 @@
 // Restoring a tree (or a subtree) of a revision into a local directory, and
 // checking a repository's integrity.
+// Thread: the I/O thread; destination writes on the blocking pool.
 #pragma once
 
 #include "catalog/publish/publisher.hpp"
