@@ -10,6 +10,9 @@
 #include "async/async.hpp"
 #include "io/io.hpp"
 
+#include "io/sha256.hpp"
+
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -28,15 +31,41 @@ struct object_info {
 // identical bytes).
 using shared_bytes = std::shared_ptr<const bytes>;
 
-// Work for one put done ahead of it, on any thread: a worker that has just
-// made the body does it, so the I/O thread, which bounds a publish to a
-// remote store, does not. S3 hashes the body and signs the request there.
-// Made by backend::prepare_put, given back to backend::put_with.
-struct put_ahead {
-  std::string target;  // the request target
-  std::vector<std::pair<std::string, std::string>> headers;  // sent as they are
-  std::chrono::system_clock::time_point made;  // a signature is good for minutes only
+// How a store checks a body it is given, declared once by the store (in
+// the spirit of restic's Hasher()): the digests it sends with a put. A
+// caller that makes bodies on a CPU thread computes them there, while the
+// body is in cache, so the I/O thread — the bound of a publish to a remote
+// store — never hashes (it had been a tenth of that thread, bench/README.md,
+// S3 session 7).
+struct put_checks {
+  bool sha256 = false;        // S3: x-amz-content-sha256, signed
+  std::size_t md5_max = 0;    // Azure: Content-MD5 of bodies up to this size (one Put Blob)
 };
+
+// What a store can do, fixed for its life.
+struct store_caps {
+  put_checks checks;
+  // put_here() stores from the calling thread: a short local system call
+  // (a directory, memory), so a worker with the body in hand saves two
+  // thread hand-offs per object. Such a put is whole or absent, never in
+  // between.
+  bool puts_here = false;
+};
+
+// A body ready to send, and to send again unchanged (a retry resends
+// identical bytes), with the digests its store asked for. A digest left
+// empty is computed by the store when it sends.
+struct put_body {
+  shared_bytes data;
+  std::optional<hash256> sha256;
+  std::optional<std::array<std::uint8_t, 16>> md5;
+  put_body() = default;
+  put_body(shared_bytes d) : data(std::move(d)) {}  // NOLINT: a plain body converts
+};
+
+// The body with the digests `checks` asks for. Any thread; call it where
+// the bytes were just made.
+put_body prepare_body(shared_bytes data, const put_checks& checks);
 
 // What a retrying store reports (I/O thread only).
 struct retry_stats {
@@ -62,27 +91,19 @@ class backend {
  public:
   virtual ~backend() = default;
 
-  // Stores `data` under `key`, replacing any previous object. Completes only
-  // once the store has accepted the whole body; a reader may see the object
-  // only after that, never a part of it.
-  virtual awaitable<void> put(std::string key, shared_bytes data) = 0;
+  // What the store can do and what its puts check (see store_caps).
+  virtual store_caps caps() const { return {}; }
 
-  // Stores whose put is a short local system call (a directory, memory) can
-  // also store from the calling thread: put_here blocks until done, with
-  // put's contract otherwise. Callers use it from a worker thread that has
-  // the body in hand, saving two thread hand-offs per object. Such a put is
-  // whole or absent, never in between, so the store itself can say what an
-  // interrupted run had been storing: put_here returns whether an object of
-  // that key was there already (it is replaced). Remote stores say no and
-  // never get the call.
-  virtual bool can_put_here() const { return false; }
-  virtual bool put_here(const std::string& key, const shared_bytes& data);
+  // Stores `body` under `key`, replacing any previous object. Completes
+  // only once the store has accepted the whole body; a reader may see the
+  // object only after that, never a part of it.
+  virtual awaitable<void> put(std::string key, put_body body) = 0;
 
-  // put() in two steps. prepare_put may be called on any thread, with the
-  // body the put will send (null: nothing to do ahead); put_with is put()
-  // using that work, or doing it again when it has grown stale.
-  virtual std::shared_ptr<const put_ahead> prepare_put(const std::string& key, const bytes& data) const;
-  virtual awaitable<void> put_with(std::string key, shared_bytes data, std::shared_ptr<const put_ahead> ahead);
+  // Only when caps().puts_here: put() from the calling thread, blocking
+  // until done. Returns whether an object of that key was there already (it
+  // is replaced), which tells a resumed run what an interrupted one had been
+  // storing.
+  virtual bool put_here(const std::string& key, const put_body& body);
 
   // Reads `length` bytes at `offset` (length 0: to the end). Returns nullopt
   // when the key does not exist (an expected outcome, not an error).

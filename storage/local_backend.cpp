@@ -55,15 +55,16 @@ class local_backend final : public backend {
     for (auto& [dir, fd] : dirs_) ::close(fd);
   }
 
-  awaitable<void> put(std::string key, shared_bytes data) override {
+  store_caps caps() const override { return {.puts_here = true}; }
+
+  awaitable<void> put(std::string key, put_body body) override {
     check_key(key);
-    co_await run_on(pool_, [&] { write_object(key, *data); });
+    co_await run_on(pool_, [&] { write_object(key, *body.data); });
   }
 
-  bool can_put_here() const override { return true; }
-  bool put_here(const std::string& key, const shared_bytes& data) override {
+  bool put_here(const std::string& key, const put_body& body) override {
     check_key(key);
-    return write_object(key, *data);
+    return write_object(key, *body.data);
   }
 
   awaitable<std::optional<bytes>> get(std::string key, std::uint64_t offset, std::uint64_t length) override {

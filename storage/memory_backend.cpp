@@ -11,15 +11,16 @@ class memory_backend final : public backend {
  public:
   explicit memory_backend(std::string name) : name_(std::move(name)) {}
 
-  awaitable<void> put(std::string key, shared_bytes data) override {
-    put_here(key, data);
+  store_caps caps() const override { return {.puts_here = true}; }
+
+  awaitable<void> put(std::string key, put_body body) override {
+    put_here(key, body);
     co_return;
   }
 
-  bool can_put_here() const override { return true; }
-  bool put_here(const std::string& key, const shared_bytes& data) override {
+  bool put_here(const std::string& key, const put_body& body) override {
     std::lock_guard g(m_);
-    return !objects_.insert_or_assign(key, data).second;
+    return !objects_.insert_or_assign(key, body.data).second;
   }
 
   awaitable<std::optional<bytes>> get(std::string key, std::uint64_t offset, std::uint64_t length) override {

@@ -17,14 +17,8 @@ std::unique_ptr<backend> with_retries(std::unique_ptr<backend> b, asio::io_conte
 
 }  // namespace
 
-bool backend::put_here(const std::string& key, const shared_bytes&) {
-  fail(errc::permanent, describe() + ": cannot store " + key + " from the calling thread (can_put_here() is false)");
-}
-
-std::shared_ptr<const put_ahead> backend::prepare_put(const std::string&, const bytes&) const { return nullptr; }
-
-awaitable<void> backend::put_with(std::string key, shared_bytes data, std::shared_ptr<const put_ahead>) {
-  co_await put(std::move(key), std::move(data));
+bool backend::put_here(const std::string& key, const put_body&) {
+  fail(errc::permanent, describe() + ": cannot store " + key + " from the calling thread (caps().puts_here is false)");
 }
 
 awaitable<void> backend::remove_many(std::vector<std::string> keys) {

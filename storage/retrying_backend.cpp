@@ -31,15 +31,10 @@ class retrying_backend final : public backend {
     stats_.limit = p.max_in_flight;
   }
 
-  awaitable<void> put(std::string key, shared_bytes data) override { co_await attempt_void([&] { return inner_->put(key, data); }); }
+  store_caps caps() const override { return inner_->caps(); }
 
-  std::shared_ptr<const put_ahead> prepare_put(const std::string& key, const bytes& data) const override {
-    return inner_->prepare_put(key, data);
-  }
-
-  awaitable<void> put_with(std::string key, shared_bytes data, std::shared_ptr<const put_ahead> ahead) override {
-    co_await attempt_void([&] { return inner_->put_with(key, data, ahead); });
-  }
+  // Every attempt sends the same body with the same digests.
+  awaitable<void> put(std::string key, put_body body) override { co_await attempt_void([&] { return inner_->put(key, body); }); }
 
   awaitable<std::optional<bytes>> get(std::string key, std::uint64_t offset, std::uint64_t length) override {
     co_return co_await attempt([&]() { return inner_->get(key, offset, length); });

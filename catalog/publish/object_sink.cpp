@@ -28,7 +28,7 @@ void object_claim::release() {
 
 object_sink::object_sink(backend& store, run_state& run, group_writer& writes, const format_writer& fmt,
                          asio::io_context& io, publish_stats& stats)
-    : store_(store), run_(run), writes_(writes), fmt_(fmt), io_(io), stats_(stats) {}
+    : store_(store), run_(run), writes_(writes), fmt_(fmt), io_(io), stats_(stats), checks_(store.caps().checks) {}
 
 std::size_t object_sink::claims() const {
   std::lock_guard g(claimed_.mu);
@@ -82,17 +82,18 @@ prepared_object object_sink::prepare(byte_view data, object_kind kind) {
     return p;
   }
   if (fmt_.names_by_content()) stored = fmt_.compress(data);
-  p.body = std::make_shared<const bytes>(std::move(stored));
+  auto body = std::make_shared<const bytes>(std::move(stored));
   const std::string key = fmt_.object_key(p.h, kind);
   if (fixed.store_here) {
+    p.body = put_body(std::move(body));
     // No intent record: a put from this thread leaves the object whole or
     // absent, so what an interrupted run was storing is what the store has
     // and the journal never confirmed. (An intent written here, one RocksDB
     // write per object from the CPU pool, was 30% of a Linux-tree publish.)
     p.resent = store_.put_here(key, p.body) && fixed.resumed;
-  } else if (!fixed.verify_with_store) {
-    p.resent = run_.begin_sending(jk);
-    p.ahead = store_.prepare_put(key, *p.body);
+  } else {
+    if (!fixed.verify_with_store) p.resent = run_.begin_sending(jk);
+    p.body = prepare_body(std::move(body), checks_);
   }
   return p;
 }
@@ -103,7 +104,7 @@ awaitable<void> object_sink::store(prepared_object& p, journal::batch& records) 
     co_return;
   }
   const std::string jk = pj::object_key(p.h, p.kind);
-  if (!p.body) {
+  if (!p.body.data) {
     // Another file is storing the same content; this file is done only when
     // that object is confirmed.
     while (!run_.records().contains(jk)) {
@@ -123,7 +124,7 @@ awaitable<void> object_sink::store(prepared_object& p, journal::batch& records) 
   // Verifying is the one case where prepare() neither wrote the intent nor
   // stored the object (store_here is off then).
   if (fixed.verify_with_store && co_await store_.stat(key)) {
-    records.put(jk, run_.confirmation(p.body->size()));
+    records.put(jk, run_.confirmation(p.body.data->size()));
     ++stats_.objects_deduplicated;
     co_return;
   }
@@ -131,12 +132,12 @@ awaitable<void> object_sink::store(prepared_object& p, journal::batch& records) 
   // resumed run can find one.
   bool resent = p.resent;
   if (fixed.verify_with_store) resent = run_.begin_sending(jk);
-  if (!fixed.store_here) co_await store_.put_with(key, p.body, p.ahead);
+  if (!fixed.store_here) co_await store_.put(key, p.body);
   if (resent) ++stats_.objects_resent;
   if (resent && fixed.store_here) ++stats_.in_flight_at_stop;  // found, not counted from intents
-  records.put(jk, run_.confirmation(p.body->size()));
+  records.put(jk, run_.confirmation(p.body.data->size()));
   ++stats_.objects_stored;
-  stats_.bytes_stored += p.body->size();
+  stats_.bytes_stored += p.body.data->size();
   crash_point("upload");
 }
 

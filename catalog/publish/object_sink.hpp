@@ -7,7 +7,7 @@
 //              journal knows it or another file is storing it, claims it and
 //              compresses it; a store that writes from the calling thread
 //              gets it right there, otherwise the intent is recorded and the
-//              store does the part of the put that needs only the body.
+//              digests the store checks are computed (backend::caps).
 //   store()    on the I/O thread: sends what prepare() made, or waits for the
 //              file that claimed the same object; then the confirmation.
 //
@@ -56,10 +56,11 @@ class object_claim {
 struct prepared_object {
   hash256 h;
   object_kind kind = object_kind::file;
-  shared_bytes body;     // null when known, or when another file is storing it
+  // The stored bytes with the digests the store checks; data is null when
+  // the object is known, or when another file is storing it.
+  put_body body;
   bool known = false;    // the store confirmed it (journal)
   bool resent = false;   // a crashed attempt had been sending it (intent found, or stored here again)
-  std::shared_ptr<const put_ahead> ahead;  // a remote store's work for the put, done ahead
   object_claim claim;    // held while this file stores the object
 };
 
@@ -93,6 +94,7 @@ class object_sink {
   const format_writer& fmt_;
   asio::io_context& io_;
   publish_stats& stats_;  // I/O thread only
+  const put_checks checks_;  // what the store checks its bodies with
 
   // Any thread, under the mutex: the objects being stored.
   struct claim_set {

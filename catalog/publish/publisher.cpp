@@ -106,7 +106,7 @@ struct publisher::impl {
       }
     }
     // The run's settings are fixed from here on.
-    const std::size_t unconfirmed = run.open_intents(store.can_put_here());
+    const std::size_t unconfirmed = run.open_intents(store.caps().puts_here);
     if (st.resumed) {
       // Objects a store writing from the calling thread had in flight are
       // found as they are stored again (object_sink::prepare); other stores'

@@ -34,7 +34,7 @@ class run_state {
     // The journal was started on a repository it did not write: objects it
     // does not know may still be in the store, so the store is asked first.
     bool verify_with_store = false;
-    // The store writes from the calling thread (backend::can_put_here) and
+    // The store writes from the calling thread (store_caps::puts_here) and
     // nothing is to be verified: objects are stored without intents.
     bool store_here = false;
   };

@@ -62,22 +62,18 @@ class azure_backend final : public backend {
     http_ = make_http_client(io, ep, ho);
   }
 
-  // A Put Blob's Content-MD5 is computed on the thread that made the body,
-  // off the I/O thread (the signature, over the date, is made at send time).
-  std::shared_ptr<const put_ahead> prepare_put(const std::string&, const bytes& data) const override {
-    if (data.size() > block_threshold) return nullptr;
-    auto a = std::make_shared<put_ahead>();
-    a->headers = put_blob_headers(data);
-    return a;
-  }
+  // A Put Blob's Content-MD5 comes with the body, made on the CPU thread
+  // that made it; the signature, over the date, is made at send time.
+  store_caps caps() const override { return {.checks = {.md5_max = block_threshold}}; }
 
-  awaitable<void> put_with(std::string key, shared_bytes data, std::shared_ptr<const put_ahead> ahead) override {
-    if (!ahead) co_return co_await put(std::move(key), std::move(data));
-    co_await put_blob(key, data, ahead->headers);
-  }
-
-  awaitable<void> put(std::string key, shared_bytes data) override {
-    if (data->size() <= block_threshold) co_return co_await put_blob(key, data, put_blob_headers(*data));
+  awaitable<void> put(std::string key, put_body whole) override {
+    const shared_bytes& data = whole.data;
+    if (data->size() <= block_threshold) {
+      header_list h;
+      h.emplace_back("x-ms-blob-type", "BlockBlob");
+      h.emplace_back("Content-MD5", whole.md5 ? base64(whole.md5->data(), whole.md5->size()) : md5_base64(*data));
+      co_return co_await put_blob(key, data, h);
+    }
     const std::string path = blob_path(key);
     std::string list = "<?xml version=\"1.0\" encoding=\"utf-8\"?><BlockList>";
     for (std::size_t at = 0, n = 0; at < data->size(); at += block_size, ++n) {
@@ -98,11 +94,6 @@ class azure_backend final : public backend {
     const std::vector<std::pair<std::string, std::string>> q = {{"comp", "blocklist"}};
     auto r = co_await send("PUT", path, q, h, body);
     if (r.status != 201) fail_for(r, "Put Block List", key);
-  }
-
-  // A Put Blob's headers, Content-MD5 computed on the calling thread.
-  static header_list put_blob_headers(const bytes& data) {
-    return {{"x-ms-blob-type", "BlockBlob"}, {"Content-MD5", md5_base64(data)}};
   }
 
   awaitable<void> put_blob(const std::string& key, const shared_bytes& data, const header_list& h) {

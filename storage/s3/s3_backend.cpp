@@ -49,34 +49,18 @@ class s3_backend final : public backend {
     host_ = http_->endpoint().host_header();
   }
 
-  awaitable<void> put(std::string key, shared_bytes data) override {
-    // Hashing a 16 MiB chunk takes ~11 ms: not on the I/O thread.
+  // The body's SHA-256 comes with it, made on the CPU thread that made the
+  // body; the signature over it is made here, at send time, so it is never
+  // stale however long the request waited for the window.
+  store_caps caps() const override { return {.checks = {.sha256 = true}}; }
+
+  awaitable<void> put(std::string key, put_body body) override {
     std::string hash;
-    if (data->size() > (64u << 10)) hash = co_await run_on(blocking_, [&] { return sha256(*data).hex(); });
-    else hash = sha256(*data).hex();
-    auto r = co_await send("PUT", object_path(key), {}, {}, data, hash);
-    if (r.status / 100 != 2) fail_for(r, "PUT", key);
-  }
-
-  // The body's hash and the request's signature, on the worker that made
-  // the body: on the I/O thread they had been a tenth of its time in a
-  // publish of small files.
-  std::shared_ptr<const put_ahead> prepare_put(const std::string& key, const bytes& data) const override {
-    auto a = std::make_shared<put_ahead>();
-    a->made = std::chrono::system_clock::now();
-    a->target = object_path(key);
-    a->headers = sign("PUT", a->target, {}, {}, sha256(data).hex());
-    return a;
-  }
-
-  awaitable<void> put_with(std::string key, shared_bytes data, std::shared_ptr<const put_ahead> ahead) override {
-    // S3 takes a request signed up to 15 minutes before; after 5 (a long
-    // wait for the window, or retries) it is signed again.
-    if (!ahead || std::chrono::system_clock::now() - ahead->made > std::chrono::minutes(5)) {
-      co_await put(std::move(key), std::move(data));
-      co_return;
-    }
-    auto r = co_await send_signed("PUT", ahead->target, {}, std::move(data), ahead->headers);
+    if (body.sha256) hash = body.sha256->hex();
+    // Hashing a 16 MiB chunk takes ~11 ms: not on the I/O thread.
+    else if (body.data->size() > (64u << 10)) hash = co_await run_on(blocking_, [&] { return sha256(*body.data).hex(); });
+    else hash = sha256(*body.data).hex();
+    auto r = co_await send("PUT", object_path(key), {}, {}, body.data, hash);
     if (r.status / 100 != 2) fail_for(r, "PUT", key);
   }
 
@@ -202,7 +186,7 @@ class s3_backend final : public backend {
     co_return co_await send_signed(method, path + query_string(query), headers, std::move(body), signature);
   }
 
-  // Sends a request with its signing headers (sign(), or prepare_put's).
+  // Sends a request with its signing headers (from sign()).
   awaitable<http_response> send_signed(const char* method, std::string target,
                                        const std::vector<std::pair<std::string, std::string>>& headers, shared_bytes body,
                                        const std::vector<std::pair<std::string, std::string>>& signature) {

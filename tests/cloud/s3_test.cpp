@@ -305,8 +305,8 @@ TEST_CASE("every request stratum sends is signed as botocore signs it") {
   // listing and a read are taken off the wire and botocore signs each again
   // at the moment its x-amz-date names: the same Authorization, and an
   // x-amz-content-sha256 that is the SHA-256 of the body sent. Object PUTs
-  // are hashed and signed on a worker thread ahead of the send
-  // (backend::prepare_put), everything else on the I/O thread.
+  // are hashed on a worker thread (prepare_body) and signed at send time on
+  // the I/O thread, with everything else.
   faulty_s3 s;
   make_tree(s.d / "src", {{'d', "d"}, {'f', "d/a", "first file"}, {'f', "d/key with space+plus", "second"},
                           {'f', "b", std::string(200000, 'b')}, {'f', "c", "third"}});

@@ -14,9 +14,9 @@ TEST_CASE("the same content from two files is stored once, the second waits for 
   auto data = as_bytes("the same content");
   auto a = f.sink->prepare(data, object_kind::file);
   auto b = f.sink->prepare(data, object_kind::file);
-  CHECK(a.body);
+  CHECK(a.body.data);
   CHECK(a.claim);
-  CHECK_FALSE(b.body);  // another file is storing it
+  CHECK_FALSE(b.body.data);  // another file is storing it
   CHECK_FALSE(b.claim);
   CHECK(f.sink->claims() == 1);
   bool b_done = false;
@@ -52,7 +52,7 @@ TEST_CASE("an object the journal confirmed is not compressed or stored again") {
   run_io(f.io, [&] { return f.sink->store(first); });
   auto again = f.sink->prepare(data, object_kind::file);
   CHECK(again.known);
-  CHECK_FALSE(again.body);
+  CHECK_FALSE(again.body.data);
   CHECK_FALSE(again.claim);
   run_io(f.io, [&] { return f.sink->store(again); });
   CHECK(f.stats.objects_stored == 1);
@@ -68,7 +68,7 @@ TEST_CASE("a claim ends when its holder drops it, and the next file stores the o
   }  // a failing file: its prepared object is destroyed unstored
   CHECK(f.sink->claims() == 0);
   auto next = f.sink->prepare(data, object_kind::file);
-  CHECK(next.body);
+  CHECK(next.body.data);
   run_io(f.io, [&] { return f.sink->store(next); });
   CHECK(f.stats.objects_stored == 1);
 }

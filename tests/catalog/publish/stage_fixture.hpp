@@ -28,7 +28,7 @@ struct stage_fixture {
   explicit stage_fixture(bool resume = false) {
     if (resume) run.resume();
     else run.start(1, "", false, true);
-    run.open_intents(store->can_put_here());
+    run.open_intents(store->caps().puts_here);
     writes = std::make_unique<group_writer>(*j, io, blocking, !run.fixed().store_here);
     sink = std::make_unique<object_sink>(*store, run, *writes, *fmt, io, stats);
   }

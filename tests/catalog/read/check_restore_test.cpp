@@ -17,7 +17,7 @@ class outage_backend final : public backend {
  public:
   explicit outage_backend(backend& inner) : inner_(inner) {}
   bool down = false;
-  awaitable<void> put(std::string key, shared_bytes data) override { return inner_.put(std::move(key), std::move(data)); }
+  awaitable<void> put(std::string key, put_body body) override { return inner_.put(std::move(key), std::move(body)); }
   awaitable<std::optional<bytes>> get(std::string key, std::uint64_t offset, std::uint64_t length) override {
     if (down) fail(errc::transient, "store unreachable reading " + key);
     return inner_.get(std::move(key), offset, length);
