@@ -14,6 +14,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
+#include <deque>
 
 namespace stratum {
 
@@ -83,6 +85,8 @@ struct connection {
   std::unique_ptr<beast::ssl_stream<beast::tcp_stream>> secure;
   beast::flat_buffer buffer;
   std::string head;  // the request head being sent (its capacity is reused)
+  // In the pool: when it went back, and until when it may be taken again.
+  std::chrono::steady_clock::time_point idle_since, reuse_before;
   beast::tcp_stream& lowest() { return secure ? beast::get_lowest_layer(*secure) : *plain; }
   void close() {
     boost::system::error_code ec;
@@ -138,14 +142,16 @@ class client_impl final : public http_client {
   counts connections() const override { return counts_; }
 
   awaitable<http_response> request(const http_request& r) override {
-    for (int attempt = 0;; ++attempt) {
-      std::unique_ptr<connection> c;
-      bool reused = false;
-      if (!idle_.empty()) {
-        c = std::move(idle_.back());
-        idle_.pop_back();
-        reused = true;
-      }
+    // A kept-alive connection the server has closed fails at once. The
+    // request then goes out once more, on a new connection (every request
+    // this client sends is idempotent), and the connections that went idle
+    // before that one are closed: the server will have closed them too.
+    // A timeout is a real failure, for the caller to retry.
+    bool fresh_only = false;
+    for (;;) {
+      std::unique_ptr<connection> c = fresh_only ? nullptr : take_idle();
+      const bool reused = c != nullptr;
+      const auto idle_since = reused ? c->idle_since : std::chrono::steady_clock::time_point{};
       http_response resp;
       bool keep = false, answered = false;
       boost::system::error_code failure;
@@ -163,20 +169,68 @@ class client_impl final : public http_client {
         failure = e.code();
       }
       if (!failure) {
-        if (keep) idle_.push_back(std::move(c));
+        if (keep) put_idle(std::move(c), resp);
         else drop(c);
         co_return resp;
       }
       if (c) drop(c);
-      // A kept-alive connection the server closed meanwhile fails at once:
-      // once more on a new one (every request this client sends is
-      // idempotent). A timeout is a real failure, for the caller to retry.
-      if (reused && !answered && attempt == 0 && failure != beast::error::timeout) continue;
+      if (reused && !answered && failure != beast::error::timeout) {
+        drop_idle_since(idle_since);
+        fresh_only = true;
+        continue;
+      }
       raise(failure, stage);
     }
   }
 
  private:
+  // The connection that went idle last, unless it has been idle too long;
+  // those past their time are closed on the way.
+  std::unique_ptr<connection> take_idle() {
+    const auto now = std::chrono::steady_clock::now();
+    // The pool is in the order connections went idle, so the oldest go first.
+    while (!idle_.empty() && now >= idle_.front()->reuse_before) {
+      drop(idle_.front());
+      idle_.pop_front();
+    }
+    while (!idle_.empty()) {
+      auto c = std::move(idle_.back());
+      idle_.pop_back();
+      if (now < c->reuse_before) return c;
+      drop(c);
+    }
+    return nullptr;
+  }
+
+  void put_idle(std::unique_ptr<connection> c, const http_response& resp) {
+    c->idle_since = std::chrono::steady_clock::now();
+    c->reuse_before = c->idle_since + std::min(opt_.max_idle, server_keep_alive(resp));
+    idle_.push_back(std::move(c));
+  }
+
+  // What the server says it keeps an idle connection for (Keep-Alive:
+  // timeout=N), less a fifth for the clocks and the round trip; the maximum
+  // when it says nothing.
+  static std::chrono::milliseconds server_keep_alive(const http_response& resp) {
+    auto v = resp.header("Keep-Alive");
+    if (!v) return std::chrono::milliseconds::max();
+    auto at = v->find("timeout=");
+    if (at == std::string::npos) return std::chrono::milliseconds::max();
+    const char* p = v->data() + at + 8;
+    unsigned seconds = 0;
+    auto [end, ec] = std::from_chars(p, v->data() + v->size(), seconds);
+    if (ec != std::errc() || end == p) return std::chrono::milliseconds::max();
+    return std::chrono::milliseconds(std::uint64_t(seconds) * 800);
+  }
+
+  // Closes the pooled connections that went idle at or before `t`.
+  void drop_idle_since(std::chrono::steady_clock::time_point t) {
+    while (!idle_.empty() && idle_.front()->idle_since <= t) {
+      drop(idle_.front());
+      idle_.pop_front();
+    }
+  }
+
   void drop(std::unique_ptr<connection>& c) {
     if (c->plain || c->secure) {
       c->close();
@@ -189,7 +243,12 @@ class client_impl final : public http_client {
     const std::string where = ep_.url();
     if (ec == beast::error::timeout)
       fail(errc::transient, "no answer from " + where + " within " + std::to_string(opt_.timeout.count() / 1000) + " s");
-    if (ec.category() == asio::error::get_ssl_category() || ec == ssl::error::stream_truncated) {
+    // The server closed the connection without TLS's close_notify: the
+    // services do that to idle connections, and a request crossing the close
+    // meets it. Another connection will do.
+    if (ec == ssl::error::stream_truncated)
+      fail(errc::transient, std::string("cannot ") + stage + " " + where + ": the server closed the connection (TLS stream truncated)");
+    if (ec.category() == asio::error::get_ssl_category()) {
       const std::string reason = ec.message();
       if (reason.find("certificate verify failed") != std::string::npos)
         fail(errc::permanent, "the TLS certificate of " + where + " does not verify (" + reason +
@@ -284,7 +343,7 @@ class client_impl final : public http_client {
     void operator()(SSL_SESSION* s) const { SSL_SESSION_free(s); }
   };
   std::unique_ptr<SSL_SESSION, session_free> session_;  // the latest the server gave, for the next connection
-  std::vector<std::unique_ptr<connection>> idle_;
+  std::deque<std::unique_ptr<connection>> idle_;  // in the order they went idle
   counts counts_;
   std::optional<tcp::resolver::results_type> resolved_;
 };

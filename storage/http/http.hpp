@@ -39,6 +39,14 @@ http_endpoint parse_endpoint(std::string_view url);
 struct http_options {
   std::string ca_file;  // PEM; empty: the system's CA store
   std::chrono::milliseconds timeout{std::chrono::seconds(60)};  // per request
+  // A pooled connection idle this long is closed rather than reused. Stores
+  // close idle connections themselves, and one reused as the server closes
+  // it fails: S3 closes them after ~20 s (and has been seen to at ~5 s),
+  // Azure's front ends after minutes, Node (s3rver, Azurite) and Apache at
+  // 5 s. Half of S3's 20 s; a server that says `Keep-Alive: timeout=N` is
+  // held to 4/5 of N. A connection closed for age costs a new TCP connection
+  // and a resumed TLS handshake, after an idle spell only.
+  std::chrono::milliseconds max_idle{std::chrono::seconds(10)};
 };
 
 struct http_request {
