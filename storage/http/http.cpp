@@ -80,7 +80,31 @@ std::chrono::milliseconds http_response::retry_after() const {
 
 namespace {
 
+// Counts a connection in http_client::connections().open from its TCP
+// connect until it is closed or destroyed, whatever ends it (an exception,
+// a failed handshake, a coroutine destroyed with it).
+class open_count {
+ public:
+  open_count() = default;
+  open_count(const open_count&) = delete;
+  open_count& operator=(const open_count&) = delete;
+  ~open_count() { stop(); }
+  void start(std::size_t& n) {
+    stop();
+    n_ = &n;
+    ++n;
+  }
+  void stop() {
+    if (n_) --*n_;
+    n_ = nullptr;
+  }
+
+ private:
+  std::size_t* n_ = nullptr;
+};
+
 struct connection {
+  open_count counted;  // first: destroyed last, after the sockets close
   std::unique_ptr<beast::tcp_stream> plain;
   std::unique_ptr<beast::ssl_stream<beast::tcp_stream>> secure;
   beast::flat_buffer buffer;
@@ -89,9 +113,11 @@ struct connection {
   std::chrono::steady_clock::time_point idle_since, reuse_before;
   beast::tcp_stream& lowest() { return secure ? beast::get_lowest_layer(*secure) : *plain; }
   void close() {
+    if (!plain && !secure) return;
     boost::system::error_code ec;
     lowest().socket().shutdown(tcp::socket::shutdown_both, ec);
     lowest().socket().close(ec);
+    counted.stop();
   }
 };
 
@@ -136,6 +162,7 @@ class client_impl final : public http_client {
   ~client_impl() override {
     SSL_CTX_set_ex_data(ctx_.native_handle(), session_slot(), nullptr);
     for (auto& c : idle_) c->close();
+    idle_.clear();  // before counts_, which they count themselves out of
   }
 
   const http_endpoint& endpoint() const override { return ep_; }
@@ -160,7 +187,6 @@ class client_impl final : public http_client {
         if (!c) {
           c = std::make_unique<connection>();
           co_await connect(*c, stage);
-          ++counts_.open;
           ++counts_.opened;
         }
         stage = "talk to";
@@ -232,10 +258,7 @@ class client_impl final : public http_client {
   }
 
   void drop(std::unique_ptr<connection>& c) {
-    if (c->plain || c->secure) {
-      c->close();
-      if (counts_.open > 0) --counts_.open;
-    }
+    c->close();
     c.reset();
   }
 
@@ -279,6 +302,7 @@ class client_impl final : public http_client {
     }
     c.lowest().expires_after(opt_.timeout);
     co_await c.lowest().async_connect(*resolved_, use_awaitable);
+    c.counted.start(counts_.open);
     c.lowest().socket().set_option(tcp::no_delay(true));
     if (ep_.tls) {
       stage = "set up TLS with";
@@ -343,8 +367,8 @@ class client_impl final : public http_client {
     void operator()(SSL_SESSION* s) const { SSL_SESSION_free(s); }
   };
   std::unique_ptr<SSL_SESSION, session_free> session_;  // the latest the server gave, for the next connection
+  counts counts_;  // before idle_: pooled connections count themselves out of it
   std::deque<std::unique_ptr<connection>> idle_;  // in the order they went idle
-  counts counts_;
   std::optional<tcp::resolver::results_type> resolved_;
 };
 

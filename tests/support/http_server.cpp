@@ -138,12 +138,11 @@ void http_server::serve(int fd, int) {
     if (!ok) break;
     buf.erase(0, end);
     if (o_.answers_per_connection >= 0 && answers >= o_.answers_per_connection) break;
+    // Counted before it is sent: the client may look as soon as it has the answer.
+    ++answers;
+    ++answered_;
     const std::string body = "ok";
     ok = s.write("HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size()) + "\r\n" + o_.extra_headers + "\r\n" + body);
-    if (ok) {
-      ++answers;
-      ++answered_;
-    }
   }
   // No SSL_shutdown: the connection ends without close_notify.
   if (s.ssl) SSL_free(s.ssl);

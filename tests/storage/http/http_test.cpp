@@ -131,3 +131,48 @@ TEST_CASE("connections idle past the server's own timeout are replaced without a
   requests(e, *c, 3);
   CHECK(s.answered() == 6);
 }
+
+TEST_CASE("the count of open connections stays exact when a TLS handshake fails and when a request throws") {
+  client_env e;
+  http_server_options so;
+  so.tls = e.tls;
+  so.connections_served = 1;  // the second connection is closed before its handshake
+  http_server s(so);
+  auto c = e.make(s);
+  requests(e, *c, 1);
+  REQUIRE(c->connections().open == 1);
+  // Two at once: one reuses the pooled connection, one makes a connection
+  // whose handshake fails.
+  int failed = 0;
+  run_io(e.io, [&]() -> awaitable<void> {
+    std::vector<awaitable<void>> two;
+    for (int i = 0; i < 2; ++i)
+      two.push_back([](http_client& c, int& failed) -> awaitable<void> {
+        try {
+          co_await c.request(get());
+        } catch (const std::exception&) {
+          ++failed;
+        }
+      }(*c, failed));
+    co_await run_all(std::move(two));
+  });
+  CHECK(failed == 1);
+  CHECK(c->connections().open == 1);
+  CHECK(s.open() == 1);
+
+}
+
+TEST_CASE("the count of open connections stays exact when a request throws a stratum error") {
+  // A request refused before it is sent (a header holding a line break)
+  // throws a stratum error, not an Asio one: its connection is closed and
+  // no longer counted.
+  client_env e;
+  http_server s({});
+  auto c = e.make(s);
+  requests(e, *c, 1);
+  REQUIRE(c->connections().open == 1);
+  http_request bad = get();
+  bad.headers.emplace_back("X-Bad", "a\r\nb");
+  CHECK_THROWS(run_io(e.io, [&]() -> awaitable<void> { co_await c->request(bad); }));
+  CHECK(c->connections().open == 0);
+}
