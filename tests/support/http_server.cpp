@@ -9,6 +9,8 @@
 #include <netinet/in.h>
 #include <openssl/ssl.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -108,6 +110,12 @@ void http_server::accept_loop() {
 }
 
 void http_server::serve(int fd, int) {
+  // OpenSSL writes with write(2): a client that has gone raises SIGPIPE in
+  // this thread. Blocked here, the write fails with EPIPE instead.
+  sigset_t pipe;
+  sigemptyset(&pipe);
+  sigaddset(&pipe, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe, nullptr);
   stream s{fd};
   bool ok = true;
   if (ctx_) {
