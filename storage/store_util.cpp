@@ -92,15 +92,41 @@ std::string base64(const unsigned char* p, std::size_t n) {
   return out;
 }
 
-std::string unbase64(std::string_view s) {
-  std::string out(s.size(), '\0');
-  int len = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()), reinterpret_cast<const unsigned char*>(s.data()),
-                            static_cast<int>(s.size()));
-  if (len < 0) return {};
-  std::size_t pad = 0;
-  for (auto it = s.rbegin(); it != s.rend() && *it == '='; ++it) ++pad;
-  out.resize(static_cast<std::size_t>(len) - pad);
+std::optional<std::string> unbase64(std::string_view s) {
+  // Not EVP_DecodeBlock: it skips whitespace and decodes the padding as zero
+  // bytes, so a key with a newline after it came back longer than it is.
+  auto value = [](char c) -> int {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+') return 62;
+    if (c == '/') return 63;
+    return -1;
+  };
+  if (s.size() % 4 != 0) return std::nullopt;
+  std::string out;
+  out.reserve(s.size() / 4 * 3);
+  for (std::size_t i = 0; i < s.size(); i += 4) {
+    const bool last = i + 4 == s.size();
+    const std::size_t pad = last ? (s[i + 3] == '=') + (s[i + 3] == '=' && s[i + 2] == '=') : 0;
+    std::uint32_t group = 0;
+    for (std::size_t j = 0; j < 4; ++j) {
+      const int v = j >= 4 - pad ? 0 : value(s[i + j]);
+      if (v < 0) return std::nullopt;
+      group = group << 6 | static_cast<std::uint32_t>(v);
+    }
+    out.push_back(static_cast<char>(group >> 16));
+    if (pad < 2) out.push_back(static_cast<char>(group >> 8 & 0xFF));
+    if (pad < 1) out.push_back(static_cast<char>(group & 0xFF));
+  }
   return out;
+}
+
+std::string_view trim(std::string_view s) {
+  auto space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; };
+  while (!s.empty() && space(s.front())) s.remove_prefix(1);
+  while (!s.empty() && space(s.back())) s.remove_suffix(1);
+  return s;
 }
 
 std::string md5_base64(const unsigned char* p, std::size_t n) {

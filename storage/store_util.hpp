@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -20,7 +21,12 @@ std::string xml_unescape(std::string_view s);
 std::string xml_escape(std::string_view s);
 
 std::string base64(const unsigned char* p, std::size_t n);
-std::string unbase64(std::string_view s);  // "" when malformed
+// Standard base64 with padding (RFC 4648, section 4); nullopt when `s` is
+// not that (a character outside the alphabet, a length not a multiple of 4,
+// misplaced '=').
+std::optional<std::string> unbase64(std::string_view s);
+// `s` without leading and trailing ASCII whitespace.
+std::string_view trim(std::string_view s);
 std::string md5_base64(const unsigned char* p, std::size_t n);
 inline std::string md5_base64(const bytes& b) { return md5_base64(b.data(), b.size()); }
 

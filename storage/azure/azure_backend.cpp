@@ -10,6 +10,7 @@
 #include "io/sha256.hpp"
 #include "storage/backend.hpp"
 #include "storage/http/http.hpp"
+#include "storage/azure/shared_key.hpp"
 #include "storage/s3/sigv4.hpp"  // uri_encode
 #include "storage/store_util.hpp"
 
@@ -31,8 +32,6 @@ constexpr const char* ms_version = "2021-08-06";
 constexpr std::size_t block_threshold = 8u << 20;
 constexpr std::size_t block_size = 4u << 20;
 
-using header_list = std::vector<std::pair<std::string, std::string>>;
-
 class azure_backend final : public backend {
  public:
   azure_backend(asio::io_context& io, std::string account, std::string container, std::string prefix, const store_options& o,
@@ -44,9 +43,7 @@ class azure_backend final : public backend {
       std::string key = env("AZURE_STORAGE_KEY");
       if (key.empty())
         fail(errc::usage, "store '" + describe() + "': set AZURE_STORAGE_SAS_TOKEN (a SAS for the container) or AZURE_STORAGE_KEY (the account key)");
-      std::string raw = unbase64(key);
-      if (raw.empty()) fail(errc::usage, "store '" + describe() + "': AZURE_STORAGE_KEY is not base64");
-      key_.emplace(raw);
+      key_.emplace(decode_account_key(key, describe()));
     }
     http_endpoint ep;
     if (!o.endpoint.empty()) {
@@ -178,40 +175,6 @@ class azure_backend final : public backend {
   std::string container_path() const { return base_path_ + "/" + uri_encode(container_, true); }
   std::string blob_path(const std::string& key) const { return container_path() + "/" + uri_encode(prefix_ + key, false); }
 
-  // SharedKey: HMAC-SHA256 with the account key over the request's
-  // canonical form (docs: "Authorize with Shared Key", version 2015-02-21+).
-  std::string shared_key(const std::string& method, const std::string& path, const std::vector<std::pair<std::string, std::string>>& query,
-                         const header_list& headers, std::size_t content_length) const {
-    auto get = [&](const char* name) {
-      for (auto& [k, v] : headers) {
-        std::string lk = k;
-        for (auto& c : lk) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        if (lk == name) return v;
-      }
-      return std::string();
-    };
-    std::string s = method + "\n" + get("content-encoding") + "\n" + get("content-language") + "\n" +
-                    (content_length ? std::to_string(content_length) : "") + "\n" + get("content-md5") + "\n" + get("content-type") +
-                    "\n\n" + get("if-modified-since") + "\n" + get("if-match") + "\n" + get("if-none-match") + "\n" +
-                    get("if-unmodified-since") + "\n" + get("range") + "\n";
-    std::vector<std::pair<std::string, std::string>> ms;
-    for (auto& [k, v] : headers) {
-      std::string lk = k;
-      for (auto& c : lk) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      if (lk.rfind("x-ms-", 0) == 0) ms.emplace_back(lk, v);
-    }
-    std::sort(ms.begin(), ms.end());
-    for (auto& [k, v] : ms) s += k + ":" + v + "\n";
-    s += "/" + account_ + path;
-    auto q = query;
-    for (auto& [k, v] : q)
-      for (auto& c : k) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    std::sort(q.begin(), q.end());
-    for (auto& [k, v] : q) s += "\n" + k + ":" + v;
-    auto mac = key_->sign(s);
-    return "SharedKey " + account_ + ":" + base64(mac.v.data(), mac.v.size());
-  }
-
   awaitable<http_response> send(const char* method, const std::string& path, const std::vector<std::pair<std::string, std::string>>& query,
                                 const header_list& extra, shared_bytes body) {
     header_list h = extra;
@@ -223,7 +186,7 @@ class azure_backend final : public backend {
     std::string qs = query_string(query);
     if (!sas_.empty()) qs += (qs.empty() ? "?" : "&") + sas_;
     hr.target += qs;
-    if (sas_.empty()) h.emplace_back("Authorization", shared_key(method, path, query, h, body ? body->size() : 0));
+    if (sas_.empty()) h.emplace_back("Authorization", shared_key_authorization(*key_, account_, method, path, query, h, body ? body->size() : 0));
     hr.headers = std::move(h);
     hr.body = std::move(body);
     auto r = co_await http_->request(hr);

@@ -1,0 +1,35 @@
+// The stores' shared helpers (storage/store_util): strict base64 and trim.
+#include "storage/store_util.hpp"
+
+#include <doctest/doctest.h>
+
+using namespace stratum;
+using namespace stratum::store_util;
+
+TEST_CASE("unbase64 decodes standard base64 and refuses anything else") {
+  CHECK(unbase64("") == std::string());
+  CHECK(unbase64("Zg==") == std::string("f"));
+  CHECK(unbase64("Zm8=") == std::string("fo"));
+  CHECK(unbase64("Zm9v") == std::string("foo"));
+  CHECK(unbase64("Zm9vYmFy") == std::string("foobar"));
+  CHECK(unbase64("+/+/") == std::string("\xfb\xff\xbf"));
+  const std::string all = [] {
+    std::string s;
+    for (int i = 0; i < 256; ++i) s.push_back(static_cast<char>(i));
+    return s;
+  }();
+  auto text = base64(reinterpret_cast<const unsigned char*>(all.data()), all.size());
+  CHECK(unbase64(text) == all);
+  // Each of these decoded to something under EVP_DecodeBlock.
+  for (const char* bad : {"Zm9v\n", " Zm9v", "Zm9", "Zm9v=", "Z===", "====", "Zg=a", "Zg==Zg==", "Zm-v", "Zm_v", "Zm9v\r\n"}) {
+    CAPTURE(bad);
+    CHECK(!unbase64(bad));
+  }
+}
+
+TEST_CASE("trim drops ASCII whitespace at both ends only") {
+  CHECK(trim("  a b \r\n\t") == "a b");
+  CHECK(trim("\n") == "");
+  CHECK(trim("") == "");
+  CHECK(trim("x") == "x");
+}
