@@ -47,9 +47,16 @@ class azure_backend final : public backend {
     }
     http_endpoint ep;
     if (!o.endpoint.empty()) {
-      // Emulators and private endpoints: the account is the first path segment.
-      ep = parse_endpoint(o.endpoint);
+      // Emulators and private endpoints: the account is the first path
+      // segment. The endpoint may name it (Azurite's BlobEndpoint,
+      // http://127.0.0.1:10000/devstoreaccount1, as azcopy, az and rclone
+      // take it) or not (host and port only).
+      auto u = parse_endpoint_url(o.endpoint);
+      ep = u.endpoint;
       base_path_ = "/" + account_;
+      if (!u.path.empty() && u.path != base_path_)
+        fail(errc::usage, "store '" + describe() + "': --endpoint '" + o.endpoint + "' names the path '" + u.path +
+                              "'; give the account there, " + ep.url() + base_path_ + ", or no path");
     } else {
       ep = parse_endpoint("https://" + account_ + ".blob.core.windows.net");
     }

@@ -24,45 +24,6 @@ namespace bhttp = boost::beast::http;
 namespace ssl = boost::asio::ssl;
 using tcp = boost::asio::ip::tcp;
 
-std::string http_endpoint::host_header() const {
-  std::string h = host.find(':') != std::string::npos ? "[" + host + "]" : host;
-  if (port != (tls ? "443" : "80")) h += ":" + port;
-  return h;
-}
-
-std::string http_endpoint::url() const { return std::string(tls ? "https://" : "http://") + host_header(); }
-
-http_endpoint parse_endpoint(std::string_view url) {
-  http_endpoint ep;
-  std::string_view rest;
-  if (url.rfind("https://", 0) == 0) rest = url.substr(8);
-  else if (url.rfind("http://", 0) == 0) {
-    ep.tls = false;
-    rest = url.substr(7);
-  } else {
-    fail(errc::usage, "endpoint '" + std::string(url) + "' must start with https:// (or http://)");
-  }
-  if (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);
-  if (rest.empty() || rest.find('/') != std::string_view::npos || rest.find('?') != std::string_view::npos)
-    fail(errc::usage, "endpoint '" + std::string(url) + "' must be scheme://host[:port], without a path");
-  if (rest.front() == '[') {
-    auto close = rest.find(']');
-    if (close == std::string_view::npos) fail(errc::usage, "endpoint '" + std::string(url) + "': unclosed '['");
-    ep.host = std::string(rest.substr(1, close - 1));
-    rest.remove_prefix(close + 1);
-    if (!rest.empty() && rest.front() == ':') ep.port = std::string(rest.substr(1));
-  } else if (auto colon = rest.rfind(':'); colon != std::string_view::npos) {
-    ep.host = std::string(rest.substr(0, colon));
-    ep.port = std::string(rest.substr(colon + 1));
-  } else {
-    ep.host = std::string(rest);
-  }
-  if (ep.port.empty()) ep.port = ep.tls ? "443" : "80";
-  if (ep.host.empty() || !std::all_of(ep.port.begin(), ep.port.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }))
-    fail(errc::usage, "endpoint '" + std::string(url) + "': bad host or port");
-  return ep;
-}
-
 std::optional<std::string> http_response::header(std::string_view name) const {
   for (auto& [k, v] : headers)
     if (k.size() == name.size() && std::equal(k.begin(), k.end(), name.begin(), [](char a, char b) {

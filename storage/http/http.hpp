@@ -12,6 +12,7 @@
 
 #include "async/async.hpp"
 #include "io/io.hpp"
+#include "storage/http/endpoint.hpp"
 
 #include <chrono>
 #include <memory>
@@ -22,19 +23,6 @@
 #include <vector>
 
 namespace stratum {
-
-struct http_endpoint {
-  bool tls = true;
-  std::string host;  // name or IP literal (IPv6 without brackets)
-  std::string port;  // "443", "80" or as given
-  // The Host header: host[:port] (the port only when not the scheme's default).
-  std::string host_header() const;
-  std::string url() const;  // scheme://host[:port], for messages
-};
-
-// Parses "https://host[:port]" or "http://host[:port]" (a trailing '/' is
-// allowed, a path is not). Throws errc::usage naming `url`.
-http_endpoint parse_endpoint(std::string_view url);
 
 struct http_options {
   std::string ca_file;  // PEM; empty: the system's CA store
