@@ -4,6 +4,8 @@
 
 #include <openssl/evp.h>
 
+#include <algorithm>
+#include <charconv>
 #include <cstdlib>
 #include <ctime>
 
@@ -139,6 +141,16 @@ std::string md5_base64(const unsigned char* p, std::size_t n) {
   return base64(md, len);
 }
 
+std::uint64_t parse_size(std::string_view text, const std::string& what) {
+  std::string_view t = trim(text);
+  std::uint64_t n = 0;
+  auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), n);
+  if (t.empty()) return 0;
+  if (ec != std::errc() || end != t.data() + t.size())
+    fail(errc::corrupt, what + " is '" + std::string(text.substr(0, 40)) + "', not a size; the store's answer is malformed");
+  return n;
+}
+
 std::string byte_range(std::uint64_t offset, std::uint64_t length) {
   return "bytes=" + std::to_string(offset) + "-" + (length > 0 ? std::to_string(offset + length - 1) : "");
 }
@@ -164,11 +176,13 @@ std::string utc_now(const char* format) {
 }
 
 std::size_t list_page(std::size_t service_max) {
-  static const long n = [] {
-    const char* v = std::getenv("STRATUM_LIST_PAGE");
-    return v ? std::atol(v) : 0L;
+  static const std::size_t n = [] {
+    const std::string v = env("STRATUM_LIST_PAGE");
+    std::size_t page = 0;
+    std::from_chars(v.data(), v.data() + v.size(), page);  // not a number: 0, the service's page
+    return page;
   }();
-  return n > 0 ? static_cast<std::size_t>(n) : service_max;
+  return n > 0 ? std::min(n, service_max) : service_max;
 }
 
 }  // namespace stratum::store_util

@@ -30,6 +30,11 @@ std::string_view trim(std::string_view s);
 std::string md5_base64(const unsigned char* p, std::size_t n);
 inline std::string md5_base64(const bytes& b) { return md5_base64(b.data(), b.size()); }
 
+// A size as a store writes it: decimal digits, surrounding whitespace
+// allowed, no sign, below 2^64; "" is 0. Anything else throws errc::corrupt
+// with `what` (the operation, store and field) and the text.
+std::uint64_t parse_size(std::string_view text, const std::string& what);
+
 // A Range header's value: bytes=OFFSET-[LAST] (length 0: to the end).
 std::string byte_range(std::uint64_t offset, std::uint64_t length);
 // A key prefix as the stores keep it: trailing '/'s dropped, then one added

@@ -134,7 +134,7 @@ class azure_backend final : public backend {
     }
     if (r.status / 100 != 2) fail_for(r, "Get Blob Properties", key);
     object_info info{key, 0};
-    if (auto len = r.header("Content-Length")) info.size = std::stoull(*len);
+    if (auto len = r.header("Content-Length")) info.size = parse_size(*len, "Get Blob Properties " + describe() + "/" + key + ": Content-Length");
     co_return info;
   }
 
@@ -156,7 +156,7 @@ class azure_backend final : public backend {
         std::string name = xml_unescape(xml_field(blob, "Name", n));
         std::string size(xml_field(blob, "Content-Length", z));
         if (name.compare(0, prefix_.size(), prefix_) != 0) continue;
-        out.push_back({name.substr(prefix_.size()), size.empty() ? 0 : std::stoull(size)});
+        out.push_back({name.substr(prefix_.size()), parse_size(size, "List Blobs " + describe() + ": the size of '" + name + "'")});
         if (out.size() >= limit) co_return out;
       }
       std::size_t m = 0;
@@ -209,16 +209,12 @@ class azure_backend final : public backend {
 
   [[noreturn]] void fail_for(const http_response& r, const char* op, const std::string& key) const {
     const std::string code = error_code(r);
-    std::string what = std::string(op) + " " + describe() + (key.empty() ? "" : "/" + key) + ": HTTP " + std::to_string(r.status) +
-                       (code.empty() ? "" : " " + code);
-    if (r.status >= 500 || r.status == 429 || code == "ServerBusy" || code == "OperationTimedOut" || code == "InternalError")
-      fail_transient(what, r.status == 429 || r.status == 503 || code == "ServerBusy", r.retry_after());
-    if (code == "ContainerNotFound")
-      fail(errc::permanent, what + ": container '" + container_ + "' does not exist in account '" + account_ + "'");
-    if (r.status == 403)
-      fail(errc::permanent, what + ": not authorised (" + (sas_.empty() ? "check AZURE_STORAGE_KEY" : "the SAS token is wrong, expired or lacks a permission") +
-                                ") for account '" + account_ + "', container '" + container_ + "'");
-    fail(errc::permanent, what);
+    const std::string what = std::string(op) + " " + describe() + (key.empty() ? "" : "/" + key);
+    fail_status(r, code, what,
+                std::string("not authorised (") +
+                    (sas_.empty() ? "check AZURE_STORAGE_KEY" : "the SAS token is wrong, expired or lacks a permission") +
+                    ") for account '" + account_ + "', container '" + container_ + "'",
+                "container '" + container_ + "' does not exist in account '" + account_ + "'");
   }
 
   std::string account_, container_, prefix_, sas_, base_path_;

@@ -1,6 +1,7 @@
 #include "storage/http/http.hpp"
 
 #include "async/error.hpp"
+#include "storage/system_error.hpp"
 
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -23,21 +24,6 @@ namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 namespace ssl = boost::asio::ssl;
 using tcp = boost::asio::ip::tcp;
-
-std::optional<std::string> http_response::header(std::string_view name) const {
-  for (auto& [k, v] : headers)
-    if (k.size() == name.size() && std::equal(k.begin(), k.end(), name.begin(), [](char a, char b) {
-          return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
-        }))
-      return v;
-  return std::nullopt;
-}
-
-std::chrono::milliseconds http_response::retry_after() const {
-  auto ra = header("Retry-After");
-  if (!ra || ra->empty() || !std::isdigit(static_cast<unsigned char>((*ra)[0]))) return {};
-  return std::chrono::seconds(std::min(300ul, std::stoul(*ra)));
-}
 
 namespace {
 
@@ -95,7 +81,7 @@ int session_slot() {
 
 class client_impl final : public http_client {
  public:
-  client_impl(asio::io_context& io, const http_endpoint& ep, const http_options& o)
+  client_impl(asio::io_context& io, const http_endpoint& ep, const http_options& o) try
       : io_(io), ep_(ep), opt_(o), host_header_(ep.host_header()), ctx_(ssl::context::tls_client) {
     if (!ep_.tls) return;
     ctx_.set_verify_mode(ssl::verify_peer);
@@ -118,6 +104,8 @@ class client_impl final : public http_client {
     if (ec)
       fail(errc::usage, opt_.ca_file.empty() ? "cannot load the system's CA certificates: " + ec.message()
                                              : "cannot load --ca-file '" + opt_.ca_file + "': " + ec.message());
+  } catch (const boost::system::system_error& e) {
+    fail_system(e.code(), "cannot set up TLS for " + ep.url());
   }
 
   ~client_impl() override {
@@ -166,7 +154,7 @@ class client_impl final : public http_client {
         fresh_only = true;
         continue;
       }
-      raise(failure, stage);
+      fail_system(failure, std::string("cannot ") + stage + " " + ep_.url());
     }
   }
 
@@ -221,28 +209,6 @@ class client_impl final : public http_client {
   void drop(std::unique_ptr<connection>& c) {
     c->close();
     c.reset();
-  }
-
-  [[noreturn]] void raise(const boost::system::error_code& ec, const char* stage) {
-    const std::string where = ep_.url();
-    if (ec == beast::error::timeout)
-      fail(errc::transient, "no answer from " + where + " within " + std::to_string(opt_.timeout.count() / 1000) + " s");
-    // The server closed the connection without TLS's close_notify: the
-    // services do that to idle connections, and a request crossing the close
-    // meets it. Another connection will do.
-    if (ec == ssl::error::stream_truncated)
-      fail(errc::transient, std::string("cannot ") + stage + " " + where + ": the server closed the connection (TLS stream truncated)");
-    if (ec.category() == asio::error::get_ssl_category()) {
-      const std::string reason = ec.message();
-      if (reason.find("certificate verify failed") != std::string::npos)
-        fail(errc::permanent, "the TLS certificate of " + where + " does not verify (" + reason +
-                                  "); if it is signed by a private CA, give that CA with --ca-file");
-      if (reason.find("wrong version number") != std::string::npos || reason.find("packet length too long") != std::string::npos ||
-          reason.find("record layer failure") != std::string::npos)
-        fail(errc::permanent, where + " does not speak TLS (" + reason + "); is it an http:// endpoint?");
-      fail(errc::permanent, "TLS with " + where + " failed: " + reason);
-    }
-    fail(errc::transient, std::string("cannot ") + stage + " " + where + ": " + ec.message());
   }
 
   awaitable<void> connect(connection& c, const char*& stage) {

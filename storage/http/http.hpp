@@ -6,13 +6,16 @@
 //
 // It never sends `Expect: 100-continue` (a round trip per PUT). Failures to
 // connect, resets and timeouts throw errc::transient; a certificate that does
-// not verify, or a server that does not speak TLS, throws errc::permanent.
-// Messages name the endpoint, never a header value.
+// not verify, or a server that does not speak TLS, throws errc::permanent
+// (storage/system_error classifies them). Messages name the endpoint, never
+// a header value. An answer is returned whatever its status: the store's
+// backend decides what it means (storage/http/status).
 #pragma once
 
 #include "async/async.hpp"
 #include "io/io.hpp"
 #include "storage/http/endpoint.hpp"
+#include "storage/http/status.hpp"
 
 #include <chrono>
 #include <memory>
@@ -43,15 +46,6 @@ struct http_request {
   std::vector<std::pair<std::string, std::string>> headers;
   const std::vector<std::pair<std::string, std::string>>* more_headers = nullptr;  // sent after `headers`
   std::shared_ptr<const bytes> body;  // may be null
-};
-
-struct http_response {
-  unsigned status = 0;
-  std::vector<std::pair<std::string, std::string>> headers;
-  bytes body;
-  std::optional<std::string> header(std::string_view name) const;  // case-insensitive
-  // Retry-After in its seconds form, at most 300 s (0: absent or a date).
-  std::chrono::milliseconds retry_after() const;
 };
 
 class http_client {

@@ -96,7 +96,7 @@ class s3_backend final : public backend {
     if (r.status == 404) co_return std::nullopt;  // HEAD has no body to tell a missing bucket
     if (r.status / 100 != 2) fail_for(r, "HEAD", key);
     object_info info{key, 0};
-    if (auto len = r.header("Content-Length")) info.size = std::stoull(*len);
+    if (auto len = r.header("Content-Length")) info.size = parse_size(*len, "HEAD " + describe() + "/" + key + ": Content-Length");
     co_return info;
   }
 
@@ -121,7 +121,7 @@ class s3_backend final : public backend {
         std::string name = xml_unescape(xml_field(contents, "Key", k));
         auto size = xml_field(contents, "Size", z);
         if (name.compare(0, prefix_.size(), prefix_) != 0) continue;
-        out.push_back({name.substr(prefix_.size()), size.empty() ? 0 : std::stoull(std::string(size))});
+        out.push_back({name.substr(prefix_.size()), parse_size(size, "ListObjectsV2 " + describe() + ": the size of '" + name + "'")});
         if (out.size() >= limit) co_return out;
       }
       std::size_t t = 0, n = 0;
@@ -224,15 +224,12 @@ class s3_backend final : public backend {
   static bool no_bucket(const http_response& r) { return error_code(r) == "NoSuchBucket"; }
 
   [[noreturn]] void fail_for(const http_response& r, const char* op, const std::string& key) const {
-    std::string code = error_code(r);
-    std::string what = std::string(op) + " " + describe() + (key.empty() ? "" : "/" + key) + ": HTTP " + std::to_string(r.status) +
-                       (code.empty() ? "" : " " + code);
-    if (r.status >= 500 || r.status == 429 || code == "SlowDown" || code == "RequestTimeout")
-      fail_transient(what, r.status == 429 || r.status == 503 || code == "SlowDown", r.retry_after());
-    if (code == "NoSuchBucket") fail(errc::permanent, what + ": bucket '" + bucket_ + "' does not exist at " + http_->endpoint().url());
-    if (r.status == 403)
-      fail(errc::permanent, what + ": access denied; check AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and the bucket's policy");
-    fail(errc::permanent, what);
+    const std::string code = error_code(r);
+    const std::string what = std::string(op) + " " + describe() + (key.empty() ? "" : "/" + key);
+    fail_status(r, code, what,
+                code == "RequestTimeTooSkewed" ? "this machine's clock is more than 15 minutes off; set it right"
+                                               : "access denied; check AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and the bucket's policy",
+                "bucket '" + bucket_ + "' does not exist at " + http_->endpoint().url());
   }
 
   asio::thread_pool& blocking_;

@@ -1,4 +1,5 @@
 // The stores' shared helpers (storage/store_util): strict base64 and trim.
+#include "async/error.hpp"
 #include "storage/store_util.hpp"
 
 #include <doctest/doctest.h>
@@ -32,4 +33,21 @@ TEST_CASE("trim drops ASCII whitespace at both ends only") {
   CHECK(trim("\n") == "");
   CHECK(trim("") == "");
   CHECK(trim("x") == "x");
+}
+
+TEST_CASE("parse_size reads decimal sizes and calls anything else corrupt, with context") {
+  CHECK(parse_size("0", "x") == 0);
+  CHECK(parse_size("", "x") == 0);
+  CHECK(parse_size(" 1234\n", "x") == 1234);
+  CHECK(parse_size("18446744073709551615", "x") == 18446744073709551615ull);
+  for (const char* bad : {"-1", "+1", "12a", "1.5", "0x10", "18446744073709551616", "size"}) {
+    CAPTURE(std::string(bad));
+    try {
+      parse_size(bad, "List Blobs az://a/c: the size of 'k'");
+      FAIL("accepted");
+    } catch (const std::exception& e) {
+      CHECK(is(e, errc::corrupt));
+      CHECK(std::string(e.what()).find("List Blobs az://a/c: the size of 'k' is '" + std::string(bad) + "'") != std::string::npos);
+    }
+  }
 }
