@@ -11,67 +11,6 @@
 
 namespace stratum::store_util {
 
-std::string_view xml_field(std::string_view xml, std::string_view tag, std::size_t& from) {
-  const std::string open = "<" + std::string(tag) + ">", close = "</" + std::string(tag) + ">";
-  auto a = xml.find(open, from);
-  if (a == std::string_view::npos) {
-    from = std::string_view::npos;
-    return {};
-  }
-  a += open.size();
-  auto b = xml.find(close, a);
-  if (b == std::string_view::npos) {
-    from = std::string_view::npos;
-    return {};
-  }
-  from = b + close.size();
-  return xml.substr(a, b - a);
-}
-
-std::string xml_unescape(std::string_view s) {
-  std::string out;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] != '&') {
-      out.push_back(s[i]);
-      continue;
-    }
-    auto semi = s.find(';', i);
-    if (semi == std::string_view::npos) {
-      out.push_back('&');
-      continue;
-    }
-    auto ent = s.substr(i + 1, semi - i - 1);
-    if (ent == "amp") out.push_back('&');
-    else if (ent == "lt") out.push_back('<');
-    else if (ent == "gt") out.push_back('>');
-    else if (ent == "quot") out.push_back('"');
-    else if (ent == "apos") out.push_back('\'');
-    else if (!ent.empty() && ent[0] == '#') {
-      unsigned long cp = ent.size() > 1 && (ent[1] == 'x' || ent[1] == 'X') ? std::strtoul(std::string(ent.substr(2)).c_str(), nullptr, 16)
-                                                                             : std::strtoul(std::string(ent.substr(1)).c_str(), nullptr, 10);
-      // UTF-8 encode.
-      if (cp < 0x80) out.push_back(static_cast<char>(cp));
-      else if (cp < 0x800) {
-        out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
-        out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-      } else if (cp < 0x10000) {
-        out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
-        out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-        out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-      } else {
-        out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
-        out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-        out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-        out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-      }
-    } else {
-      out.append(s.substr(i, semi - i + 1));
-    }
-    i = semi;
-  }
-  return out;
-}
-
 std::string xml_escape(std::string_view s) {
   std::string out;
   for (char c : s) {
@@ -120,6 +59,29 @@ std::optional<std::string> unbase64(std::string_view s) {
     out.push_back(static_cast<char>(group >> 16));
     if (pad < 2) out.push_back(static_cast<char>(group >> 8 & 0xFF));
     if (pad < 1) out.push_back(static_cast<char>(group & 0xFF));
+  }
+  return out;
+}
+
+std::optional<std::string> percent_decode(std::string_view s, bool plus_is_space) {
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%') {
+      if (s.size() - i < 3) return std::nullopt;
+      const int hi = hex(s[i + 1]), lo = hex(s[i + 2]);
+      if (hi < 0 || lo < 0) return std::nullopt;
+      out.push_back(static_cast<char>(hi * 16 + lo));
+      i += 2;
+    } else {
+      out.push_back(plus_is_space && s[i] == '+' ? ' ' : s[i]);
+    }
   }
   return out;
 }

@@ -10,6 +10,7 @@
 #include "io/sha256.hpp"
 #include "storage/backend.hpp"
 #include "storage/http/http.hpp"
+#include "storage/azure/listing.hpp"
 #include "storage/azure/shared_key.hpp"
 #include "storage/s3/sigv4.hpp"  // uri_encode
 #include "storage/store_util.hpp"
@@ -148,20 +149,14 @@ class azure_backend final : public backend {
       if (!marker.empty()) q.emplace_back("marker", marker);
       auto r = co_await send("GET", container_path(), q, {}, nullptr);
       if (r.status / 100 != 2) fail_for(r, "List Blobs", prefix);
-      std::string_view xml(reinterpret_cast<const char*>(r.body.data()), r.body.size());
-      for (std::size_t at = 0;;) {
-        std::string_view blob = xml_field(xml, "Blob", at);
-        if (at == std::string_view::npos) break;
-        std::size_t n = 0, z = 0;
-        std::string name = xml_unescape(xml_field(blob, "Name", n));
-        std::string size(xml_field(blob, "Content-Length", z));
-        if (name.compare(0, prefix_.size(), prefix_) != 0) continue;
-        out.push_back({name.substr(prefix_.size()), parse_size(size, "List Blobs " + describe() + ": the size of '" + name + "'")});
+      auto listed = parse_list_blobs(text(r), "List Blobs " + describe());
+      for (auto& b : listed.blobs) {
+        if (b.name.compare(0, prefix_.size(), prefix_) != 0) continue;
+        out.push_back({b.name.substr(prefix_.size()), b.size});
         if (out.size() >= limit) co_return out;
       }
-      std::size_t m = 0;
-      marker = xml_unescape(xml_field(xml, "NextMarker", m));
-      if (marker.empty()) break;
+      if (listed.next_marker.empty()) break;
+      marker = std::move(listed.next_marker);
     }
     co_return out;
   }
@@ -200,11 +195,11 @@ class azure_backend final : public backend {
     co_return r;
   }
 
+  static std::string_view text(const http_response& r) { return {reinterpret_cast<const char*>(r.body.data()), r.body.size()}; }
+
   static std::string error_code(const http_response& r) {
     if (auto h = r.header("x-ms-error-code")) return *h;
-    std::string_view xml(reinterpret_cast<const char*>(r.body.data()), r.body.size());
-    std::size_t at = 0;
-    return std::string(xml_field(xml, "Code", at));
+    return parse_azure_error(text(r)).code;
   }
 
   [[noreturn]] void fail_for(const http_response& r, const char* op, const std::string& key) const {

@@ -7,6 +7,7 @@
 #include "io/sha256.hpp"
 #include "storage/backend.hpp"
 #include "storage/http/http.hpp"
+#include "storage/s3/listing.hpp"
 #include "storage/s3/sigv4.hpp"
 #include "storage/store_util.hpp"
 
@@ -113,22 +114,14 @@ class s3_backend final : public backend {
         r = co_await send("GET", bucket_path(), q, {}, nullptr, empty_hash());
       }
       if (r.status / 100 != 2) fail_for(r, "ListObjectsV2", prefix);
-      std::string_view xml(reinterpret_cast<const char*>(r.body.data()), r.body.size());
-      for (std::size_t at = 0;;) {
-        auto contents = xml_field(xml, "Contents", at);
-        if (at == std::string_view::npos) break;
-        std::size_t k = 0, z = 0;
-        std::string name = xml_unescape(xml_field(contents, "Key", k));
-        auto size = xml_field(contents, "Size", z);
-        if (name.compare(0, prefix_.size(), prefix_) != 0) continue;
-        out.push_back({name.substr(prefix_.size()), parse_size(size, "ListObjectsV2 " + describe() + ": the size of '" + name + "'")});
+      auto listed = parse_list_objects_v2(text(r), "ListObjectsV2 " + describe());
+      for (auto& o : listed.objects) {
+        if (o.key.compare(0, prefix_.size(), prefix_) != 0) continue;
+        out.push_back({o.key.substr(prefix_.size()), o.size});
         if (out.size() >= limit) co_return out;
       }
-      std::size_t t = 0, n = 0;
-      auto truncated = xml_field(xml, "IsTruncated", t);
-      auto next = xml_field(xml, "NextContinuationToken", n);
-      if (truncated != "true" || next.empty()) break;
-      token = xml_unescape(next);
+      if (!listed.truncated) break;
+      token = std::move(listed.next_token);
     }
     co_return out;
   }
@@ -157,14 +150,10 @@ class s3_backend final : public backend {
         r = co_await send("POST", bucket_path(), query, headers, body, hash);
       }
       if (r.status / 100 != 2) fail_for(r, "DeleteObjects", "");
-      std::string_view answer(reinterpret_cast<const char*>(r.body.data()), r.body.size());
-      std::size_t e = 0;
-      auto failed = xml_field(answer, "Error", e);
-      if (e != std::string_view::npos) {
-        std::size_t k = 0, c = 0;
-        fail(errc::permanent, "DeleteObjects " + describe() + ": '" + xml_unescape(xml_field(failed, "Key", k)) + "': " +
-                                  std::string(xml_field(failed, "Code", c)));
-      }
+      auto failed = parse_delete_result(text(r), "DeleteObjects " + describe());
+      if (!failed.empty())
+        fail(errc::permanent, "DeleteObjects " + describe() + ": '" + failed.front().key + "': " + failed.front().code +
+                                  (failed.size() > 1 ? " (and " + std::to_string(failed.size() - 1) + " more)" : ""));
     }
   }
 
@@ -215,11 +204,9 @@ class s3_backend final : public backend {
     co_return co_await http_->request(hr);
   }
 
-  static std::string error_code(const http_response& r) {
-    std::string_view xml(reinterpret_cast<const char*>(r.body.data()), r.body.size());
-    std::size_t at = 0;
-    return std::string(xml_field(xml, "Code", at));
-  }
+  static std::string_view text(const http_response& r) { return {reinterpret_cast<const char*>(r.body.data()), r.body.size()}; }
+
+  static std::string error_code(const http_response& r) { return parse_s3_error(text(r)).code; }
 
   static bool no_bucket(const http_response& r) { return error_code(r) == "NoSuchBucket"; }
 

@@ -51,3 +51,15 @@ TEST_CASE("parse_size reads decimal sizes and calls anything else corrupt, with 
     }
   }
 }
+
+TEST_CASE("percent_decode") {
+  CHECK(percent_decode("a%20b%2Fc%2fd", false) == std::string("a b/c/d"));
+  CHECK(percent_decode("a+b", false) == std::string("a+b"));
+  CHECK(percent_decode("a+b", true) == std::string("a b"));
+  CHECK(percent_decode("%EF%BF%BE", false) == std::string("\xEF\xBF\xBE"));
+  CHECK(percent_decode("", false) == std::string());
+  for (const char* bad : {"%", "%2", "a%g0", "%%", "abc%2"}) {
+    CAPTURE(std::string(bad));
+    CHECK(!percent_decode(bad, false));
+  }
+}
