@@ -14,6 +14,7 @@
 
 #include "async/budget.hpp"
 #include "async/error.hpp"
+#include "storage/system_error.hpp"
 
 #include <boost/asio/steady_timer.hpp>
 
@@ -71,7 +72,7 @@ class retrying_backend final : public backend {
     for (unsigned n = 1;; ++n) {
       std::chrono::milliseconds wait{0};
       {
-        auto slot = co_await lease(window_, 1);
+        auto slot = co_await wait_for_window();
         struct counting {
           retrying_backend& self;
           counting(retrying_backend& s) : self(s) { self.count(+1); }
@@ -87,9 +88,32 @@ class retrying_backend final : public backend {
         }
       }
       ++stats_.retries;
+      co_await sleep(wait);
+    }
+  }
+
+  // The waits of this layer, whose Asio errors (a cancelled run) leave as
+  // stratum errors like everything else from a store.
+  awaitable<budget_lease> wait_for_window() {
+    boost::system::error_code failure;
+    try {
+      co_return co_await lease(window_, 1);
+    } catch (const boost::system::system_error& e) {
+      failure = e.code();
+    }
+    fail_system(failure, describe() + ": waiting for a request slot");
+  }
+
+  awaitable<void> sleep(std::chrono::milliseconds wait) {
+    boost::system::error_code failure;
+    try {
       asio::steady_timer t(io_, wait);
       co_await t.async_wait(use_awaitable);
+      co_return;
+    } catch (const boost::system::system_error& e) {
+      failure = e.code();
     }
+    fail_system(failure, describe() + ": waiting to retry");
   }
 
   // attempt() for an operation without a result.

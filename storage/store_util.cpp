@@ -4,71 +4,12 @@
 
 #include <openssl/evp.h>
 
+#include <algorithm>
+#include <charconv>
 #include <cstdlib>
 #include <ctime>
 
 namespace stratum::store_util {
-
-std::string_view xml_field(std::string_view xml, std::string_view tag, std::size_t& from) {
-  const std::string open = "<" + std::string(tag) + ">", close = "</" + std::string(tag) + ">";
-  auto a = xml.find(open, from);
-  if (a == std::string_view::npos) {
-    from = std::string_view::npos;
-    return {};
-  }
-  a += open.size();
-  auto b = xml.find(close, a);
-  if (b == std::string_view::npos) {
-    from = std::string_view::npos;
-    return {};
-  }
-  from = b + close.size();
-  return xml.substr(a, b - a);
-}
-
-std::string xml_unescape(std::string_view s) {
-  std::string out;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] != '&') {
-      out.push_back(s[i]);
-      continue;
-    }
-    auto semi = s.find(';', i);
-    if (semi == std::string_view::npos) {
-      out.push_back('&');
-      continue;
-    }
-    auto ent = s.substr(i + 1, semi - i - 1);
-    if (ent == "amp") out.push_back('&');
-    else if (ent == "lt") out.push_back('<');
-    else if (ent == "gt") out.push_back('>');
-    else if (ent == "quot") out.push_back('"');
-    else if (ent == "apos") out.push_back('\'');
-    else if (!ent.empty() && ent[0] == '#') {
-      unsigned long cp = ent.size() > 1 && (ent[1] == 'x' || ent[1] == 'X') ? std::strtoul(std::string(ent.substr(2)).c_str(), nullptr, 16)
-                                                                             : std::strtoul(std::string(ent.substr(1)).c_str(), nullptr, 10);
-      // UTF-8 encode.
-      if (cp < 0x80) out.push_back(static_cast<char>(cp));
-      else if (cp < 0x800) {
-        out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
-        out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-      } else if (cp < 0x10000) {
-        out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
-        out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-        out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-      } else {
-        out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
-        out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-        out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-        out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-      }
-    } else {
-      out.append(s.substr(i, semi - i + 1));
-    }
-    i = semi;
-  }
-  return out;
-}
 
 std::string xml_escape(std::string_view s) {
   std::string out;
@@ -92,15 +33,64 @@ std::string base64(const unsigned char* p, std::size_t n) {
   return out;
 }
 
-std::string unbase64(std::string_view s) {
-  std::string out(s.size(), '\0');
-  int len = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()), reinterpret_cast<const unsigned char*>(s.data()),
-                            static_cast<int>(s.size()));
-  if (len < 0) return {};
-  std::size_t pad = 0;
-  for (auto it = s.rbegin(); it != s.rend() && *it == '='; ++it) ++pad;
-  out.resize(static_cast<std::size_t>(len) - pad);
+std::optional<std::string> unbase64(std::string_view s) {
+  // Not EVP_DecodeBlock: it skips whitespace and decodes the padding as zero
+  // bytes, so a key with a newline after it came back longer than it is.
+  auto value = [](char c) -> int {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+') return 62;
+    if (c == '/') return 63;
+    return -1;
+  };
+  if (s.size() % 4 != 0) return std::nullopt;
+  std::string out;
+  out.reserve(s.size() / 4 * 3);
+  for (std::size_t i = 0; i < s.size(); i += 4) {
+    const bool last = i + 4 == s.size();
+    const std::size_t pad = last ? (s[i + 3] == '=') + (s[i + 3] == '=' && s[i + 2] == '=') : 0;
+    std::uint32_t group = 0;
+    for (std::size_t j = 0; j < 4; ++j) {
+      const int v = j >= 4 - pad ? 0 : value(s[i + j]);
+      if (v < 0) return std::nullopt;
+      group = group << 6 | static_cast<std::uint32_t>(v);
+    }
+    out.push_back(static_cast<char>(group >> 16));
+    if (pad < 2) out.push_back(static_cast<char>(group >> 8 & 0xFF));
+    if (pad < 1) out.push_back(static_cast<char>(group & 0xFF));
+  }
   return out;
+}
+
+std::optional<std::string> percent_decode(std::string_view s, bool plus_is_space) {
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%') {
+      if (s.size() - i < 3) return std::nullopt;
+      const int hi = hex(s[i + 1]), lo = hex(s[i + 2]);
+      if (hi < 0 || lo < 0) return std::nullopt;
+      out.push_back(static_cast<char>(hi * 16 + lo));
+      i += 2;
+    } else {
+      out.push_back(plus_is_space && s[i] == '+' ? ' ' : s[i]);
+    }
+  }
+  return out;
+}
+
+std::string_view trim(std::string_view s) {
+  auto space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; };
+  while (!s.empty() && space(s.front())) s.remove_prefix(1);
+  while (!s.empty() && space(s.back())) s.remove_suffix(1);
+  return s;
 }
 
 std::string md5_base64(const unsigned char* p, std::size_t n) {
@@ -111,6 +101,16 @@ std::string md5_base64(const unsigned char* p, std::size_t n) {
   unsigned int len = 0;
   if (!md5 || !EVP_Digest(p, n, md, &len, md5, nullptr)) fail(errc::permanent, "OpenSSL MD5 failed");
   return base64(md, len);
+}
+
+std::uint64_t parse_size(std::string_view text, const std::string& what) {
+  std::string_view t = trim(text);
+  std::uint64_t n = 0;
+  auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), n);
+  if (t.empty()) return 0;
+  if (ec != std::errc() || end != t.data() + t.size())
+    fail(errc::corrupt, what + " is '" + std::string(text.substr(0, 40)) + "', not a size; the store's answer is malformed");
+  return n;
 }
 
 std::string byte_range(std::uint64_t offset, std::uint64_t length) {
@@ -138,11 +138,13 @@ std::string utc_now(const char* format) {
 }
 
 std::size_t list_page(std::size_t service_max) {
-  static const long n = [] {
-    const char* v = std::getenv("STRATUM_LIST_PAGE");
-    return v ? std::atol(v) : 0L;
+  static const std::size_t n = [] {
+    const std::string v = env("STRATUM_LIST_PAGE");
+    std::size_t page = 0;
+    std::from_chars(v.data(), v.data() + v.size(), page);  // not a number: 0, the service's page
+    return page;
   }();
-  return n > 0 ? static_cast<std::size_t>(n) : service_max;
+  return n > 0 ? std::min(n, service_max) : service_max;
 }
 
 }  // namespace stratum::store_util

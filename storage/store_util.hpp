@@ -1,28 +1,38 @@
-// Small helpers the object stores share: the bits of XML their listings and
-// errors need (no general parser), base64, MD5 for Content-MD5, and the
-// environment.
+// Small helpers the object stores share: escaping for the XML they are sent
+// (their answers are read with pugixml, storage/xml), percent-decoding,
+// base64, MD5 for Content-MD5, sizes, and the environment.
 #pragma once
 
 #include "io/io.hpp"
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
 namespace stratum::store_util {
 
-// The text between <tag> and </tag>, searching from `from`; afterwards
-// `from` is just past the closing tag, or npos when there was none.
-std::string_view xml_field(std::string_view xml, std::string_view tag, std::size_t& from);
-// Replaces the five predefined entities and numeric references (as UTF-8).
-std::string xml_unescape(std::string_view s);
+// For XML a store is sent (S3's DeleteObjects): the five predefined entities.
 std::string xml_escape(std::string_view s);
 
 std::string base64(const unsigned char* p, std::size_t n);
-std::string unbase64(std::string_view s);  // "" when malformed
+// Standard base64 with padding (RFC 4648, section 4); nullopt when `s` is
+// not that (a character outside the alphabet, a length not a multiple of 4,
+// misplaced '=').
+std::optional<std::string> unbase64(std::string_view s);
+// %XX escapes decoded (and '+' as a space when `plus_is_space`, S3's
+// url encoding-type); nullopt for a '%' not followed by two hex digits.
+std::optional<std::string> percent_decode(std::string_view s, bool plus_is_space);
+// `s` without leading and trailing ASCII whitespace.
+std::string_view trim(std::string_view s);
 std::string md5_base64(const unsigned char* p, std::size_t n);
 inline std::string md5_base64(const bytes& b) { return md5_base64(b.data(), b.size()); }
+
+// A size as a store writes it: decimal digits, surrounding whitespace
+// allowed, no sign, below 2^64; "" is 0. Anything else throws errc::corrupt
+// with `what` (the operation, store and field) and the text.
+std::uint64_t parse_size(std::string_view text, const std::string& what);
 
 // A Range header's value: bytes=OFFSET-[LAST] (length 0: to the end).
 std::string byte_range(std::uint64_t offset, std::uint64_t length);

@@ -10,6 +10,8 @@
 #include "io/sha256.hpp"
 #include "storage/backend.hpp"
 #include "storage/http/http.hpp"
+#include "storage/azure/listing.hpp"
+#include "storage/azure/shared_key.hpp"
 #include "storage/s3/sigv4.hpp"  // uri_encode
 #include "storage/store_util.hpp"
 
@@ -31,8 +33,6 @@ constexpr const char* ms_version = "2021-08-06";
 constexpr std::size_t block_threshold = 8u << 20;
 constexpr std::size_t block_size = 4u << 20;
 
-using header_list = std::vector<std::pair<std::string, std::string>>;
-
 class azure_backend final : public backend {
  public:
   azure_backend(asio::io_context& io, std::string account, std::string container, std::string prefix, const store_options& o,
@@ -44,15 +44,20 @@ class azure_backend final : public backend {
       std::string key = env("AZURE_STORAGE_KEY");
       if (key.empty())
         fail(errc::usage, "store '" + describe() + "': set AZURE_STORAGE_SAS_TOKEN (a SAS for the container) or AZURE_STORAGE_KEY (the account key)");
-      std::string raw = unbase64(key);
-      if (raw.empty()) fail(errc::usage, "store '" + describe() + "': AZURE_STORAGE_KEY is not base64");
-      key_.emplace(raw);
+      key_.emplace(decode_account_key(key, describe()));
     }
     http_endpoint ep;
     if (!o.endpoint.empty()) {
-      // Emulators and private endpoints: the account is the first path segment.
-      ep = parse_endpoint(o.endpoint);
+      // Emulators and private endpoints: the account is the first path
+      // segment. The endpoint may name it (Azurite's BlobEndpoint,
+      // http://127.0.0.1:10000/devstoreaccount1, as azcopy, az and rclone
+      // take it) or not (host and port only).
+      auto u = parse_endpoint_url(o.endpoint);
+      ep = u.endpoint;
       base_path_ = "/" + account_;
+      if (!u.path.empty() && u.path != base_path_)
+        fail(errc::usage, "store '" + describe() + "': --endpoint '" + o.endpoint + "' names the path '" + u.path +
+                              "'; give the account there, " + ep.url() + base_path_ + ", or no path");
     } else {
       ep = parse_endpoint("https://" + account_ + ".blob.core.windows.net");
     }
@@ -121,7 +126,7 @@ class azure_backend final : public backend {
     }
     if (r.status / 100 != 2) fail_for(r, "Get Blob Properties", key);
     object_info info{key, 0};
-    if (auto len = r.header("Content-Length")) info.size = std::stoull(*len);
+    if (auto len = r.header("Content-Length")) info.size = parse_size(*len, "Get Blob Properties " + describe() + "/" + key + ": Content-Length");
     co_return info;
   }
 
@@ -135,20 +140,14 @@ class azure_backend final : public backend {
       if (!marker.empty()) q.emplace_back("marker", marker);
       auto r = co_await send("GET", container_path(), q, {}, nullptr);
       if (r.status / 100 != 2) fail_for(r, "List Blobs", prefix);
-      std::string_view xml(reinterpret_cast<const char*>(r.body.data()), r.body.size());
-      for (std::size_t at = 0;;) {
-        std::string_view blob = xml_field(xml, "Blob", at);
-        if (at == std::string_view::npos) break;
-        std::size_t n = 0, z = 0;
-        std::string name = xml_unescape(xml_field(blob, "Name", n));
-        std::string size(xml_field(blob, "Content-Length", z));
-        if (name.compare(0, prefix_.size(), prefix_) != 0) continue;
-        out.push_back({name.substr(prefix_.size()), size.empty() ? 0 : std::stoull(size)});
+      auto listed = parse_list_blobs(text(r), "List Blobs " + describe());
+      for (auto& b : listed.blobs) {
+        if (b.name.compare(0, prefix_.size(), prefix_) != 0) continue;
+        out.push_back({b.name.substr(prefix_.size()), b.size});
         if (out.size() >= limit) co_return out;
       }
-      std::size_t m = 0;
-      marker = xml_unescape(xml_field(xml, "NextMarker", m));
-      if (marker.empty()) break;
+      if (listed.next_marker.empty()) break;
+      marker = std::move(listed.next_marker);
     }
     co_return out;
   }
@@ -169,40 +168,6 @@ class azure_backend final : public backend {
   std::string container_path() const { return base_path_ + "/" + uri_encode(container_, true); }
   std::string blob_path(const std::string& key) const { return container_path() + "/" + uri_encode(prefix_ + key, false); }
 
-  // SharedKey: HMAC-SHA256 with the account key over the request's
-  // canonical form (docs: "Authorize with Shared Key", version 2015-02-21+).
-  std::string shared_key(const std::string& method, const std::string& path, const std::vector<std::pair<std::string, std::string>>& query,
-                         const header_list& headers, std::size_t content_length) const {
-    auto get = [&](const char* name) {
-      for (auto& [k, v] : headers) {
-        std::string lk = k;
-        for (auto& c : lk) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        if (lk == name) return v;
-      }
-      return std::string();
-    };
-    std::string s = method + "\n" + get("content-encoding") + "\n" + get("content-language") + "\n" +
-                    (content_length ? std::to_string(content_length) : "") + "\n" + get("content-md5") + "\n" + get("content-type") +
-                    "\n\n" + get("if-modified-since") + "\n" + get("if-match") + "\n" + get("if-none-match") + "\n" +
-                    get("if-unmodified-since") + "\n" + get("range") + "\n";
-    std::vector<std::pair<std::string, std::string>> ms;
-    for (auto& [k, v] : headers) {
-      std::string lk = k;
-      for (auto& c : lk) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      if (lk.rfind("x-ms-", 0) == 0) ms.emplace_back(lk, v);
-    }
-    std::sort(ms.begin(), ms.end());
-    for (auto& [k, v] : ms) s += k + ":" + v + "\n";
-    s += "/" + account_ + path;
-    auto q = query;
-    for (auto& [k, v] : q)
-      for (auto& c : k) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    std::sort(q.begin(), q.end());
-    for (auto& [k, v] : q) s += "\n" + k + ":" + v;
-    auto mac = key_->sign(s);
-    return "SharedKey " + account_ + ":" + base64(mac.v.data(), mac.v.size());
-  }
-
   awaitable<http_response> send(const char* method, const std::string& path, const std::vector<std::pair<std::string, std::string>>& query,
                                 const header_list& extra, shared_bytes body) {
     header_list h = extra;
@@ -214,32 +179,28 @@ class azure_backend final : public backend {
     std::string qs = query_string(query);
     if (!sas_.empty()) qs += (qs.empty() ? "?" : "&") + sas_;
     hr.target += qs;
-    if (sas_.empty()) h.emplace_back("Authorization", shared_key(method, path, query, h, body ? body->size() : 0));
+    if (sas_.empty()) h.emplace_back("Authorization", shared_key_authorization(*key_, account_, method, path, query, h, body ? body->size() : 0));
     hr.headers = std::move(h);
     hr.body = std::move(body);
     auto r = co_await http_->request(hr);
     co_return r;
   }
 
+  static std::string_view text(const http_response& r) { return {reinterpret_cast<const char*>(r.body.data()), r.body.size()}; }
+
   static std::string error_code(const http_response& r) {
     if (auto h = r.header("x-ms-error-code")) return *h;
-    std::string_view xml(reinterpret_cast<const char*>(r.body.data()), r.body.size());
-    std::size_t at = 0;
-    return std::string(xml_field(xml, "Code", at));
+    return parse_azure_error(text(r)).code;
   }
 
   [[noreturn]] void fail_for(const http_response& r, const char* op, const std::string& key) const {
     const std::string code = error_code(r);
-    std::string what = std::string(op) + " " + describe() + (key.empty() ? "" : "/" + key) + ": HTTP " + std::to_string(r.status) +
-                       (code.empty() ? "" : " " + code);
-    if (r.status >= 500 || r.status == 429 || code == "ServerBusy" || code == "OperationTimedOut" || code == "InternalError")
-      fail_transient(what, r.status == 429 || r.status == 503 || code == "ServerBusy", r.retry_after());
-    if (code == "ContainerNotFound")
-      fail(errc::permanent, what + ": container '" + container_ + "' does not exist in account '" + account_ + "'");
-    if (r.status == 403)
-      fail(errc::permanent, what + ": not authorised (" + (sas_.empty() ? "check AZURE_STORAGE_KEY" : "the SAS token is wrong, expired or lacks a permission") +
-                                ") for account '" + account_ + "', container '" + container_ + "'");
-    fail(errc::permanent, what);
+    const std::string what = std::string(op) + " " + describe() + (key.empty() ? "" : "/" + key);
+    fail_status(r, code, what,
+                std::string("not authorised (") +
+                    (sas_.empty() ? "check AZURE_STORAGE_KEY" : "the SAS token is wrong, expired or lacks a permission") +
+                    ") for account '" + account_ + "', container '" + container_ + "'",
+                "container '" + container_ + "' does not exist in account '" + account_ + "'");
   }
 
   std::string account_, container_, prefix_, sas_, base_path_;

@@ -1,6 +1,7 @@
 #include "storage/http/http.hpp"
 
 #include "async/error.hpp"
+#include "storage/system_error.hpp"
 
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -14,6 +15,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
+#include <deque>
 
 namespace stratum {
 
@@ -22,72 +25,46 @@ namespace bhttp = boost::beast::http;
 namespace ssl = boost::asio::ssl;
 using tcp = boost::asio::ip::tcp;
 
-std::string http_endpoint::host_header() const {
-  std::string h = host.find(':') != std::string::npos ? "[" + host + "]" : host;
-  if (port != (tls ? "443" : "80")) h += ":" + port;
-  return h;
-}
-
-std::string http_endpoint::url() const { return std::string(tls ? "https://" : "http://") + host_header(); }
-
-http_endpoint parse_endpoint(std::string_view url) {
-  http_endpoint ep;
-  std::string_view rest;
-  if (url.rfind("https://", 0) == 0) rest = url.substr(8);
-  else if (url.rfind("http://", 0) == 0) {
-    ep.tls = false;
-    rest = url.substr(7);
-  } else {
-    fail(errc::usage, "endpoint '" + std::string(url) + "' must start with https:// (or http://)");
-  }
-  if (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);
-  if (rest.empty() || rest.find('/') != std::string_view::npos || rest.find('?') != std::string_view::npos)
-    fail(errc::usage, "endpoint '" + std::string(url) + "' must be scheme://host[:port], without a path");
-  if (rest.front() == '[') {
-    auto close = rest.find(']');
-    if (close == std::string_view::npos) fail(errc::usage, "endpoint '" + std::string(url) + "': unclosed '['");
-    ep.host = std::string(rest.substr(1, close - 1));
-    rest.remove_prefix(close + 1);
-    if (!rest.empty() && rest.front() == ':') ep.port = std::string(rest.substr(1));
-  } else if (auto colon = rest.rfind(':'); colon != std::string_view::npos) {
-    ep.host = std::string(rest.substr(0, colon));
-    ep.port = std::string(rest.substr(colon + 1));
-  } else {
-    ep.host = std::string(rest);
-  }
-  if (ep.port.empty()) ep.port = ep.tls ? "443" : "80";
-  if (ep.host.empty() || !std::all_of(ep.port.begin(), ep.port.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }))
-    fail(errc::usage, "endpoint '" + std::string(url) + "': bad host or port");
-  return ep;
-}
-
-std::optional<std::string> http_response::header(std::string_view name) const {
-  for (auto& [k, v] : headers)
-    if (k.size() == name.size() && std::equal(k.begin(), k.end(), name.begin(), [](char a, char b) {
-          return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
-        }))
-      return v;
-  return std::nullopt;
-}
-
-std::chrono::milliseconds http_response::retry_after() const {
-  auto ra = header("Retry-After");
-  if (!ra || ra->empty() || !std::isdigit(static_cast<unsigned char>((*ra)[0]))) return {};
-  return std::chrono::seconds(std::min(300ul, std::stoul(*ra)));
-}
-
 namespace {
 
+// Counts a connection in http_client::connections().open from its TCP
+// connect until it is closed or destroyed, whatever ends it (an exception,
+// a failed handshake, a coroutine destroyed with it).
+class open_count {
+ public:
+  open_count() = default;
+  open_count(const open_count&) = delete;
+  open_count& operator=(const open_count&) = delete;
+  ~open_count() { stop(); }
+  void start(std::size_t& n) {
+    stop();
+    n_ = &n;
+    ++n;
+  }
+  void stop() {
+    if (n_) --*n_;
+    n_ = nullptr;
+  }
+
+ private:
+  std::size_t* n_ = nullptr;
+};
+
 struct connection {
+  open_count counted;  // first: destroyed last, after the sockets close
   std::unique_ptr<beast::tcp_stream> plain;
   std::unique_ptr<beast::ssl_stream<beast::tcp_stream>> secure;
   beast::flat_buffer buffer;
   std::string head;  // the request head being sent (its capacity is reused)
+  // In the pool: when it went back, and until when it may be taken again.
+  std::chrono::steady_clock::time_point idle_since, reuse_before;
   beast::tcp_stream& lowest() { return secure ? beast::get_lowest_layer(*secure) : *plain; }
   void close() {
+    if (!plain && !secure) return;
     boost::system::error_code ec;
     lowest().socket().shutdown(tcp::socket::shutdown_both, ec);
     lowest().socket().close(ec);
+    counted.stop();
   }
 };
 
@@ -104,7 +81,7 @@ int session_slot() {
 
 class client_impl final : public http_client {
  public:
-  client_impl(asio::io_context& io, const http_endpoint& ep, const http_options& o)
+  client_impl(asio::io_context& io, const http_endpoint& ep, const http_options& o) try
       : io_(io), ep_(ep), opt_(o), host_header_(ep.host_header()), ctx_(ssl::context::tls_client) {
     if (!ep_.tls) return;
     ctx_.set_verify_mode(ssl::verify_peer);
@@ -127,25 +104,30 @@ class client_impl final : public http_client {
     if (ec)
       fail(errc::usage, opt_.ca_file.empty() ? "cannot load the system's CA certificates: " + ec.message()
                                              : "cannot load --ca-file '" + opt_.ca_file + "': " + ec.message());
+  } catch (const boost::system::system_error& e) {
+    fail_system(e.code(), "cannot set up TLS for " + ep.url());
   }
 
   ~client_impl() override {
     SSL_CTX_set_ex_data(ctx_.native_handle(), session_slot(), nullptr);
     for (auto& c : idle_) c->close();
+    idle_.clear();  // before counts_, which they count themselves out of
   }
 
   const http_endpoint& endpoint() const override { return ep_; }
   counts connections() const override { return counts_; }
 
   awaitable<http_response> request(const http_request& r) override {
-    for (int attempt = 0;; ++attempt) {
-      std::unique_ptr<connection> c;
-      bool reused = false;
-      if (!idle_.empty()) {
-        c = std::move(idle_.back());
-        idle_.pop_back();
-        reused = true;
-      }
+    // A kept-alive connection the server has closed fails at once. The
+    // request then goes out once more, on a new connection (every request
+    // this client sends is idempotent), and the connections that went idle
+    // before that one are closed: the server will have closed them too.
+    // A timeout is a real failure, for the caller to retry.
+    bool fresh_only = false;
+    for (;;) {
+      std::unique_ptr<connection> c = fresh_only ? nullptr : take_idle();
+      const bool reused = c != nullptr;
+      const auto idle_since = reused ? c->idle_since : std::chrono::steady_clock::time_point{};
       http_response resp;
       bool keep = false, answered = false;
       boost::system::error_code failure;
@@ -154,7 +136,6 @@ class client_impl final : public http_client {
         if (!c) {
           c = std::make_unique<connection>();
           co_await connect(*c, stage);
-          ++counts_.open;
           ++counts_.opened;
         }
         stage = "talk to";
@@ -163,43 +144,71 @@ class client_impl final : public http_client {
         failure = e.code();
       }
       if (!failure) {
-        if (keep) idle_.push_back(std::move(c));
+        if (keep) put_idle(std::move(c), resp);
         else drop(c);
         co_return resp;
       }
       if (c) drop(c);
-      // A kept-alive connection the server closed meanwhile fails at once:
-      // once more on a new one (every request this client sends is
-      // idempotent). A timeout is a real failure, for the caller to retry.
-      if (reused && !answered && attempt == 0 && failure != beast::error::timeout) continue;
-      raise(failure, stage);
+      if (reused && !answered && failure != beast::error::timeout) {
+        drop_idle_since(idle_since);
+        fresh_only = true;
+        continue;
+      }
+      fail_system(failure, std::string("cannot ") + stage + " " + ep_.url());
     }
   }
 
  private:
-  void drop(std::unique_ptr<connection>& c) {
-    if (c->plain || c->secure) {
-      c->close();
-      if (counts_.open > 0) --counts_.open;
+  // The connection that went idle last, unless it has been idle too long;
+  // those past their time are closed on the way.
+  std::unique_ptr<connection> take_idle() {
+    const auto now = std::chrono::steady_clock::now();
+    // The pool is in the order connections went idle, so the oldest go first.
+    while (!idle_.empty() && now >= idle_.front()->reuse_before) {
+      drop(idle_.front());
+      idle_.pop_front();
     }
-    c.reset();
+    while (!idle_.empty()) {
+      auto c = std::move(idle_.back());
+      idle_.pop_back();
+      if (now < c->reuse_before) return c;
+      drop(c);
+    }
+    return nullptr;
   }
 
-  [[noreturn]] void raise(const boost::system::error_code& ec, const char* stage) {
-    const std::string where = ep_.url();
-    if (ec == beast::error::timeout)
-      fail(errc::transient, "no answer from " + where + " within " + std::to_string(opt_.timeout.count() / 1000) + " s");
-    if (ec.category() == asio::error::get_ssl_category() || ec == ssl::error::stream_truncated) {
-      const std::string reason = ec.message();
-      if (reason.find("certificate verify failed") != std::string::npos)
-        fail(errc::permanent, "the TLS certificate of " + where + " does not verify (" + reason +
-                                  "); if it is signed by a private CA, give that CA with --ca-file");
-      if (reason.find("wrong version number") != std::string::npos || reason.find("packet length too long") != std::string::npos ||
-          reason.find("record layer failure") != std::string::npos)
-        fail(errc::permanent, where + " does not speak TLS (" + reason + "); is it an http:// endpoint?");
-      fail(errc::permanent, "TLS with " + where + " failed: " + reason);
+  void put_idle(std::unique_ptr<connection> c, const http_response& resp) {
+    c->idle_since = std::chrono::steady_clock::now();
+    c->reuse_before = c->idle_since + std::min(opt_.max_idle, server_keep_alive(resp));
+    idle_.push_back(std::move(c));
+  }
+
+  // What the server says it keeps an idle connection for (Keep-Alive:
+  // timeout=N), less a fifth for the clocks and the round trip; the maximum
+  // when it says nothing.
+  static std::chrono::milliseconds server_keep_alive(const http_response& resp) {
+    auto v = resp.header("Keep-Alive");
+    if (!v) return std::chrono::milliseconds::max();
+    auto at = v->find("timeout=");
+    if (at == std::string::npos) return std::chrono::milliseconds::max();
+    const char* p = v->data() + at + 8;
+    unsigned seconds = 0;
+    auto [end, ec] = std::from_chars(p, v->data() + v->size(), seconds);
+    if (ec != std::errc() || end == p) return std::chrono::milliseconds::max();
+    return std::chrono::milliseconds(std::uint64_t(seconds) * 800);
+  }
+
+  // Closes the pooled connections that went idle at or before `t`.
+  void drop_idle_since(std::chrono::steady_clock::time_point t) {
+    while (!idle_.empty() && idle_.front()->idle_since <= t) {
+      drop(idle_.front());
+      idle_.pop_front();
     }
-    fail(errc::transient, std::string("cannot ") + stage + " " + where + ": " + ec.message());
+  }
+
+  void drop(std::unique_ptr<connection>& c) {
+    c->close();
+    c.reset();
   }
 
   awaitable<void> connect(connection& c, const char*& stage) {
@@ -220,6 +229,7 @@ class client_impl final : public http_client {
     }
     c.lowest().expires_after(opt_.timeout);
     co_await c.lowest().async_connect(*resolved_, use_awaitable);
+    c.counted.start(counts_.open);
     c.lowest().socket().set_option(tcp::no_delay(true));
     if (ep_.tls) {
       stage = "set up TLS with";
@@ -284,8 +294,8 @@ class client_impl final : public http_client {
     void operator()(SSL_SESSION* s) const { SSL_SESSION_free(s); }
   };
   std::unique_ptr<SSL_SESSION, session_free> session_;  // the latest the server gave, for the next connection
-  std::vector<std::unique_ptr<connection>> idle_;
-  counts counts_;
+  counts counts_;  // before idle_: pooled connections count themselves out of it
+  std::deque<std::unique_ptr<connection>> idle_;  // in the order they went idle
   std::optional<tcp::resolver::results_type> resolved_;
 };
 

@@ -6,12 +6,16 @@
 //
 // It never sends `Expect: 100-continue` (a round trip per PUT). Failures to
 // connect, resets and timeouts throw errc::transient; a certificate that does
-// not verify, or a server that does not speak TLS, throws errc::permanent.
-// Messages name the endpoint, never a header value.
+// not verify, or a server that does not speak TLS, throws errc::permanent
+// (storage/system_error classifies them). Messages name the endpoint, never
+// a header value. An answer is returned whatever its status: the store's
+// backend decides what it means (storage/http/status).
 #pragma once
 
 #include "async/async.hpp"
 #include "io/io.hpp"
+#include "storage/http/endpoint.hpp"
+#include "storage/http/status.hpp"
 
 #include <chrono>
 #include <memory>
@@ -23,22 +27,17 @@
 
 namespace stratum {
 
-struct http_endpoint {
-  bool tls = true;
-  std::string host;  // name or IP literal (IPv6 without brackets)
-  std::string port;  // "443", "80" or as given
-  // The Host header: host[:port] (the port only when not the scheme's default).
-  std::string host_header() const;
-  std::string url() const;  // scheme://host[:port], for messages
-};
-
-// Parses "https://host[:port]" or "http://host[:port]" (a trailing '/' is
-// allowed, a path is not). Throws errc::usage naming `url`.
-http_endpoint parse_endpoint(std::string_view url);
-
 struct http_options {
   std::string ca_file;  // PEM; empty: the system's CA store
   std::chrono::milliseconds timeout{std::chrono::seconds(60)};  // per request
+  // A pooled connection idle this long is closed rather than reused. Stores
+  // close idle connections themselves, and one reused as the server closes
+  // it fails: S3 closes them after ~20 s (and has been seen to at ~5 s),
+  // Azure's front ends after minutes, Node (s3rver, Azurite) and Apache at
+  // 5 s. Half of S3's 20 s; a server that says `Keep-Alive: timeout=N` is
+  // held to 4/5 of N. A connection closed for age costs a new TCP connection
+  // and a resumed TLS handshake, after an idle spell only.
+  std::chrono::milliseconds max_idle{std::chrono::seconds(10)};
 };
 
 struct http_request {
@@ -47,15 +46,6 @@ struct http_request {
   std::vector<std::pair<std::string, std::string>> headers;
   const std::vector<std::pair<std::string, std::string>>* more_headers = nullptr;  // sent after `headers`
   std::shared_ptr<const bytes> body;  // may be null
-};
-
-struct http_response {
-  unsigned status = 0;
-  std::vector<std::pair<std::string, std::string>> headers;
-  bytes body;
-  std::optional<std::string> header(std::string_view name) const;  // case-insensitive
-  // Retry-After in its seconds form, at most 300 s (0: absent or a date).
-  std::chrono::milliseconds retry_after() const;
 };
 
 class http_client {

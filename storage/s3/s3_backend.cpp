@@ -7,6 +7,7 @@
 #include "io/sha256.hpp"
 #include "storage/backend.hpp"
 #include "storage/http/http.hpp"
+#include "storage/s3/listing.hpp"
 #include "storage/s3/sigv4.hpp"
 #include "storage/store_util.hpp"
 
@@ -80,7 +81,7 @@ class s3_backend final : public backend {
     if (r.status == 404) co_return std::nullopt;  // HEAD has no body to tell a missing bucket
     if (r.status / 100 != 2) fail_for(r, "HEAD", key);
     object_info info{key, 0};
-    if (auto len = r.header("Content-Length")) info.size = std::stoull(*len);
+    if (auto len = r.header("Content-Length")) info.size = parse_size(*len, "HEAD " + describe() + "/" + key + ": Content-Length");
     co_return info;
   }
 
@@ -97,22 +98,14 @@ class s3_backend final : public backend {
         r = co_await send("GET", bucket_path(), q, {}, nullptr, empty_hash());
       }
       if (r.status / 100 != 2) fail_for(r, "ListObjectsV2", prefix);
-      std::string_view xml(reinterpret_cast<const char*>(r.body.data()), r.body.size());
-      for (std::size_t at = 0;;) {
-        auto contents = xml_field(xml, "Contents", at);
-        if (at == std::string_view::npos) break;
-        std::size_t k = 0, z = 0;
-        std::string name = xml_unescape(xml_field(contents, "Key", k));
-        auto size = xml_field(contents, "Size", z);
-        if (name.compare(0, prefix_.size(), prefix_) != 0) continue;
-        out.push_back({name.substr(prefix_.size()), size.empty() ? 0 : std::stoull(std::string(size))});
+      auto listed = parse_list_objects_v2(text(r), "ListObjectsV2 " + describe());
+      for (auto& o : listed.objects) {
+        if (o.key.compare(0, prefix_.size(), prefix_) != 0) continue;
+        out.push_back({o.key.substr(prefix_.size()), o.size});
         if (out.size() >= limit) co_return out;
       }
-      std::size_t t = 0, n = 0;
-      auto truncated = xml_field(xml, "IsTruncated", t);
-      auto next = xml_field(xml, "NextContinuationToken", n);
-      if (truncated != "true" || next.empty()) break;
-      token = xml_unescape(next);
+      if (!listed.truncated) break;
+      token = std::move(listed.next_token);
     }
     co_return out;
   }
@@ -141,14 +134,10 @@ class s3_backend final : public backend {
         r = co_await send("POST", bucket_path(), query, headers, body, hash);
       }
       if (r.status / 100 != 2) fail_for(r, "DeleteObjects", "");
-      std::string_view answer(reinterpret_cast<const char*>(r.body.data()), r.body.size());
-      std::size_t e = 0;
-      auto failed = xml_field(answer, "Error", e);
-      if (e != std::string_view::npos) {
-        std::size_t k = 0, c = 0;
-        fail(errc::permanent, "DeleteObjects " + describe() + ": '" + xml_unescape(xml_field(failed, "Key", k)) + "': " +
-                                  std::string(xml_field(failed, "Code", c)));
-      }
+      auto failed = parse_delete_result(text(r), "DeleteObjects " + describe());
+      if (!failed.empty())
+        fail(errc::permanent, "DeleteObjects " + describe() + ": '" + failed.front().key + "': " + failed.front().code +
+                                  (failed.size() > 1 ? " (and " + std::to_string(failed.size() - 1) + " more)" : ""));
     }
   }
 
@@ -199,24 +188,19 @@ class s3_backend final : public backend {
     co_return co_await http_->request(hr);
   }
 
-  static std::string error_code(const http_response& r) {
-    std::string_view xml(reinterpret_cast<const char*>(r.body.data()), r.body.size());
-    std::size_t at = 0;
-    return std::string(xml_field(xml, "Code", at));
-  }
+  static std::string_view text(const http_response& r) { return {reinterpret_cast<const char*>(r.body.data()), r.body.size()}; }
+
+  static std::string error_code(const http_response& r) { return parse_s3_error(text(r)).code; }
 
   static bool no_bucket(const http_response& r) { return error_code(r) == "NoSuchBucket"; }
 
   [[noreturn]] void fail_for(const http_response& r, const char* op, const std::string& key) const {
-    std::string code = error_code(r);
-    std::string what = std::string(op) + " " + describe() + (key.empty() ? "" : "/" + key) + ": HTTP " + std::to_string(r.status) +
-                       (code.empty() ? "" : " " + code);
-    if (r.status >= 500 || r.status == 429 || code == "SlowDown" || code == "RequestTimeout")
-      fail_transient(what, r.status == 429 || r.status == 503 || code == "SlowDown", r.retry_after());
-    if (code == "NoSuchBucket") fail(errc::permanent, what + ": bucket '" + bucket_ + "' does not exist at " + http_->endpoint().url());
-    if (r.status == 403)
-      fail(errc::permanent, what + ": access denied; check AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and the bucket's policy");
-    fail(errc::permanent, what);
+    const std::string code = error_code(r);
+    const std::string what = std::string(op) + " " + describe() + (key.empty() ? "" : "/" + key);
+    fail_status(r, code, what,
+                code == "RequestTimeTooSkewed" ? "this machine's clock is more than 15 minutes off; set it right"
+                                               : "access denied; check AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and the bucket's policy",
+                "bucket '" + bucket_ + "' does not exist at " + http_->endpoint().url());
   }
 
   asio::thread_pool& blocking_;

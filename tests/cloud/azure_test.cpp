@@ -109,6 +109,48 @@ TEST_CASE("a wrong key, an expired SAS and a read-only SAS end with exit 3, a cl
   CHECK(missing.err.find("container 'no-such-container' does not exist in account 'devstoreaccount1'") != std::string::npos);
 }
 
+TEST_CASE("an account key with a newline after it works, and one that is not base64 is a usage error") {
+  // `export AZURE_STORAGE_KEY=$(cat key)` keeps no newline, but an env file
+  // or a copy and paste can: decoded, it made the key longer and every
+  // request got 403.
+  az_env s;
+  make_tree(s.d / "src", {{'f', "a", "1"}});
+  auto pub = run_stratum(s.args({"publish", "--new", s.d / "st", s.d / "src", "az://devstoreaccount1/repo/k"}),
+                         with_key(std::string(azurite::key) + "\n"));
+  CHECK_MESSAGE(pub.code == 0, pub.err);
+  const std::string bad = "this-is-not-a-key";
+  auto r = run_stratum(s.args({"ls", "az://devstoreaccount1/repo/k"}), with_key(bad));
+  CHECK(r.code == 2);
+  CHECK(r.err.find("AZURE_STORAGE_KEY is not valid base64") != std::string::npos);
+  CHECK(r.err.find(bad) == std::string::npos);
+}
+
+TEST_CASE("--endpoint with the account as its path (Azurite's BlobEndpoint) and without it reach the same store") {
+  az_env s;
+  make_tree(s.d / "src", {{'f', "a", "alpha"}, {'d', "d"}, {'f', "d/b", "beta"}});
+  const std::string host_only = s.server.endpoint();
+  const std::string with_account = host_only + "/devstoreaccount1";
+  auto opts = [&](const std::string& endpoint, std::vector<std::string> a) {
+    a.insert(a.end(), {"--endpoint", endpoint, "--ca-file", s.tls.cert});
+    return a;
+  };
+  auto pub = run_stratum(opts(with_account, {"publish", "--new", s.d / "st", s.d / "src", "az://devstoreaccount1/repo/e"}), with_key());
+  REQUIRE_MESSAGE(pub.code == 0, pub.err);
+  for (const std::string& endpoint : {host_only, with_account, with_account + "/", host_only + "/"}) {
+    CAPTURE(endpoint);
+    auto cat = run_stratum(opts(endpoint, {"cat", "az://devstoreaccount1/repo/e", "d/b"}), with_key());
+    CHECK_MESSAGE(cat.code == 0, cat.err);
+    CHECK(cat.out == "beta");
+  }
+  auto again = run_stratum(opts(host_only, {"publish", s.d / "st", s.d / "src", "az://devstoreaccount1/repo/e", "--json"}), with_key());
+  CHECK_MESSAGE(again.code == 0, again.err);
+  // Another account in the path than in the store is a usage error.
+  auto other = run_stratum(opts(host_only + "/otheraccount", {"ls", "az://devstoreaccount1/repo/e"}), with_key());
+  CHECK(other.code == 2);
+  CHECK(other.err.find("/otheraccount") != std::string::npos);
+  CHECK(other.err.find(with_account) != std::string::npos);
+}
+
 TEST_CASE("load, CLFSLoad's form: --new, killed, resumed by the same command, and the same repository as publish az://") {
   az_env s;
   std::vector<fixture> tree;
