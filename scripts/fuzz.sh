@@ -47,7 +47,7 @@ rc=0
 nice -n 19 "$bin/fuzz_$target" -max_total_time="$seconds" -timeout=10 -print_final_stats=1 \
   -artifact_prefix="$artifacts" "$@" "$work" "$corpus" 2>"$log" || rc=$?
 end=$(date +%s)
-grep -E '^#[0-9]+ +DONE|^stat::(number_of_executed_units|average_exec_per_sec|new_units_added|peak_rss_mb)' "$log" || true
+grep -E '^#[0-9]+[[:space:]]+DONE|^stat::(number_of_executed_units|average_exec_per_sec|new_units_added|peak_rss_mb)' "$log" || true
 if [ $rc -ne 0 ]; then
   echo "fuzz.sh: $target failed after $((end - start)) s (exit $rc); see $log and $artifacts" >&2
   exit $rc
