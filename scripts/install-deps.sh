@@ -4,6 +4,7 @@
 #   scripts/install-deps.sh          build dependencies
 #   scripts/install-deps.sh --test   also what the test suite needs
 #   scripts/install-deps.sh --bench  also the peers the benchmark compares with
+#   scripts/install-deps.sh --fuzz   also clang and libFuzzer (scripts/fuzz.sh)
 set -euo pipefail
 
 pkgs=(g++ cmake ninja-build pkg-config ccache
@@ -15,7 +16,10 @@ for arg in "$@"; do
     # botocore, awscli and rclone check stratum against other clients.
     --test)  pkgs+=(python3 openssl nodejs python3-botocore awscli rclone); test=1 ;;
     --bench) pkgs+=(restic time bc) ;;
-    *) echo "install-deps.sh: unknown option '$arg' (use --test or --bench)" >&2; exit 2 ;;
+    # libFuzzer comes with clang's runtime libraries; only scripts/fuzz.sh
+    # needs them (CI replays the corpora with g++, tests/fuzz/README.md).
+    --fuzz)  pkgs+=(clang libclang-rt-14-dev) ;;
+    *) echo "install-deps.sh: unknown option '$arg' (use --test, --bench or --fuzz)" >&2; exit 2 ;;
   esac
 done
 
