@@ -182,6 +182,9 @@ catalog decode_catalog(byte_view data, const std::string& what) {
           ch.size = d.varint();
           ch.hash = d.hash();
           if (ch.size == 0) d.bad("empty chunk in " + x.path);
+          // Checked before the sum, which could otherwise wrap around to the
+          // size (a reader would then allocate a chunk of ~2^64 bytes).
+          if (ch.size > x.size - sum) d.bad("chunks of '" + x.path + "' add up to more than its size");
           sum += ch.size;
           x.chunks.push_back(ch);
         }

@@ -11,7 +11,9 @@ s3_list_page parse_list_objects_v2(std::string_view body, const std::string& wha
   pugi::xml_document doc;
   xml::parse(doc, body, what);
   auto result = xml::root(doc, "ListBucketResult", what);
-  const bool url_encoded = store_util::trim(xml::child_text(result, "EncodingType")) == "url";
+  // trim() views its argument: the texts are kept in named strings.
+  const std::string encoding = xml::child_text(result, "EncodingType");
+  const bool url_encoded = store_util::trim(encoding) == "url";
   s3_list_page page;
   for (auto c = result.first_child(); c; c = c.next_sibling()) {
     if (c.type() != pugi::node_element || xml::local_name(c) != "Contents") continue;
@@ -26,7 +28,8 @@ s3_list_page parse_list_objects_v2(std::string_view body, const std::string& wha
     }
     page.objects.push_back({name, store_util::parse_size(size.text().get(), what + ": the size of '" + name + "'")});
   }
-  const std::string_view truncated = store_util::trim(xml::child_text(result, "IsTruncated"));
+  const std::string truncated_text = xml::child_text(result, "IsTruncated");
+  const std::string_view truncated = store_util::trim(truncated_text);
   if (truncated == "true") page.truncated = true;
   else if (!truncated.empty() && truncated != "false")
     fail(errc::corrupt, what + ": <IsTruncated> is '" + std::string(truncated.substr(0, 20)) + "', not true or false");

@@ -63,11 +63,12 @@ struct published {
 TEST_CASE("check ends with the store's error when the store is down, not with per-object problems") {
   published r;
   auto repo = run_io(r.io, [&] { return repository::open(r.store, r.cpu); });
-  auto ok = run_io(r.io, [&] { return check(*repo, {}); });
+  const check_options o;  // named: check() keeps a reference across suspensions
+  auto ok = run_io(r.io, [&] { return check(*repo, o); });
   CHECK(ok.problems.empty());
   r.store.down = true;
   try {
-    run_io(r.io, [&] { return check(*repo, {}); });
+    run_io(r.io, [&] { return check(*repo, o); });
     FAIL("check returned while the store was down");
   } catch (const std::exception& e) {
     CHECK(is(e, errc::transient));
