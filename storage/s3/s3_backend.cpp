@@ -60,8 +60,7 @@ class s3_backend final : public backend {
   }
 
   // The body's hash and the request's signature, on the worker that made
-  // the body: on the I/O thread they had been a tenth of its time in a
-  // publish of small files.
+  // the body: the I/O thread bounds a publish of small files (bench/README.md, S3).
   std::shared_ptr<const put_ahead> prepare_put(const std::string& key, const bytes& data) const override {
     auto a = std::make_shared<put_ahead>();
     a->made = std::chrono::system_clock::now();
