@@ -137,14 +137,14 @@ class backend {
 // How to reach a remote store (command-line options; none of them secret:
 // credentials come from the environment).
 struct store_options {
-  std::string endpoint;    // --endpoint https://host[:port]; empty: the cloud's own
+  std::string endpoint;    // --endpoint https://host[:port] (Azure: [/ACCOUNT] too); empty: the cloud's own
   std::string region;      // --region; empty: AWS_REGION, AWS_DEFAULT_REGION, us-east-1
   std::string ca_file;     // --ca-file PEM; empty: the system's CA store
   std::string addressing;  // --addressing path|virtual; empty: path with --endpoint, else virtual
   // Requests in flight at most (--max-requests), enforced by the retry layer
   // that wraps every remote store. Small objects are latency bound: at 200 ms
   // a round trip (another region), 2048 in flight is ~10k requests/s. A TLS
-  // connection costs the client ~70 KiB (bench/README.md, S3 session 8).
+  // connection costs the client ~70 KiB (bench/README.md, S3).
   unsigned max_requests = 2048;
   std::chrono::milliseconds request_timeout{std::chrono::seconds(60)};  // --request-timeout
   std::string azure_sas;  // a SAS given on the command line (`load`); never printed

@@ -4,8 +4,8 @@
 // directory and links it into place once it is whole, so a reader (or a crash)
 // never sees half an object. Linking takes one directory's lock; the classic
 // temporary name + rename(2) across directories serialises every writer on
-// the file system's rename lock and both directories (measured: a third of a
-// Linux-tree publish spinning in lock_two_directories). Directory
+// the file system's rename lock and both directories (writers spun in
+// lock_two_directories: bench/README.md, Linux source). Directory
 // descriptors are kept open, so neither call walks the store's path. File
 // systems without O_TMPFILE, or a machine without /proc (when linkat's
 // AT_EMPTY_PATH is not permitted), get the classic path: a temporary file in

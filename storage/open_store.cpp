@@ -1,4 +1,5 @@
 #include "async/error.hpp"
+#include "storage/azure/blob_url.hpp"
 #include "storage/backend.hpp"
 #include "storage/retrying_backend.hpp"
 
@@ -38,17 +39,8 @@ std::unique_ptr<backend> open_store(const std::string& spec, bool create, asio::
   if (spec.rfind("s3://", 0) == 0) return with_retries(make_s3_backend(spec, io, blocking, o), io, o);
   if (spec.rfind("az://", 0) == 0) return with_retries(make_azure_backend(spec, io, o, ""), io, o);
   if (spec.rfind("https://", 0) == 0) {
-    // https://ACCOUNT.blob.core.windows.net/CONTAINER[/PREFIX]?SAS
-    const std::string shown = spec.substr(0, spec.find('?'));  // never the SAS
-    auto q = spec.find('?');
-    std::string url = spec.substr(8, q == std::string::npos ? std::string::npos : q - 8);
-    auto slash = url.find('/');
-    std::string host = url.substr(0, slash);
-    const std::string suffix = ".blob.core.windows.net";
-    if (slash == std::string::npos || host.size() <= suffix.size() || host.compare(host.size() - suffix.size(), suffix.size(), suffix) != 0)
-      fail(errc::usage, "store '" + shown + "': an https:// store must be https://ACCOUNT.blob.core.windows.net/CONTAINER[/PREFIX][?SAS]");
-    std::string sas = q == std::string::npos ? "" : spec.substr(q + 1);
-    return with_retries(make_azure_backend("az://" + host.substr(0, host.size() - suffix.size()) + url.substr(slash), io, o, sas), io, o);
+    auto u = parse_azure_blob_url(spec);
+    return with_retries(make_azure_backend(u.az(), io, o, u.sas), io, o);
   }
   if (spec.rfind("http://", 0) == 0) fail(errc::usage, "store '" + spec.substr(0, spec.find('?')) + "': use https://");
   if (spec.find("://") != std::string::npos)

@@ -1,8 +1,9 @@
 // Retries and throttling around any backend (storage/backend.hpp).
 //
 // Transient failures (5xx, 429, SlowDown, resets, timeouts) are retried with
-// capped exponential backoff and full jitter, never sooner than a
-// Retry-After the server gave; a put resends the identical body. Anything
+// capped exponential backoff and equal jitter (a random wait between half and
+// all of the interval), never sooner than a Retry-After the server gave; a
+// put resends the identical body, the whole of it. Anything
 // else (auth, bad request, missing bucket) is rethrown at once: the run
 // stops, resumable.
 //
@@ -156,7 +157,8 @@ class retrying_backend final : public backend {
         successes_ = 0;
       }
     }
-    // Full jitter over an exponentially growing, capped interval.
+    // Equal jitter: between half and all of an exponentially growing, capped
+    // interval (never 0, so retries do not come back at once).
     auto ceiling = std::min<std::int64_t>(policy_.cap.count(), policy_.base.count() << std::min(n - 1, 20u));
     std::uniform_int_distribution<std::int64_t> pick(ceiling / 2, ceiling);
     return std::max(std::chrono::milliseconds(pick(rng_)), e.retry_after);

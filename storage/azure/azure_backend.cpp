@@ -3,7 +3,8 @@
 // request) or the account key (AZURE_STORAGE_KEY, SharedKey signing).
 //
 // Objects up to `block_threshold` go up in one Put Blob; larger ones as
-// Put Block + Put Block List, so a retry resends one block, not the object.
+// Put Block + Put Block List. The retry layer repeats a put whole, so a
+// retry resends every block of the object, not only the one that failed.
 // Every PUT carries Content-MD5, which the service checks. A 2xx means the
 // blob is durable, so sync() has nothing to do.
 #include "async/error.hpp"
@@ -28,8 +29,8 @@ using namespace store_util;
 
 constexpr const char* ms_version = "2021-08-06";
 // Put Blob up to 8 MiB; above, 4 MiB blocks. Most objects are small files
-// (one request each); chunks of large files are up to 16 MiB compressed,
-// which as blocks retry and travel in 4 MiB pieces.
+// (one request each); chunks of large files are up to 16 MiB compressed and
+// go up as 4 MiB blocks.
 constexpr std::size_t block_threshold = 8u << 20;
 constexpr std::size_t block_size = 4u << 20;
 

@@ -1,7 +1,11 @@
-// Endpoint URLs (endpoint.hpp): parsed once, when a store is opened.
+// Endpoint URLs (endpoint.hpp), parsed with Boost.URL (RFC 3986) once, when
+// a store is opened.
 #include "storage/http/endpoint.hpp"
 
 #include "async/error.hpp"
+
+#include <boost/url/parse.hpp>
+#include <boost/url/url_view.hpp>
 
 #include <charconv>
 
@@ -15,42 +19,34 @@ std::string http_endpoint::host_header() const {
 
 std::string http_endpoint::url() const { return std::string(tls ? "https://" : "http://") + host_header(); }
 
-endpoint_url parse_endpoint_url(std::string_view url) {
+endpoint_url parse_endpoint_url(std::string_view text) {
+  const std::string quoted = "endpoint '" + std::string(text) + "'";
+  auto parsed = boost::urls::parse_uri(text);
+  if (!parsed) fail(errc::usage, quoted + " is not a URL (" + parsed.error().message() + ")");
+  const boost::urls::url_view& u = *parsed;
   endpoint_url out;
   http_endpoint& ep = out.endpoint;
-  std::string_view rest;
-  if (url.rfind("https://", 0) == 0) rest = url.substr(8);
-  else if (url.rfind("http://", 0) == 0) {
-    ep.tls = false;
-    rest = url.substr(7);
-  } else {
-    fail(errc::usage, "endpoint '" + std::string(url) + "' must start with https:// (or http://)");
-  }
-  if (rest.find_first_of("?#@") != std::string_view::npos)
-    fail(errc::usage, "endpoint '" + std::string(url) + "' must be scheme://host[:port][/path], without a query, fragment or user");
-  if (auto slash = rest.find('/'); slash != std::string_view::npos) {
-    out.path = std::string(rest.substr(slash));
-    rest = rest.substr(0, slash);
-    while (!out.path.empty() && out.path.back() == '/') out.path.pop_back();
-  }
-  if (rest.empty()) fail(errc::usage, "endpoint '" + std::string(url) + "' has no host");
-  if (rest.front() == '[') {
-    auto close = rest.find(']');
-    if (close == std::string_view::npos) fail(errc::usage, "endpoint '" + std::string(url) + "': unclosed '['");
-    ep.host = std::string(rest.substr(1, close - 1));
-    rest.remove_prefix(close + 1);
-    if (!rest.empty() && rest.front() == ':') ep.port = std::string(rest.substr(1));
-  } else if (auto colon = rest.rfind(':'); colon != std::string_view::npos) {
-    ep.host = std::string(rest.substr(0, colon));
-    ep.port = std::string(rest.substr(colon + 1));
-  } else {
-    ep.host = std::string(rest);
-  }
-  if (ep.port.empty()) ep.port = ep.tls ? "443" : "80";
+  if (u.scheme_id() == boost::urls::scheme::https) ep.tls = true;
+  else if (u.scheme_id() == boost::urls::scheme::http) ep.tls = false;
+  else fail(errc::usage, quoted + " must start with https:// (or http://)");
+  if (u.has_userinfo() || u.has_query() || u.has_fragment())
+    fail(errc::usage, quoted + " must be scheme://host[:port][/path], without a query, fragment or user");
+  // After an authority the path is empty or starts with '/' (RFC 3986,
+  // path-abempty); Boost.URL 1.81 takes "host:80:80" as port 80, path ":80".
+  if (!u.encoded_path().empty() && u.encoded_path().front() != '/') fail(errc::usage, quoted + " is not a URL (after the port)");
+  if (u.host_type() == boost::urls::host_type::ipvfuture) fail(errc::usage, quoted + ": an IPvFuture address is not supported");
+  ep.host = u.host_address();  // decoded; an IPv6 address without its brackets
+  if (ep.host.empty()) fail(errc::usage, quoted + " has no host");
+  ep.port = u.has_port() ? std::string(u.port()) : ep.tls ? "443" : "80";
   unsigned port = 0;
   auto [end, ec] = std::from_chars(ep.port.data(), ep.port.data() + ep.port.size(), port);
-  if (ep.host.empty() || ec != std::errc() || end != ep.port.data() + ep.port.size() || port == 0 || port > 65535)
-    fail(errc::usage, "endpoint '" + std::string(url) + "': bad host or port");
+  if (ec != std::errc() || end != ep.port.data() + ep.port.size() || port == 0 || port > 65535)
+    fail(errc::usage, quoted + ": bad port '" + ep.port + "'");
+  // The path's segments, decoded; trailing empty ones ("/acct/") dropped.
+  std::vector<std::string> segments;
+  for (auto s : u.segments()) segments.push_back(s);
+  while (!segments.empty() && segments.back().empty()) segments.pop_back();
+  for (auto& s : segments) out.path += "/" + s;
   return out;
 }
 

@@ -52,8 +52,9 @@ class http_client {
  public:
   virtual ~http_client() = default;
   // Sends the request on a pooled connection (or a new one) and reads the
-  // whole response. A reused connection the server had closed is replaced
-  // once, transparently.
+  // whole response. A pooled connection idle longer than max_idle is not
+  // reused; one the server had closed is replaced by a new connection once,
+  // transparently. I/O thread only; several requests may be in flight.
   virtual awaitable<http_response> request(const http_request& r) = 0;
   virtual const http_endpoint& endpoint() const = 0;
   struct counts {

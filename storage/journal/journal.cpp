@@ -84,10 +84,9 @@ struct lock_file {
 
 // RocksDB counts into a thread-local perf context by default (every key
 // comparison of a memtable insert, through __tls_get_addr, since it is a
-// shared library). Nobody reads those counters; switching them off took 13%
-// of the user-space instructions off a publish of 80,000 tiny files and 3.5%
-// off the Linux tree. The level is per thread, so every entry point sets it
-// for the thread it runs on.
+// shared library). Nobody reads those counters, and off they save a
+// publish instructions (bench/README.md, "RocksDB perf counters off"). The
+// level is per thread, so every entry point sets it for the thread it runs on.
 void no_perf_counters() {
   thread_local bool off = false;
   if (!off) {

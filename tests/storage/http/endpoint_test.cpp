@@ -24,6 +24,8 @@ TEST_CASE("endpoint URLs: scheme, host, port and an optional path") {
       {"http://127.0.0.1:10000/devstoreaccount1/", false, "127.0.0.1", "10000", "/devstoreaccount1", "127.0.0.1:10000"},
       {"https://[::1]:9000/acct", true, "::1", "9000", "/acct", "[::1]:9000"},
       {"https://[::1]", true, "::1", "443", "", "[::1]"},
+      {"HTTPS://Example.COM:8443/devstore%61ccount1", true, "Example.COM", "8443", "/devstoreaccount1", "Example.COM:8443"},
+      {"http://[2001:db8::1]:10000/a/b/", false, "2001:db8::1", "10000", "/a/b", "[2001:db8::1]:10000"},
   };
   for (const auto& r : rows) {
     CAPTURE(std::string(r.url));
@@ -39,7 +41,8 @@ TEST_CASE("endpoint URLs: scheme, host, port and an optional path") {
 TEST_CASE("endpoint URLs that are refused, with a usage error naming them") {
   for (const char* bad : {"s3.amazonaws.com", "ftp://host", "https://", "https:///path", "https://host:port", "https://[::1",
                           "https://host/?x=1", "https://user@host", "https://host#frag", "https://host:99999999999999999999",
-                          "https://host:0", "https://host:+80"}) {
+                          "https://host:0", "https://host:+80", "https://ho st", "https://[v7.abc]/", "https://host:80:80",
+                          "https://host?"}) {
     CAPTURE(std::string(bad));
     try {
       parse_endpoint_url(bad);
