@@ -7,7 +7,6 @@
 #include "catalog/publish/record.hpp"
 #include "catalog/publish/run_state.hpp"
 
-#include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/this_coro.hpp>
 
@@ -40,8 +39,10 @@ void object_sink::end_claim(const std::string& jk) {
     std::lock_guard g(claimed_.mu);
     claimed_.keys.erase(jk);
   }
+  // Off the I/O thread a claim ends only when prepare() fails: the run is
+  // failing then, and the files waiting for the object end with its
+  // cancellation. (A posted wake-up could outlive the sink.)
   if (io_.get_executor().running_in_this_thread()) wake(jk);
-  else asio::post(io_, [this, jk] { wake(jk); });
 }
 
 void object_sink::wake(const std::string& jk) {

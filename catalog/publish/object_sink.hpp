@@ -35,8 +35,9 @@ class run_state;
 class object_sink;
 
 // The right to store one object, held by one file at a time. Move-only; ends
-// when destroyed or release()d: on the I/O thread it wakes the waiters at
-// once, on another thread (a failing prepare()) it posts the wake-up there.
+// when destroyed or release()d. On the I/O thread that wakes the files
+// waiting for the object; on another thread (a failing prepare()) it only
+// lets the object go, and the waiters end with the failing run.
 class object_claim {
  public:
   object_claim() = default;
