@@ -4,6 +4,9 @@
 // STRATUM_FUZZ=ON (build-fuzz/fuzz_seeds); run by scripts/fuzz.sh when a
 // corpus is missing. Manifests are signed with a new key each run, so their
 // seeds differ from run to run; the rest are the same bytes every time.
+// The storage targets' seeds are answers shaped as S3, Azure and their
+// emulators write them (tests/storage/s3/listing_test.cpp and
+// tests/storage/azure/listing_test.cpp), after the byte choosing the parser.
 // One thread.
 #include "catalog/format/catalog.hpp"
 #include "catalog/format/history.hpp"
@@ -15,6 +18,8 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <string_view>
+#include <utility>
 
 using namespace stratum;
 namespace fs = std::filesystem;
@@ -213,6 +218,138 @@ void streams() {
   write("inflate", "bomb", unsized(0, deflate_object(bytes(4 << 20, 0), {12})));
 }
 
+// `chooser` (the target's first byte, which picks the parser) then `text`.
+void write_chosen(const std::string& target, const std::string& name, std::uint8_t chooser, std::string_view text) {
+  bytes b{chooser};
+  b.insert(b.end(), text.begin(), text.end());
+  write(target, name, b);
+}
+
+void s3_answers() {
+  const std::string page = R"(<?xml version="1.0" encoding="UTF-8"?>
+<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">
+    <Name>bucket</Name>
+    <Prefix>repo/data/</Prefix>
+    <KeyCount>3</KeyCount>
+    <MaxKeys>3</MaxKeys>
+    <IsTruncated>true</IsTruncated>
+    <Contents>
+        <Key>repo/data/ab/ab12C</Key>
+        <LastModified>2026-11-30T10:00:00.000Z</LastModified>
+        <ETag>&quot;fba9dede5f27731c9771645a39863328&quot;</ETag>
+        <Size>434234</Size>
+        <StorageClass>STANDARD</StorageClass>
+    </Contents>
+    <Contents><Key>repo/with space &amp; amp &lt;&gt; &#233;</Key><Size>0</Size></Contents>
+    <Contents>
+        <Key> </Key>
+        <Size>
+          7
+        </Size>
+    </Contents>
+    <NextContinuationToken>1ueGcxLPRx1Tr/XYExHnhbYLgveDs2J/wm36Hy4vbOwM=</NextContinuationToken>
+</ListBucketResult>)";
+  write_chosen("s3_xml", "list-page", 0, page);
+  write_chosen("s3_xml", "list-truncated-body", 0, page.substr(0, page.size() / 2));
+  write_chosen("s3_xml", "list-empty",
+               0, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ListBucketResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+                  "<Name>b</Name><Prefix>none/</Prefix><KeyCount>0</KeyCount><MaxKeys>1000</MaxKeys><IsTruncated>false</IsTruncated>"
+                  "</ListBucketResult>");
+  write_chosen("s3_xml", "list-ns-prefix", 0,
+               "<s3:ListBucketResult xmlns:s3=\"http://s3.amazonaws.com/doc/2006-03-01/\"><s3:Contents><s3:Key>a</s3:Key>"
+               "<s3:Size>5</s3:Size></s3:Contents></s3:ListBucketResult>");
+  write_chosen("s3_xml", "list-url-encoded", 0,
+               "<ListBucketResult><EncodingType>url</EncodingType><Contents><Key>a+b%2Bc%0Ad%EF%BF%BF</Key><Size>1</Size></Contents>"
+               "</ListBucketResult>");
+  write_chosen("s3_xml", "list-dtd", 0,
+               "<?xml version=\"1.0\"?><!DOCTYPE l [<!ENTITY a \"aaaaaaaaaa\"><!ENTITY b \"&a;&a;&a;\">]>\n"
+               "<ListBucketResult><Contents><Key>&b;&nbsp;</Key><Size>99999999999999999999999</Size></Contents></ListBucketResult>");
+  write_chosen("s3_xml", "delete-result", 1, R"(<?xml version="1.0" encoding="UTF-8"?>
+<DeleteResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">
+  <Deleted><Key>ok</Key></Deleted>
+  <Error><Key>a &amp; b</Key><Code>AccessDenied</Code><Message>Access Denied</Message></Error>
+  <Error><Key>c</Key><Code>InternalError</Code><Message>We encountered an internal error.</Message></Error>
+</DeleteResult>)");
+  write_chosen("s3_xml", "error", 2, R"(<?xml version="1.0" encoding="UTF-8"?>
+<Error><Code>NoSuchBucket</Code><Message>The specified bucket does not exist</Message><BucketName>nope</BucketName><RequestId>4442587FB7D0A2F9</RequestId></Error>)");
+  write_chosen("s3_xml", "error-html", 2, "<html><body>502 Bad Gateway</body></html>");
+}
+
+void azure_answers() {
+  const std::string page = "\xEF\xBB\xBF" R"(<?xml version="1.0" encoding="utf-8"?>
+<EnumerationResults ServiceEndpoint="https://acct.blob.core.windows.net/" ContainerName="c">
+  <Prefix>repo/</Prefix>
+  <MaxResults>3</MaxResults>
+  <Blobs>
+    <Blob>
+      <Name>repo/data/ab/ab12C</Name>
+      <Properties>
+        <Creation-Time>Mon, 30 Nov 2026 10:00:00 GMT</Creation-Time>
+        <Last-Modified>Mon, 30 Nov 2026 10:00:00 GMT</Last-Modified>
+        <Etag>0x8CBFF45D8A29A19</Etag>
+        <Content-Length>100</Content-Length>
+        <Content-Type>application/octet-stream</Content-Type>
+        <Content-MD5>sQqNsWTgdUEFt6mb5y4/5Q==</Content-MD5>
+        <BlobType>BlockBlob</BlobType>
+      </Properties>
+      <OrMetadata />
+    </Blob>
+    <BlobPrefix><Name>repo/dir/</Name></BlobPrefix>
+    <Blob><Name Encoded="true">repo/odd%EF%BF%BEname%20%25</Name><Properties><Content-Length>5</Content-Length></Properties></Blob>
+    <Blob><Name Encoded="false">repo/a%20b &amp; c</Name><Properties><Content-Length>0</Content-Length></Properties></Blob>
+  </Blobs>
+  <NextMarker>2!108!MDAwMDM1IXJlcG8vYSBiICYgYyEwMDAwMjgh</NextMarker>
+</EnumerationResults>)";
+  write_chosen("azure_xml", "list-page", 0, page);
+  write_chosen("azure_xml", "list-truncated-body", 0, page.substr(0, page.size() / 2));
+  write_chosen("azure_xml", "list-azurite-last", 0,
+               "<?xml version=\"1.0\" encoding=\"utf-8\"?><EnumerationResults ServiceEndpoint=\"http://127.0.0.1:10000/devstoreaccount1\" "
+               "ContainerName=\"c\"><Prefix/><Marker/><MaxResults>14</MaxResults><Blobs><Blob><Name>x</Name><Properties>"
+               "<Content-Length>3</Content-Length></Properties></Blob></Blobs><NextMarker/></EnumerationResults>");
+  write_chosen("azure_xml", "list-bad-encoded", 0,
+               "<EnumerationResults><Blobs><Blob><Name Encoded=\"true\">a%4</Name><Properties><Content-Length>1</Content-Length>"
+               "</Properties></Blob></Blobs></EnumerationResults>");
+  write_chosen("azure_xml", "error", 1,
+               "\xEF\xBB\xBF<?xml version=\"1.0\" encoding=\"utf-8\"?><Error><Code>ContainerNotFound</Code><Message>The specified "
+               "container does not exist.\nRequestId:8f2b5b7e-401e-0047-1c51-3b2f4b000000\nTime:2026-11-30T10:00:00.0000000Z"
+               "</Message></Error>");
+  write_chosen("azure_xml", "error-auth", 1, R"(<?xml version="1.0" encoding="utf-8"?>
+<Error>
+  <Code>AuthenticationFailed</Code>
+  <Message>Server failed to authenticate the request.</Message>
+  <AuthenticationErrorDetail>The MAC signature found in the HTTP request is not the same as any computed signature.</AuthenticationErrorDetail>
+</Error>)");
+  // Container URLs: the target puts its SAS marker after the first '?'.
+  write_chosen("azure_xml", "url-sas", 2,
+               "https://acct.blob.core.windows.net/container/repo/sub?sv=2022-11-02&ss=b&srt=co&sp=rwdl&se=2026-12-31T00:00:00Z"
+               "&sig=");
+  write_chosen("azure_xml", "url-plain", 2, "https://ACCT.Blob.Core.Windows.Net/c/");
+  write_chosen("azure_xml", "url-encoded-prefix", 2, "https://a.blob.core.windows.net/c/a%20b//c%2Fd/");
+  write_chosen("azure_xml", "url-port-user", 2, "https://u:p@a.blob.core.windows.net:443/c#frag");
+  write_chosen("azure_xml", "url-not-blob", 2, "http://a.blob.core.windows.net.example.com/c");
+}
+
+void http_fields() {
+  int i = 0;
+  for (const char* v : {"120", " 7\t", "0", "300", "301", "99999999999999999999999", "Wed, 21 Oct 2026 07:28:00 GMT", "-1", ""})
+    write_chosen("http_fields", "retry-after-" + std::to_string(i++), 0, v);
+  for (const char* v : {"434234", "  0\r\n", "18446744073709551615", "18446744073709551616", "-5", "+5", "1e3", "0x10", ""})
+    write_chosen("http_fields", "size-" + std::to_string(i++), 1, v);
+  const std::pair<unsigned, const char*> answers[] = {
+      {503, "SlowDown"}, {503, "ServerBusy"}, {500, "InternalError"}, {404, "NoSuchBucket"}, {404, "ContainerNotFound"},
+      {404, ""}, {403, "AccessDenied"}, {403, "AuthenticationFailed"}, {400, "RequestTimeout"}, {429, ""}, {501, ""}, {200, ""}};
+  for (auto& [code, service] : answers) {
+    std::string text{static_cast<char>(code & 0xff), static_cast<char>(code >> 8)};
+    write_chosen("http_fields", "status-" + std::to_string(code) + "-" + service, 2, text + service);
+  }
+  for (const char* e : {"https://s3.eu-west-1.amazonaws.com", "http://127.0.0.1:10000/devstoreaccount1/", "https://[::1]:9000",
+                        "https://host:80:80", "https://user@host/?q#f", "ftp://host", "https://h%41st:0", "https://[v1.x]/",
+                        "http://host:65536/a//b"}) {
+    write_chosen("http_fields", "endpoint-url-" + std::to_string(i), 3, e);
+    write_chosen("http_fields", "endpoint-" + std::to_string(i++), 4, e);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -226,5 +363,8 @@ int main(int argc, char** argv) {
   manifests();
   journal_records();
   streams();
+  s3_answers();
+  azure_answers();
+  http_fields();
   return 0;
 }
