@@ -21,6 +21,14 @@ std::string http_endpoint::url() const { return std::string(tls ? "https://" : "
 
 endpoint_url parse_endpoint_url(std::string_view text) {
   const std::string quoted = "endpoint '" + std::string(text) + "'";
+  // Refused before Boost.URL sees them: a query or fragment (never valid
+  // here), and a URL without an authority. Boost.URL 1.81 asserts in
+  // path_segments() on some of those ("Http:#", found by the http_fields
+  // fuzz target in the debug build).
+  if (text.find_first_of("?#") != std::string_view::npos)
+    fail(errc::usage, quoted + " must be scheme://host[:port][/path], without a query, fragment or user");
+  if (auto colon = text.find(':'); colon == std::string_view::npos || text.substr(colon, 3) != "://")
+    fail(errc::usage, quoted + " must start with https:// (or http://)");
   auto parsed = boost::urls::parse_uri(text);
   if (!parsed) fail(errc::usage, quoted + " is not a URL (" + parsed.error().message() + ")");
   const boost::urls::url_view& u = *parsed;
