@@ -6,8 +6,10 @@
 // seeds differ from run to run; the rest are the same bytes every time.
 // The storage targets' seeds are answers shaped as S3, Azure and their
 // emulators write them (tests/storage/s3/listing_test.cpp and
-// tests/storage/azure/listing_test.cpp), after the byte choosing the parser.
+// tests/storage/azure/listing_test.cpp; the two list pages are
+// tests/support/store_answers.hpp), after the byte choosing the parser.
 // One thread.
+#include "../support/store_answers.hpp"
 #include "catalog/format/catalog.hpp"
 #include "catalog/format/history.hpp"
 #include "catalog/format/manifest.hpp"
@@ -226,29 +228,7 @@ void write_chosen(const std::string& target, const std::string& name, std::uint8
 }
 
 void s3_answers() {
-  const std::string page = R"(<?xml version="1.0" encoding="UTF-8"?>
-<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">
-    <Name>bucket</Name>
-    <Prefix>repo/data/</Prefix>
-    <KeyCount>3</KeyCount>
-    <MaxKeys>3</MaxKeys>
-    <IsTruncated>true</IsTruncated>
-    <Contents>
-        <Key>repo/data/ab/ab12C</Key>
-        <LastModified>2026-11-30T10:00:00.000Z</LastModified>
-        <ETag>&quot;fba9dede5f27731c9771645a39863328&quot;</ETag>
-        <Size>434234</Size>
-        <StorageClass>STANDARD</StorageClass>
-    </Contents>
-    <Contents><Key>repo/with space &amp; amp &lt;&gt; &#233;</Key><Size>0</Size></Contents>
-    <Contents>
-        <Key> </Key>
-        <Size>
-          7
-        </Size>
-    </Contents>
-    <NextContinuationToken>1ueGcxLPRx1Tr/XYExHnhbYLgveDs2J/wm36Hy4vbOwM=</NextContinuationToken>
-</ListBucketResult>)";
+  const std::string& page = stratum::test::s3_list_answer;
   write_chosen("s3_xml", "list-page", 0, page);
   write_chosen("s3_xml", "list-truncated-body", 0, page.substr(0, page.size() / 2));
   write_chosen("s3_xml", "list-empty",
@@ -276,30 +256,7 @@ void s3_answers() {
 }
 
 void azure_answers() {
-  const std::string page = "\xEF\xBB\xBF" R"(<?xml version="1.0" encoding="utf-8"?>
-<EnumerationResults ServiceEndpoint="https://acct.blob.core.windows.net/" ContainerName="c">
-  <Prefix>repo/</Prefix>
-  <MaxResults>3</MaxResults>
-  <Blobs>
-    <Blob>
-      <Name>repo/data/ab/ab12C</Name>
-      <Properties>
-        <Creation-Time>Mon, 30 Nov 2026 10:00:00 GMT</Creation-Time>
-        <Last-Modified>Mon, 30 Nov 2026 10:00:00 GMT</Last-Modified>
-        <Etag>0x8CBFF45D8A29A19</Etag>
-        <Content-Length>100</Content-Length>
-        <Content-Type>application/octet-stream</Content-Type>
-        <Content-MD5>sQqNsWTgdUEFt6mb5y4/5Q==</Content-MD5>
-        <BlobType>BlockBlob</BlobType>
-      </Properties>
-      <OrMetadata />
-    </Blob>
-    <BlobPrefix><Name>repo/dir/</Name></BlobPrefix>
-    <Blob><Name Encoded="true">repo/odd%EF%BF%BEname%20%25</Name><Properties><Content-Length>5</Content-Length></Properties></Blob>
-    <Blob><Name Encoded="false">repo/a%20b &amp; c</Name><Properties><Content-Length>0</Content-Length></Properties></Blob>
-  </Blobs>
-  <NextMarker>2!108!MDAwMDM1IXJlcG8vYSBiICYgYyEwMDAwMjgh</NextMarker>
-</EnumerationResults>)";
+  const std::string& page = stratum::test::azure_list_answer;
   write_chosen("azure_xml", "list-page", 0, page);
   write_chosen("azure_xml", "list-truncated-body", 0, page.substr(0, page.size() / 2));
   write_chosen("azure_xml", "list-azurite-last", 0,

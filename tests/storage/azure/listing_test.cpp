@@ -5,39 +5,19 @@
 #include "async/error.hpp"
 #include "storage/azure/listing.hpp"
 
+#include "store_answers.hpp"
+
 #include <doctest/doctest.h>
 
 using namespace stratum;
+using stratum::test::azure_list_answer;
 
 namespace {
 const std::string what = "List Blobs az://acct/c";
 }  // namespace
 
 TEST_CASE("a List Blobs page as Azure writes it, with an encoded name") {
-  const std::string body = "\xEF\xBB\xBF" R"(<?xml version="1.0" encoding="utf-8"?>
-<EnumerationResults ServiceEndpoint="https://acct.blob.core.windows.net/" ContainerName="c">
-  <Prefix>repo/</Prefix>
-  <MaxResults>3</MaxResults>
-  <Blobs>
-    <Blob>
-      <Name>repo/data/ab/ab12C</Name>
-      <Properties>
-        <Creation-Time>Mon, 30 Nov 2026 10:00:00 GMT</Creation-Time>
-        <Last-Modified>Mon, 30 Nov 2026 10:00:00 GMT</Last-Modified>
-        <Etag>0x8CBFF45D8A29A19</Etag>
-        <Content-Length>100</Content-Length>
-        <Content-Type>application/octet-stream</Content-Type>
-        <Content-MD5>sQqNsWTgdUEFt6mb5y4/5Q==</Content-MD5>
-        <BlobType>BlockBlob</BlobType>
-      </Properties>
-      <OrMetadata />
-    </Blob>
-    <BlobPrefix><Name>repo/dir/</Name></BlobPrefix>
-    <Blob><Name Encoded="true">repo/odd%EF%BF%BEname%20%25</Name><Properties><Content-Length>5</Content-Length></Properties></Blob>
-    <Blob><Name Encoded="false">repo/a%20b &amp; c</Name><Properties><Content-Length>0</Content-Length></Properties></Blob>
-  </Blobs>
-  <NextMarker>2!108!MDAwMDM1IXJlcG8vYSBiICYgYyEwMDAwMjgh</NextMarker>
-</EnumerationResults>)";
+  const std::string& body = azure_list_answer;
   auto page = parse_list_blobs(body, what);
   REQUIRE(page.blobs.size() == 3);
   CHECK(page.blobs[0].name == "repo/data/ab/ab12C");

@@ -5,9 +5,12 @@
 #include "async/error.hpp"
 #include "storage/s3/listing.hpp"
 
+#include "store_answers.hpp"
+
 #include <doctest/doctest.h>
 
 using namespace stratum;
+using stratum::test::s3_list_answer;
 
 namespace {
 
@@ -31,29 +34,7 @@ void check_corrupt(const std::string& body, const std::string& says) {
 }  // namespace
 
 TEST_CASE("a ListObjectsV2 page as S3 writes it") {
-  const std::string body = R"(<?xml version="1.0" encoding="UTF-8"?>
-<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">
-    <Name>bucket</Name>
-    <Prefix>repo/data/</Prefix>
-    <KeyCount>3</KeyCount>
-    <MaxKeys>3</MaxKeys>
-    <IsTruncated>true</IsTruncated>
-    <Contents>
-        <Key>repo/data/ab/ab12C</Key>
-        <LastModified>2026-11-30T10:00:00.000Z</LastModified>
-        <ETag>&quot;fba9dede5f27731c9771645a39863328&quot;</ETag>
-        <Size>434234</Size>
-        <StorageClass>STANDARD</StorageClass>
-    </Contents>
-    <Contents><Key>repo/with space &amp; amp &lt;&gt; &#233;</Key><Size>0</Size></Contents>
-    <Contents>
-        <Key> </Key>
-        <Size>
-          7
-        </Size>
-    </Contents>
-    <NextContinuationToken>1ueGcxLPRx1Tr/XYExHnhbYLgveDs2J/wm36Hy4vbOwM=</NextContinuationToken>
-</ListBucketResult>)";
+  const std::string& body = s3_list_answer;
   auto page = parse_list_objects_v2(body, what);
   REQUIRE(page.objects.size() == 3);
   CHECK(page.objects[0].key == "repo/data/ab/ab12C");
