@@ -99,10 +99,7 @@ struct publisher::impl {
         st.resumed = true;
       } else {
         if (current != run.meta_or("published", "")) run.moved_on(current, run.meta_or("published", ""));
-        std::uint64_t last = 0;
-        if (!run.meta("run") || !parse_number(*run.meta("run"), last))
-          fail(errc::corrupt, "journal in STATE '" + j.where() + "' has no valid run number; give a new STATE directory");
-        run.start(last + 1, current, false, false);
+        run.start(run.recorded_run() + 1, current, false, false);
       }
     }
     // The run's settings are fixed from here on.
@@ -216,16 +213,6 @@ struct publisher::impl {
     h.set({"trunk", root, revision, now, "current revision"});
     if (opt.tag) h.set({*opt.tag, root, revision, now, opt.tag_message});
     return h;
-  }
-
-  static bool parse_number(const std::string& s, std::uint64_t& out) {
-    if (s.empty() || s.size() > 19) return false;
-    out = 0;
-    for (char c : s) {
-      if (c < '0' || c > '9') return false;
-      out = out * 10 + unsigned(c - '0');
-    }
-    return true;
   }
 };
 

@@ -5,6 +5,7 @@
 #include "async/error.hpp"
 #include "catalog/publish/record.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 
@@ -92,8 +93,13 @@ void run_state::start(std::uint64_t n, const std::string& base, bool verify, boo
   dirty_ = false;
 }
 
+std::uint64_t run_state::recorded_run() const {
+  auto n = meta("run");
+  return n ? to_number(*n, "journal in STATE '" + j_.where() + "', run number") : 0;
+}
+
 void run_state::resume() {
-  s_.run = to_number(meta_or("run", "1"), "journal in STATE '" + j_.where() + "', run number");
+  s_.run = std::max<std::uint64_t>(recorded_run(), 1);
   s_.verify_with_store = meta_or("verify", "0") == "1";
   s_.resumed = true;
   dirty_ = meta_or("dirty", "") == "1";

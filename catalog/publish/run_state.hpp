@@ -61,6 +61,8 @@ class run_state {
   void start(std::uint64_t n, const std::string& base, bool verify, bool wipe);
   // Takes up the interrupted run the journal holds.
   void resume();
+  // The number of the run the journal recorded last (0 for none).
+  std::uint64_t recorded_run() const;
   // Whether the machine restarted since the interrupted attempt, and that
   // it is now known to have (after the objects were checked).
   bool restarted() const;

@@ -2,6 +2,7 @@
 // whatever bytes a name holds, and the advice after a fatal error with its
 // exit code, for publish and load alike.
 #include "support.hpp"
+#include "servers.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
@@ -29,16 +30,7 @@ std::string hex_of(const std::string& s) {
 class refusing_server {
  public:
   refusing_server() {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    REQUIRE(fd_ >= 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-    REQUIRE(::listen(fd_, 16) == 0);
-    socklen_t len = sizeof a;
-    REQUIRE(::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) == 0);
-    port_ = ntohs(a.sin_port);
+    fd_ = listen_loopback(16, port_);
     thread_ = std::thread([this] { serve(); });
   }
   ~refusing_server() {

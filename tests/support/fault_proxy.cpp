@@ -1,4 +1,5 @@
 #include "fault_proxy.hpp"
+#include "servers.hpp"
 
 #include <arpa/inet.h>
 #include <cstring>
@@ -93,17 +94,7 @@ void reset(int fd) {
 
 fault_proxy::fault_proxy(int upstream_port, std::function<fault_plan(int, const std::string&)> plan)
     : upstream_(upstream_port), plan_(std::move(plan)) {
-  listener_ = ::socket(AF_INET, SOCK_STREAM, 0);
-  int one = 1;
-  ::setsockopt(listener_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(listener_, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(listener_, reinterpret_cast<sockaddr*>(&a), &len);
-  port_ = ntohs(a.sin_port);
-  ::listen(listener_, 512);
+  listener_ = listen_loopback(512, port_);
   acceptor_ = std::thread([this] { accept_loop(); });
 }
 

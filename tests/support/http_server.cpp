@@ -2,6 +2,7 @@
 // thread per connection reading requests (head and Content-Length body) and
 // answering each with 200.
 #include "http_server.hpp"
+#include "servers.hpp"
 
 #include <doctest/doctest.h>
 
@@ -60,17 +61,7 @@ http_server::http_server(http_server_options o) : o_(std::move(o)) {
     REQUIRE(SSL_CTX_use_PrivateKey_file(ctx, o_.tls.key.c_str(), SSL_FILETYPE_PEM) == 1);
     ctx_ = ctx;
   }
-  listener_ = ::socket(AF_INET, SOCK_STREAM, 0);
-  int one = 1;
-  ::setsockopt(listener_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::bind(listener_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-  socklen_t len = sizeof a;
-  ::getsockname(listener_, reinterpret_cast<sockaddr*>(&a), &len);
-  port_ = ntohs(a.sin_port);
-  REQUIRE(::listen(listener_, 128) == 0);
+  listener_ = listen_loopback(128, port_);
   acceptor_ = std::thread([this] { accept_loop(); });
 }
 

@@ -19,6 +19,10 @@ tls_files make_certificate(const std::string& dir);
 // A port nobody listens on right now.
 int free_port();
 
+// A TCP socket listening on 127.0.0.1 at a port the kernel chose (returned
+// in `port`), with SO_REUSEADDR; fails the test when it cannot be made.
+int listen_loopback(int backlog, int& port);
+
 class s3rver {
  public:
   // Starts s3rver with one bucket `bucket`, serving HTTPS with `tls` (or plain

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "async/async.hpp"
+#include "async/error.hpp"
 
 #include <doctest/doctest.h>
 
@@ -33,6 +34,22 @@ auto run_io(asio::io_context& io, F make) {
   io.run();
   if (err) std::rethrow_exception(err);
   if constexpr (!std::is_void_v<T>) return std::move(*out);
+}
+
+// `run()` must throw a stratum error of class `c` whose message starts with
+// `prefix` and contains `says`.
+template <class F>
+void expect_failure(F&& run, errc c, const std::string& prefix, const std::string& says) {
+  try {
+    run();
+    FAIL("no error");
+  } catch (const std::exception& e) {
+    const std::string m = e.what();
+    CAPTURE(m);
+    CHECK(is(e, c));
+    CHECK(m.rfind(prefix, 0) == 0);
+    CHECK(m.find(says) != std::string::npos);
+  }
 }
 
 // A directory under /tmp removed (recursively) when the object dies.
