@@ -1,0 +1,53 @@
+// What the command files share (cmd/commands.cpp runs them; publish_cmd.cpp
+// and read_cmds.cpp define them): the table entry of a command, the event
+// loop and pools of the running command, and the helpers every command that
+// names a store uses. Thread: the main thread, which runs the io_context.
+#pragma once
+
+#include "catalog/read/repository.hpp"
+#include "cmd/cmd.hpp"
+#include "storage/backend.hpp"
+
+#include <functional>
+#include <memory>
+
+namespace stratum {
+struct problem;
+}
+
+namespace stratum::cmd {
+
+struct command {
+  const char* name;
+  const char* synopsis;
+  const char* help;
+  std::vector<option_spec> options;
+  std::size_t min_args, max_args;
+  std::function<awaitable<int>(parsed_args&)> run;
+  const char* fatal_hint = nullptr;  // printed after a fatal error's message
+};
+
+// What every command run shares: the event loop and the pools.
+struct context {
+  asio::io_context io;
+  pools p;
+};
+extern context* ctx;
+
+void print_problems(const std::vector<problem>& ps, const char* verb);
+// The store options of the command line (--endpoint, --region, ...).
+store_options remote(const parsed_args& a);
+// Opens STORE and the repository in it, verified as the command line asks.
+awaitable<std::unique_ptr<repository>> open_repo(const std::string& spec, const parsed_args& a, std::unique_ptr<backend>& store);
+std::string mode_string(const entry& e);
+std::string time_string(std::int64_t t);
+
+extern const option_spec opt_help, opt_tag, opt_pubkey;
+// Every command that names a STORE takes these.
+std::vector<option_spec> with_store_options(std::vector<option_spec> v);
+
+// The commands of each file, in the order `stratum --help` lists them.
+std::vector<command> publish_commands();
+std::vector<command> read_commands();
+
+}  // namespace stratum::cmd

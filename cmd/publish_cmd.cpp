@@ -1,0 +1,187 @@
+// publish and load: one command with two command lines (CLFSLoad's for
+// load), the same options and the same run (publish_to). Thread: the main
+// thread, which runs the io_context.
+#include "async/error.hpp"
+#include "cmd/command.hpp"
+#include "cmd/json.hpp"
+#include "cmd/progress.hpp"
+#include "storage/journal/journal.hpp"
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+namespace stratum::cmd {
+namespace {
+
+namespace fs = std::filesystem;
+
+// `publish`, and `load` (CLFSLoad's form) with its store and SAS made up.
+awaitable<int> publish_to(parsed_args& a, const std::string& spec, const std::string& sas);
+
+awaitable<int> do_publish(parsed_args& a) {
+  co_return co_await publish_to(a, a.positional[2], "");
+}
+
+// stratum load [--new] STATE SOURCE ACCOUNT CONTAINER SAS_TOKEN: CLFSLoad's
+// arguments, in its order and with its meaning (--new: the container must
+// be empty; without it, the same command resumes).
+awaitable<int> do_load(parsed_args& a) {
+  const std::string spec = "az://" + a.positional[2] + "/" + a.positional[3];
+  const std::string sas = a.positional[4];
+  co_return co_await publish_to(a, spec, sas);
+}
+
+awaitable<int> publish_to(parsed_args& a, const std::string& spec, const std::string& sas) {
+  const std::string state = a.positional[0], source = a.positional[1];
+  const bool fresh = a.has("new");
+  std::error_code ec;
+  fs::create_directories(state, ec);
+  if (ec || !fs::is_directory(state)) fail(errc::usage, "cannot use STATE directory '" + state + "': " + (ec ? ec.message() : "not a directory"));
+
+  std::string key_path = a.get_or("key", state + "/keys/stratum.key");
+  signing_key key;
+  if (fs::exists(key_path)) {
+    key = signing_key::load(key_path);
+  } else if (fresh && !a.has("key")) {
+    key = signing_key::generate();
+    key.save(state + "/keys");
+  } else {
+    fail(errc::usage, "no signing key at '" + key_path + "': give --key FILE (the repository's key) or create the repository with --new");
+  }
+
+  publish_options o;
+  // The journal records the source by its absolute path, so the same tree
+  // named another way (relative, trailing slash) is recognised.
+  o.source = fs::absolute(source).lexically_normal().string();
+  while (o.source.size() > 1 && o.source.back() == '/') o.source.pop_back();
+  o.fresh = fresh;
+  auto comp = a.get_or("compression", "zlib");
+  if (comp == "none") o.comp.level = 0;
+  else if (comp == "zlib") o.comp.level = static_cast<int>(a.number("level", 1));
+  else fail(errc::usage, "--compression must be zlib or none, not '" + comp + "'");
+  if (o.comp.level > 12) fail(errc::usage, "--level must be 1..12");
+  auto rk = a.get_or("reader", "auto");
+  if (rk == "auto") o.reader = reader_kind::automatic;
+  else if (rk == "uring") o.reader = reader_kind::uring;
+  else if (rk == "threads") o.reader = reader_kind::threads;
+  else fail(errc::usage, "--reader must be auto, uring or threads");
+  store_options remote_opts = remote(a);
+  remote_opts.azure_sas = sas;
+  o.max_files = static_cast<unsigned>(std::max(1ul, a.number("max-files", o.max_files)));
+  o.memory = std::max(64ul, a.number("memory", o.memory >> 20)) << 20;
+  if (auto t = a.get("tag")) {
+    if (!valid_tag_name(*t) || *t == "trunk" || *t == "trunk-previous")
+      fail(errc::usage, "tag name '" + *t + "' is not allowed: use letters, digits, '.', '_' and '-' (trunk and trunk-previous are reserved)");
+    o.tag = *t;
+    o.tag_message = a.get_or("message", "");
+  }
+  const bool quiet = a.has("quiet") || a.has("json");
+  // One-off notices go to stderr even with --json (stdout stays one JSON object).
+  o.log = [quiet = a.has("quiet")](const std::string& m) { if (!quiet) std::fprintf(stderr, "stratum: %s\n", m.c_str()); };
+
+  auto store = open_store(spec, fresh, ctx->io, ctx->p.blocking, remote_opts);
+  // A remote store (the ones with a request window) is latency bound: as many
+  // small files in flight as requests, each being one PUT. A local one is
+  // bound by the disk and the cores.
+  if (store->stats() && !a.has("max-files")) o.max_files = remote_opts.max_requests;
+  auto j = journal::open(state);
+  publisher pub(*store, *j, ctx->io, ctx->p.cpu, ctx->p.blocking, std::move(key), o);
+  progress prog(ctx->io, pub.stats(), quiet);
+  prog.set_store_status([&] { return store->status(); });
+  auto t0 = std::chrono::steady_clock::now();
+  prog.start();
+  publish_result r;
+  try {
+    r = co_await pub.run();
+  } catch (...) {
+    prog.stop();
+    throw;
+  }
+  prog.stop();
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+
+  // problems.txt lists this run's per-file problems (empty when none).
+  {
+    std::ofstream pf(state + "/problems.txt", std::ios::trunc);
+    for (auto& p : r.problems) pf << escape_name(p.path) << ": " << p.message << "\n";
+  }
+  print_problems(r.problems, "problem");
+  const auto& s = pub.stats();
+  const retry_stats no_requests;
+  const retry_stats& rs = store->stats() ? *store->stats() : no_requests;
+  if (a.has("json")) {
+    std::fputs(publish_json({r, s, rs, j->syncs(), store->describe(), secs}).c_str(), stdout);
+  } else if (!a.has("quiet") && r.unchanged) {
+    std::fprintf(stderr, "nothing changed since revision %llu of %s (%llu files checked in %.1fs); nothing published\n",
+                 (unsigned long long)r.m.revision, escape_name(store->describe()).c_str(), (unsigned long long)s.files, secs);
+  } else if (!a.has("quiet") && r.already_published) {
+    std::fprintf(stderr, "revision %llu of %s was published by the interrupted run; nothing left to do\n",
+                 (unsigned long long)r.m.revision, escape_name(store->describe()).c_str());
+  } else if (!a.has("quiet")) {
+    if (s.resumed)
+      std::fprintf(stderr, "resumed: %llu object(s) sent again of %llu in flight when the last run stopped\n",
+                   (unsigned long long)s.objects_resent, (unsigned long long)s.in_flight_at_stop);
+    std::fprintf(stderr, "published revision %llu of %s: %llu files, %s, %llu new objects (%s stored) in %.1fs\n",
+                 (unsigned long long)r.m.revision, escape_name(store->describe()).c_str(), (unsigned long long)r.totals.regular,
+                 human_bytes(static_cast<double>(r.totals.bytes)).c_str(), (unsigned long long)s.objects_stored,
+                 human_bytes(static_cast<double>(s.bytes_stored)).c_str(), secs);
+    if (!r.problems.empty())
+      std::fprintf(stderr, "%zu path(s) were not published; see %s/problems.txt\n", r.problems.size(), state.c_str());
+  }
+  co_return r.problems.empty() ? ok : problems;
+}
+
+// publish and load take the same options.
+std::vector<option_spec> publish_option_specs() {
+  return with_store_options({{"new"}, {"key", 0, true}, opt_tag, {"message", 'm', true}, {"compression", 0, true}, {"level", 0, true},
+                             {"reader", 0, true}, {"max-files", 0, true}, {"memory", 0, true}, {"json"}, {"quiet", 'q'}, opt_help});
+}
+
+// publish and load are one command with two command lines: the same
+// options, the same run (publish_to) and the same advice after a fatal error.
+command publishing_command(const char* name, const char* synopsis, const char* help, std::size_t args,
+                           awaitable<int> (*run)(parsed_args&)) {
+  return {name, synopsis, help, publish_option_specs(), args, args, run,
+          "nothing was published; run the same command again to resume"};
+}
+
+}  // namespace
+
+std::vector<command> publish_commands() {
+  return {
+      publishing_command("publish", "publish [--new] STATE SOURCE STORE [options]",
+       "Publishes the directory SOURCE as the next revision of the repository in STORE.\n"
+       "STATE is a local directory for the signing key, the journal and problems.txt. The same\n"
+       "command again resumes a publish that was interrupted (crash, kill, reboot) where it\n"
+       "stopped; after a finished publish it publishes the next revision, reading only the files\n"
+       "whose inode changed. If nothing changed, nothing is published (unless --tag is given).\n\n"
+       "  --new               create the repository (STORE must be empty) and its key\n"
+       "  --key FILE          signing key (default STATE/keys/stratum.key)\n"
+       "  --tag NAME          also tag the new revision NAME;  -m, --message TEXT  its description\n"
+       "  --compression zlib|none   (default zlib)\n"
+       "  --level N           1..12: 1 (default) is the fastest (ISA-L igzip), 2..12 smaller and slower (libdeflate)\n"
+       "  --reader auto|uring|threads   how files are read (default auto: io_uring if available)\n"
+       "  --max-files N       files in flight (default 128; for S3, --max-requests)\n"
+       "  --memory MIB        file data in memory at most (default 64)\n"
+       "  --json              print final statistics as one JSON object (names in it as in the text\n"
+       "                      output: \\n, \\t, \\\\ and \\xHH for bytes that are not printable UTF-8)\n"
+       "  -q, --quiet         no progress\n\n"
+       "Exit 0: published; 1: published, but some paths could not be read (STATE/problems.txt);\n"
+       "2: usage error; 3: failed, nothing published (run the same command again to resume).\n",
+       3, do_publish),
+      publishing_command("load", "load [--new] STATE SOURCE ACCOUNT CONTAINER SAS_TOKEN [options]",
+       "CLFSLoad's command line: publishes SOURCE into the Azure Blob container CONTAINER of storage\n"
+       "account ACCOUNT, authorised by SAS_TOKEN, exactly as\n"
+       "  stratum publish [--new] STATE SOURCE az://ACCOUNT/CONTAINER   (with AZURE_STORAGE_SAS_TOKEN)\n"
+       "does. --new expects an empty container; the same command without --new resumes an\n"
+       "interrupted load, and after a finished one publishes the next revision. Options as for\n"
+       "publish, and --endpoint https://host:port for an emulator (the account is then the first\n"
+       "path segment, as in Azurite). The SAS token is never printed or stored. Exit codes as for\n"
+       "publish.\n",
+       5, do_load)
+  };
+}
+
+}  // namespace stratum::cmd
