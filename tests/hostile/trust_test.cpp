@@ -95,7 +95,7 @@ bool set_expires(M& m, std::int64_t when) {
 
 }  // namespace
 
-TEST_CASE("trust: an expired manifest is refused, unless --allow-expired; one not yet expired is read") {
+TEST_CASE("trust: an expired manifest is refused unless --allow-expired, and one not yet expired is read") {
   const auto& b = base();
   const std::int64_t now = std::time(nullptr);
   auto sign_expiring = [&](crafted_store& s, std::int64_t expires) {
