@@ -72,7 +72,11 @@ struct publisher::impl {
       run.start(1, "", false, true);
     } else {
       try {
-        previous = co_await repository::open(store, cpu, key.public_raw());
+        // Its own key only; an expired manifest is what a publish renews.
+        trust_options own;
+        own.pinned_key = key.public_raw();
+        own.allow_expired = true;
+        previous = co_await repository::open(store, cpu, own);
       } catch (const std::exception& e) {
         if (!is(e, errc::not_found)) throw;
       }
