@@ -55,5 +55,6 @@ std::vector<option_spec> with_trust_options(std::vector<option_spec> v);
 // The commands of each file, in the order `stratum --help` lists them.
 std::vector<command> publish_commands();
 std::vector<command> read_commands();
+std::vector<command> resign_commands();
 
 }  // namespace stratum::cmd

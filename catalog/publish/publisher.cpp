@@ -75,6 +75,7 @@ struct publisher::impl {
         // Its own key only; an expired manifest is what a publish renews.
         trust_options own;
         own.pinned_key = key.public_raw();
+        own.pinned_from = "this publisher's signing key (--key, or STATE/keys/stratum.key)";
         own.allow_expired = true;
         previous = co_await repository::open(store, cpu, own);
       } catch (const std::exception& e) {
@@ -168,6 +169,7 @@ struct publisher::impl {
     // 6. The manifest, last.
     st.phase = "writing the manifest";
     manifest m{revision, now, top.h, hp.h, key.fingerprint()};
+    if (opt.expiry_seconds > 0) m.expires = now + opt.expiry_seconds;
     // The intent tells a resumed run that a manifest it finds is its own.
     run.set_intent(manifest_id(m));
     // Everything the manifest refers to must be durable before it appears.

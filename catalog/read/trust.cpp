@@ -145,9 +145,9 @@ void trust_manifest(const trust_options& o, const manifest& m, byte_view key_raw
   const std::string& repo = o.repository;
   const bool pinned = !o.pinned_key.empty();
   if (pinned && !std::equal(key_raw.begin(), key_raw.end(), o.pinned_key.begin(), o.pinned_key.end()))
-    fail(errc::corrupt, repo + ": the manifest is signed with key " + fp.hex() + ", not with the key given with --pubkey (" +
+    fail(errc::corrupt, repo + ": the manifest is signed with key " + fp.hex() + ", not with " + o.pinned_from + " (" +
                             sha256(o.pinned_key).hex() + "). Someone who can write the store may have replaced the "
-                            "repository, or --pubkey names the key of another repository");
+                            "repository, or the key is that of another repository");
   if (m.expires != 0 && now > m.expires && !o.allow_expired)
     fail(errc::corrupt, repo + ": the manifest of revision " + std::to_string(m.revision) + " expired at " + utc(m.expires) +
                             ": its publisher has not renewed it ('stratum resign STATE STORE'), or an old manifest was put "

@@ -22,8 +22,10 @@ struct trust_options {
   // The repository as the record names it: the store, made unambiguous
   // (an absolute path; a URL with its endpoint). Empty: no record is kept.
   std::string repository;
-  // --pubkey: the raw 32-byte public key the manifest must be signed with.
+  // --pubkey: the raw 32-byte public key the manifest must be signed with,
+  // and where it came from, for the message when it is not that key.
   bytes pinned_key;
+  std::string pinned_from = "the key given with --pubkey";
   // The known-repositories file; empty: none (the publisher, tests).
   std::string known_file;
   bool allow_older = false;    // --allow-older: accept a revision below the highest seen
