@@ -107,6 +107,12 @@ struct publisher::impl {
         run.start(run.recorded_run() + 1, current, false, false);
       }
     }
+    // A tag names one revision for good: reusing a name would move it and
+    // lose its description without a word.
+    if (opt.tag && previous)
+      if (auto* t = previous->history().find(*opt.tag))
+        fail(errc::usage, "tag '" + *opt.tag + "' already names revision " + std::to_string(t->revision) + " of '" +
+                              store.describe() + "': tags do not move; choose another name. Nothing was published");
     // The run's settings are fixed from here on.
     const std::size_t unconfirmed = run.open_intents(store.caps().puts_here);
     if (st.resumed) {
@@ -212,6 +218,7 @@ struct publisher::impl {
       if (auto* t = h.find("trunk")) {
         tag prev = *t;
         prev.name = "trunk-previous";
+        prev.description = "previous revision";
         h.set(prev);
       }
     }
