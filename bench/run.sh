@@ -14,6 +14,9 @@
 # third within minutes, so one run of each proves little. BENCH_WORK=DIR puts
 # the scratch space (tree and outputs) elsewhere.
 #
+# Each round then restores what it published (stratum restore, restic
+# restore), timed the same way: reading back verifies every object.
+#
 # Peers: restic 0.14 (backup to a local repository) and cp -a. The page cache
 # is warmed first (one untimed read of the tree), so every tool reads from
 # memory; each tool writes to the same file system under bench/work/.
@@ -57,6 +60,18 @@ for round in $(seq 1 "${BENCH_RUNS:-3}"); do
   fi
   measure_restic
   measure cp "$work/copy-cp" cp -a "$src" "$work/copy-cp"
+  # Restores, read back from the stores written above. The readers record
+  # trusted keys under the work directory, not in ~/.config.
+  export XDG_CONFIG_HOME="$work/config"
+  measure restore:stratum "$work/restored-stratum" ./build/stratum restore "$work/store-stratum" "$work/restored-stratum" \
+    --pubkey "$work/state-stratum/keys/stratum.pub" --quiet
+  if [ -n "${BENCH_BASELINE:-}" ]; then
+    measure restore:stratum-before "$work/restored-before" "$BENCH_BASELINE" restore "$work/store-before" "$work/restored-before" \
+      --pubkey "$work/state-stratum-before/keys/stratum.pub" --quiet
+  fi
+  measure restore:restic "$work/restored-restic" env RESTIC_PASSWORD=bench restic restore -q latest -r "$work/store-restic" \
+    --target "$work/restored-restic"
+  rm -rf "$work/restored-stratum" "$work/restored-before" "$work/restored-restic"
 done
 
 echo
@@ -78,8 +93,17 @@ s = by["stratum"]
 print("| tool | wall s | CPU s | peak RSS MiB | stored MiB | wall vs stratum | stored vs stratum |")
 print("|---|---:|---:|---:|---:|---:|---:|")
 for r in rows:
+    if r[0].startswith("restore:"): continue
     print("| %s | %.2f | %.2f | %d | %.1f | %.2f× | %.2f× |" % (r[0], float(r[1]), float(r[2]), int(r[3]), int(r[4]) / 2**20,
           float(r[1]) / float(s[1]), int(r[4]) / int(s[4])))
+sr = by["restore:stratum"]
+print()
+print("| restore | wall s | CPU s | peak RSS MiB | wall vs stratum | CPU vs stratum |")
+print("|---|---:|---:|---:|---:|---:|")
+for r in rows:
+    if not r[0].startswith("restore:"): continue
+    print("| %s | %.2f | %.2f | %d | %.2f× | %.2f× |" % (r[0][8:], float(r[1]), float(r[2]), int(r[3]),
+          float(r[1]) / float(sr[1]), float(r[2]) / float(sr[2])))
 rs = by["restic"]
 print()
 print("stratum/restic: wall %.2f×, CPU %.2f×, stored %.2f×, peak RSS %d MiB" % (
@@ -88,4 +112,5 @@ PY
 
 # Delete the outputs now rather than before the next run: ext4 without a
 # journal skips recently freed inodes for minutes (bench/README.md).
-rm -rf "$work/store-stratum" "$work/state-stratum" "$work/store-restic" "$work/copy-cp" "$work/store-before" "$work/state-stratum-before"
+rm -rf "$work/store-stratum" "$work/state-stratum" "$work/store-restic" "$work/copy-cp" "$work/store-before" "$work/state-stratum-before" \
+  "$work/config"

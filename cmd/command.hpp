@@ -37,6 +37,9 @@ extern context* ctx;
 void print_problems(const std::vector<problem>& ps, const char* verb);
 // The store options of the command line (--endpoint, --region, ...).
 store_options remote(const parsed_args& a);
+// What a reader trusts (catalog/read/trust.hpp), from --pubkey, --allow-older
+// and --allow-expired, with the known-repositories record of this account.
+trust_options reader_trust(const std::string& spec, const parsed_args& a, const backend& store);
 // Opens STORE and the repository in it, verified as the command line asks.
 awaitable<std::unique_ptr<repository>> open_repo(const std::string& spec, const parsed_args& a, std::unique_ptr<backend>& store);
 std::string mode_string(const entry& e);
@@ -45,9 +48,13 @@ std::string time_string(std::int64_t t);
 extern const option_spec opt_help, opt_tag, opt_pubkey;
 // Every command that names a STORE takes these.
 std::vector<option_spec> with_store_options(std::vector<option_spec> v);
+// Every command that reads a repository: the store's options and the trust
+// options (--pubkey, --allow-older, --allow-expired).
+std::vector<option_spec> with_trust_options(std::vector<option_spec> v);
 
 // The commands of each file, in the order `stratum --help` lists them.
 std::vector<command> publish_commands();
 std::vector<command> read_commands();
+std::vector<command> resign_commands();
 
 }  // namespace stratum::cmd

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <filesystem>
 
 namespace stratum::cmd {
 
@@ -40,16 +41,57 @@ store_options remote(const parsed_args& a) {
 }
 
 namespace {
+
+namespace fs = std::filesystem;
+
+// --pubkey PATH: a public key file (stratum.pub), or the STATE directory of
+// the repository's publisher (its keys/stratum.pub, or the key itself).
 bytes pinned_key(const parsed_args& a) {
-  if (auto k = a.get("pubkey")) return load_public_key(*k);
-  return {};
+  auto k = a.get("pubkey");
+  if (!k) return {};
+  std::error_code ec;
+  if (!fs::is_directory(*k, ec)) return load_public_key(*k);
+  for (const char* name : {"/keys/stratum.pub", "/stratum.pub"})
+    if (fs::exists(*k + name, ec)) return load_public_key(*k + name);
+  if (fs::exists(*k + "/keys/stratum.key", ec)) return signing_key::load(*k + "/keys/stratum.key").public_raw();
+  fail(errc::usage, "--pubkey '" + *k + "' is a directory without keys/stratum.pub: give the repository's public key "
+                    "file or its publisher's STATE directory");
+}
+
+// The repository as the known-repositories record names it: one name for
+// one store, however the command line spells it (a local path made absolute
+// with its symbolic links resolved; a remote store with its endpoint).
+std::string repository_name(const std::string& spec, const backend& store, const store_options& o) {
+  const bool local = spec.find("://") == std::string::npos && spec.rfind("mem:", 0) != 0;
+  if (local) {
+    std::error_code ec;
+    auto p = fs::weakly_canonical(fs::absolute(spec), ec);
+    std::string s = ec ? fs::absolute(spec).lexically_normal().string() : p.string();
+    while (s.size() > 1 && s.back() == '/') s.pop_back();
+    return s;
+  }
+  return store.describe() + (o.endpoint.empty() ? "" : " at " + o.endpoint);
 }
 
 }  // namespace
 
+trust_options reader_trust(const std::string& spec, const parsed_args& a, const backend& store) {
+  trust_options t;
+  t.repository = repository_name(spec, store, remote(a));
+  t.pinned_key = pinned_key(a);
+  t.known_file = default_known_file();
+  t.allow_older = a.has("allow-older");
+  t.allow_expired = a.has("allow-expired");
+  t.notice = [](const std::string& m) { std::fprintf(stderr, "stratum: warning: %s\n", m.c_str()); };
+  if (t.known_file.empty() && t.pinned_key.empty())
+    t.notice("neither XDG_CONFIG_HOME nor HOME is set, so no key can be remembered: the manifest is checked only "
+             "against the key its store names. Pin the repository's key with --pubkey FILE");
+  return t;
+}
+
 awaitable<std::unique_ptr<repository>> open_repo(const std::string& spec, const parsed_args& a, std::unique_ptr<backend>& store) {
   store = open_store(spec, false, ctx->io, ctx->p.blocking, remote(a));
-  auto result_ = co_await repository::open(*store, ctx->p.cpu, pinned_key(a));
+  auto result_ = co_await repository::open(*store, ctx->p.cpu, reader_trust(spec, a, *store));
   co_return result_;
 }
 
@@ -78,6 +120,13 @@ const option_spec opt_help{"help", 'h'};
 const option_spec opt_tag{"tag", 0, true};
 const option_spec opt_pubkey{"pubkey", 0, true};
 
+std::vector<option_spec> with_trust_options(std::vector<option_spec> v) {
+  v.push_back(opt_pubkey);
+  v.push_back({"allow-older"});
+  v.push_back({"allow-expired"});
+  return with_store_options(std::move(v));
+}
+
 std::vector<option_spec> with_store_options(std::vector<option_spec> v) {
   for (const char* name : {"endpoint", "region", "ca-file", "addressing", "max-requests", "request-timeout"}) v.push_back({name, 0, true});
   return v;
@@ -102,9 +151,19 @@ const char* store_help =
     "  --request-timeout S seconds to wait for an answer before retrying (default 60)\n"
     "Transient failures (5xx, 429, resets, timeouts) are retried with backoff, honouring Retry-After.\n";
 
+const char* trust_help =
+    "\nWhich repository is trusted (docs/SECURITY.md): the manifest must be signed with the key given\n"
+    "with --pubkey or, without it, with the key recorded for this store the first time it was read\n"
+    "(in $XDG_CONFIG_HOME/stratum/known_repositories; a warning names the key then). A revision older\n"
+    "than one read before, or a manifest past its signed expiry, is refused.\n"
+    "  --pubkey PATH       the repository's public key (stratum.pub), or its publisher's STATE\n"
+    "  --allow-older       read a revision older than the newest seen (after a deliberate restore)\n"
+    "  --allow-expired     read a manifest past its expiry\n";
+
 const std::vector<command>& commands() {
   static const std::vector<command> list = [] {
     auto v = publish_commands();
+    for (auto& c : resign_commands()) v.push_back(std::move(c));
     for (auto& c : read_commands()) v.push_back(std::move(c));
     return v;
   }();
@@ -140,6 +199,8 @@ int run(int argc, char** argv) {
       std::printf("usage: stratum %s\n\n%s", cmd->synopsis, cmd->help);
       for (auto& o : cmd->options)
         if (o.name == "endpoint") std::printf("%s", store_help);
+      for (auto& o : cmd->options)
+        if (o.name == "allow-older") std::printf("%s", trust_help);
       return ok;
     }
     if (args.positional.size() < cmd->min_args || args.positional.size() > cmd->max_args)

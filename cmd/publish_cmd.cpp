@@ -5,6 +5,7 @@
 #include "cmd/command.hpp"
 #include "cmd/json.hpp"
 #include "cmd/progress.hpp"
+#include "cmd/state_settings.hpp"
 #include "storage/journal/journal.hpp"
 
 #include <chrono>
@@ -77,6 +78,7 @@ awaitable<int> publish_to(parsed_args& a, const std::string& spec, const std::st
     o.tag = *t;
     o.tag_message = a.get_or("message", "");
   }
+  o.expiry_seconds = expiry_seconds(a, state, 0);
   const bool quiet = a.has("quiet") || a.has("json");
   // One-off notices go to stderr even with --json (stdout stays one JSON object).
   o.log = [quiet = a.has("quiet")](const std::string& m) { if (!quiet) std::fprintf(stderr, "stratum: %s\n", m.c_str()); };
@@ -136,7 +138,7 @@ awaitable<int> publish_to(parsed_args& a, const std::string& spec, const std::st
 // publish and load take the same options.
 std::vector<option_spec> publish_option_specs() {
   return with_store_options({{"new"}, {"key", 0, true}, opt_tag, {"message", 'm', true}, {"compression", 0, true}, {"level", 0, true},
-                             {"reader", 0, true}, {"max-files", 0, true}, {"memory", 0, true}, {"json"}, {"quiet", 'q'}, opt_help});
+                             {"reader", 0, true}, {"expiry", 0, true}, {"max-files", 0, true}, {"memory", 0, true}, {"json"}, {"quiet", 'q'}, opt_help});
 }
 
 // publish and load are one command with two command lines: the same
@@ -160,6 +162,9 @@ std::vector<command> publish_commands() {
        "  --new               create the repository (STORE must be empty) and its key\n"
        "  --key FILE          signing key (default STATE/keys/stratum.key)\n"
        "  --tag NAME          also tag the new revision NAME;  -m, --message TEXT  its description\n"
+       "  --expiry DAYS       readers refuse the manifest DAYS after it is signed, so an old one cannot\n"
+       "                      be replayed for longer (renew with 'stratum resign'); kept in STATE for\n"
+       "                      later publishes; 0 (the default): never\n"
        "  --compression zlib|none   (default zlib)\n"
        "  --level N           1..12: 1 (default) is the fastest (ISA-L igzip), 2..12 smaller and slower (libdeflate)\n"
        "  --reader auto|uring|threads   how files are read (default auto: io_uring if available)\n"

@@ -128,29 +128,27 @@ std::vector<command> read_commands() {
       {"ls", "ls STORE [PATH] [--tag NAME] [-l]",
        "Lists a directory of the current (or tagged) revision. Names are printed with \\n, \\t, \\\\\n"
        "and \\xHH escapes for bytes that are not printable UTF-8.\n\n"
-       "  -l, --long          mode, uid, gid, size, mtime (UTC, ns)\n"
-       "  --pubkey FILE       require the manifest to be signed with this public key\n",
-       with_store_options({opt_tag, {"long", 'l'}, opt_pubkey, opt_help}), 1, 2, do_ls},
+       "  -l, --long          mode, uid, gid, size, mtime (UTC, ns)\n",
+       with_trust_options({opt_tag, {"long", 'l'}, opt_help}), 1, 2, do_ls},
       {"cat", "cat STORE PATH [--tag NAME]", "Writes a file's content (verified) to standard output.\n",
-       with_store_options({opt_tag, opt_pubkey, opt_help}), 2, 2, do_cat},
+       with_trust_options({opt_tag, opt_help}), 2, 2, do_cat},
       {"restore", "restore STORE DEST [--tag NAME] [--path SUBTREE] [--force]",
        "Recreates the revision (or SUBTREE of it) in DEST, which must be empty or missing.\n\n"
        "  --force             restore into a non-empty DEST\n"
        "  --owners / --no-owners   set uid/gid (default: when run as root)\n",
-       with_store_options({opt_tag, {"path", 0, true}, {"force"}, {"owners"}, {"no-owners"}, {"quiet", 'q'}, opt_pubkey, opt_help}), 2, 2,
+       with_trust_options({opt_tag, {"path", 0, true}, {"force"}, {"owners"}, {"no-owners"}, {"quiet", 'q'}, opt_help}), 2, 2,
        do_restore},
       {"check", "check STORE [-i] [-s SUBTREE]",
        "Verifies the manifest signature and every catalog of the current and tagged revisions, and that\n"
        "every object they name exists. Exit 1 and a list of problems if anything is wrong.\n\n"
        "  -i, --integrity     also fetch every object and re-hash its data\n"
        "  -s, --subtree PATH  only objects below PATH\n",
-       with_store_options({{"integrity", 'i'}, {"subtree", 's', true}, opt_pubkey, opt_help}), 1, 1, do_check},
+       with_trust_options({{"integrity", 'i'}, {"subtree", 's', true}, opt_help}), 1, 1, do_check},
       {"info", "info STORE [--json]",
        "Shows the manifest, revision, statistics and tags.\n\n"
        "  --json              as one JSON object (the store's name as in the text output: \\n, \\t,\n"
-       "                      \\\\ and \\xHH for bytes that are not printable UTF-8)\n"
-       "  --pubkey FILE       require the manifest to be signed with this public key\n",
-       with_store_options({{"json"}, opt_pubkey, opt_help}), 1, 1, do_info},
+       "                      \\\\ and \\xHH for bytes that are not printable UTF-8)\n",
+       with_trust_options({{"json"}, opt_help}), 1, 1, do_info},
       {"keygen", "keygen DIR", "Writes a new Ed25519 key pair: DIR/stratum.key and DIR/stratum.pub.\n", {opt_help}, 1, 1,
        do_keygen}
   };

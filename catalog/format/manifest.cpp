@@ -15,7 +15,8 @@ std::string body(const manifest& m) {
          "timestamp " + std::to_string(m.timestamp) + "\n"
          "root-catalog " + m.root.hex() + "\n"
          "history " + m.history.hex() + "\n"
-         "public-key " + m.public_key.hex() + "\n";
+         "public-key " + m.public_key.hex() + "\n" +
+         (m.expires ? "expires " + std::to_string(m.expires) + "\n" : std::string());
 }
 
 std::string hex_of(byte_view b) {
@@ -46,6 +47,7 @@ parsed_manifest parse_manifest(byte_view raw, const std::string& what) {
   auto signed_text = text.substr(0, sig_at + 1);
   p.signed_part.assign(signed_text.begin(), signed_text.end());
 
+  auto has = [&](std::string_view name) { return signed_text.find("\n" + std::string(name) + " ") != std::string_view::npos; };
   auto field = [&](std::string_view name) -> std::string_view {
     std::string key = "\n" + std::string(name) + " ";
     auto at = signed_text.find(key);
@@ -68,6 +70,7 @@ parsed_manifest parse_manifest(byte_view raw, const std::string& what) {
   p.m.root = hash("root-catalog");
   p.m.history = hash("history");
   p.m.public_key = hash("public-key");
+  if (has("expires")) number("expires", p.m.expires);  // optional: manifests before it have none
 
   auto sig_hex = text.substr(sig_at + 11);
   if (!sig_hex.empty() && sig_hex.back() == '\n') sig_hex.remove_suffix(1);

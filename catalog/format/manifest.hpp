@@ -17,6 +17,11 @@ struct manifest {
   hash256 root;                // root catalog
   hash256 history;             // history object
   hash256 public_key;          // fingerprint: hash of the public key object
+  // Seconds since the epoch after which readers refuse the manifest (0:
+  // never). Bounds how long an old manifest can be replayed to a reader
+  // that has not seen a newer one (docs/SECURITY.md); `stratum resign`
+  // renews it.
+  std::int64_t expires = 0;
 };
 
 // The signed text of `m`.

@@ -72,7 +72,12 @@ struct publisher::impl {
       run.start(1, "", false, true);
     } else {
       try {
-        previous = co_await repository::open(store, cpu, key.public_raw());
+        // Its own key only; an expired manifest is what a publish renews.
+        trust_options own;
+        own.pinned_key = key.public_raw();
+        own.pinned_from = "this publisher's signing key (--key, or STATE/keys/stratum.key)";
+        own.allow_expired = true;
+        previous = co_await repository::open(store, cpu, own);
       } catch (const std::exception& e) {
         if (!is(e, errc::not_found)) throw;
       }
@@ -102,6 +107,12 @@ struct publisher::impl {
         run.start(run.recorded_run() + 1, current, false, false);
       }
     }
+    // A tag names one revision for good: reusing a name would move it and
+    // lose its description without a word.
+    if (opt.tag && previous)
+      if (auto* t = previous->history().find(*opt.tag))
+        fail(errc::usage, "tag '" + *opt.tag + "' already names revision " + std::to_string(t->revision) + " of '" +
+                              store.describe() + "': tags do not move; choose another name. Nothing was published");
     // The run's settings are fixed from here on.
     const std::size_t unconfirmed = run.open_intents(store.caps().puts_here);
     if (st.resumed) {
@@ -164,6 +175,7 @@ struct publisher::impl {
     // 6. The manifest, last.
     st.phase = "writing the manifest";
     manifest m{revision, now, top.h, hp.h, key.fingerprint()};
+    if (opt.expiry_seconds > 0) m.expires = now + opt.expiry_seconds;
     // The intent tells a resumed run that a manifest it finds is its own.
     run.set_intent(manifest_id(m));
     // Everything the manifest refers to must be durable before it appears.
@@ -206,6 +218,7 @@ struct publisher::impl {
       if (auto* t = h.find("trunk")) {
         tag prev = *t;
         prev.name = "trunk-previous";
+        prev.description = "previous revision";
         h.set(prev);
       }
     }

@@ -43,6 +43,9 @@ struct publish_options {
   reader_kind reader = reader_kind::automatic;
   std::optional<std::string> tag;
   std::string tag_message;
+  // How long the manifest stays valid after it is signed (its signed
+  // `expires`, docs/SECURITY.md); 0: it never expires.
+  std::int64_t expiry_seconds = 0;
   std::function<void(const std::string&)> log;  // one-off notices
 };
 

@@ -6,6 +6,7 @@
 #include "catalog/format/native_format.hpp"
 
 #include <algorithm>
+#include <ctime>
 
 namespace stratum {
 
@@ -15,7 +16,7 @@ const nested_ref* nested_for(const catalog& c, std::string_view path) {
   return nullptr;
 }
 
-awaitable<std::unique_ptr<repository>> repository::open(backend& store, asio::thread_pool& cpu, bytes pinned_key,
+awaitable<std::unique_ptr<repository>> repository::open(backend& store, asio::thread_pool& cpu, trust_options trust,
                                                         std::unique_ptr<format_reader> fmt) {
   if (!fmt) fmt = make_native_reader();
   std::unique_ptr<repository> r(new repository(store, cpu, std::move(fmt)));
@@ -27,10 +28,10 @@ awaitable<std::unique_ptr<repository>> repository::open(backend& store, asio::th
   // The key object's size is fixed by the format: a hostile store cannot
   // make this inflate more before the signature is checked.
   auto key = co_await r->read(p.m.public_key, object_kind::public_key, f.public_key_size());
-  if (!pinned_key.empty() && key != pinned_key)
-    fail(errc::corrupt, store.describe() + ": the manifest is signed with key " + p.m.public_key.hex() + ", not the one given with --pubkey");
   if (!f.verify_manifest(p, key))
     fail(errc::corrupt, store.describe() + ": the manifest's signature does not verify; the repository may have been tampered with");
+  if (trust.repository.empty()) trust.repository = store.describe();
+  trust_manifest(trust, p.m, key, static_cast<std::int64_t>(std::time(nullptr)));
   r->head_ = p.m;
   auto h = co_await r->read(p.m.history, object_kind::history, std::nullopt);
   r->history_ = f.decode_history(h, f.object_key(p.m.history, object_kind::history));

@@ -7,6 +7,7 @@
 #pragma once
 
 #include "catalog/format/format.hpp"
+#include "catalog/read/trust.hpp"
 #include "storage/backend.hpp"
 
 #include <map>
@@ -21,12 +22,13 @@ struct located {
 
 class repository {
  public:
-  // Reads `.stratumpublished`, fetches the public key it names, and verifies
-  // the signature (and, if `pinned_key` is not empty, that it is that key),
-  // then reads the history. Throws errc::not_found when the store holds no
-  // repository, errc::corrupt when the manifest is invalid or forged.
-  // The format is stratum's own unless `fmt` is given.
-  static awaitable<std::unique_ptr<repository>> open(backend& store, asio::thread_pool& cpu, bytes pinned_key = {},
+  // Reads the manifest, fetches the public key it names, verifies the
+  // signature, decides with `trust` whether that key and revision are to be
+  // trusted (trust.hpp: the pinned or recorded key, no replay, no expired
+  // manifest), then reads the history. Throws errc::not_found when the store
+  // holds no repository, errc::corrupt when the manifest is invalid, forged
+  // or not trusted. The format is stratum's own unless `fmt` is given.
+  static awaitable<std::unique_ptr<repository>> open(backend& store, asio::thread_pool& cpu, trust_options trust,
                                                      std::unique_ptr<format_reader> fmt = nullptr);
 
   const manifest& head() const { return head_; }

@@ -119,6 +119,20 @@ TEST_CASE("publishing again makes the next revision, with tags") {
   CHECK(bad.code == 2);
   CHECK(bad.err.find("no tag 'nope'") != std::string::npos);
   CHECK(run_stratum({"check", d / "store"}).code == 0);
+  auto info = run_stratum({"info", d / "store"});
+  CHECK(info.out.find("trunk-previous -> revision 1") != std::string::npos);
+  CHECK(info.out.find("(previous revision)") == std::string::npos);
+  CHECK(info.out.find(": previous revision\n") != std::string::npos);
+
+  // A tag names one revision for good: reusing its name is refused, and
+  // nothing is published.
+  write_file(d / "src/a", "v3");
+  auto reuse = run_stratum({"publish", d / "st", d / "src", d / "store", "--tag", "first", "-m", "moved"});
+  CHECK(reuse.code == 2);
+  CHECK(reuse.err.find("tag 'first' already names revision 1") != std::string::npos);
+  CHECK(run_stratum({"cat", d / "store", "a", "--tag", "first"}).out == "v1");
+  CHECK(run_stratum({"cat", d / "store", "a"}).out == "v2");
+  CHECK(run_stratum({"info", d / "store"}).out.find("first -> revision 1") != std::string::npos);
 }
 
 TEST_CASE("bad sources and stores are refused with the path named") {

@@ -5,6 +5,8 @@
 #include <doctest/doctest.h>
 
 #include <cstdlib>
+#include <filesystem>
+#include <unistd.h>
 
 namespace {
 
@@ -34,8 +36,15 @@ int main(int argc, char** argv) {
   // Small listing pages, so the remote stores' page-following code runs
   // (read once by the backends; the stratum binary the tests start inherits it).
   ::setenv("STRATUM_LIST_PAGE", "14", 1);
+  // The readers the tests start record the keys they trust
+  // (catalog/read/trust.hpp) here, never in the account's own
+  // ~/.config; one record per test process, removed at the end.
+  char config[] = "/tmp/stratum-test-config-XXXXXX";
+  const bool own_config = ::mkdtemp(config) != nullptr;
+  if (own_config) ::setenv("XDG_CONFIG_HOME", config, 1);
   doctest::Context context(argc, argv);
   int rc = context.run();
+  if (own_config) std::filesystem::remove_all(config);
   if (context.shouldExit()) return rc;
   if (rc == 0 && selected == 0) {
     std::fprintf(stderr, "no test case matches the filter: failing rather than passing vacuously\n");

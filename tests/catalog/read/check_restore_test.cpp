@@ -62,7 +62,7 @@ struct published {
 
 TEST_CASE("check ends with the store's error when the store is down, not with per-object problems") {
   published r;
-  auto repo = run_io(r.io, [&] { return repository::open(r.store, r.cpu); });
+  auto repo = run_io(r.io, [&] { return repository::open(r.store, r.cpu, trust_options{}); });
   const check_options o;  // named: check() keeps a reference across suspensions
   auto ok = run_io(r.io, [&] { return check(*repo, o); });
   CHECK(ok.problems.empty());
@@ -77,7 +77,7 @@ TEST_CASE("check ends with the store's error when the store is down, not with pe
 
 TEST_CASE("restore ends with the store's error when the store is down, not with per-file problems") {
   published r;
-  auto repo = run_io(r.io, [&] { return repository::open(r.store, r.cpu); });
+  auto repo = run_io(r.io, [&] { return repository::open(r.store, r.cpu, trust_options{}); });
   run_io(r.io, [&] { return repo->load_catalog(repo->head().root); });  // the tree is known; the contents are not
   r.store.down = true;
   restore_options o;

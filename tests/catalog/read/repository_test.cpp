@@ -22,7 +22,7 @@ TEST_CASE("a public key object that inflates beyond a key's size is refused befo
     co_await store->put(object_key(h, object_kind::public_key), bomb);
     co_await store->put(manifest_key, std::make_shared<const bytes>(encode_manifest(m, key)));
   });
-  CHECK_THROWS_WITH_AS(run_io(io, [&] { return repository::open(*store, cpu); }),
+  CHECK_THROWS_WITH_AS(run_io(io, [&] { return repository::open(*store, cpu, trust_options{}); }),
                        doctest::Contains("does not inflate to the recorded 32 bytes"), std::system_error);
   cpu.join();
 }

@@ -1,0 +1,61 @@
+// STATE/settings (state_settings.hpp). Thread: the main thread.
+#include "cmd/state_settings.hpp"
+
+#include "async/error.hpp"
+#include "cmd/cmd.hpp"
+
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <unistd.h>
+
+namespace stratum::cmd {
+namespace {
+
+std::map<std::string, std::string> read_all(const std::string& state) {
+  std::map<std::string, std::string> out;
+  std::ifstream in(state + "/settings");
+  for (std::string l; std::getline(in, l);) {
+    auto sp = l.find(' ');
+    if (l.empty() || l[0] == '#' || sp == std::string::npos) continue;
+    out[l.substr(0, sp)] = l.substr(sp + 1);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::optional<std::string> read_setting(const std::string& state, const std::string& name) {
+  auto all = read_all(state);
+  auto it = all.find(name);
+  if (it == all.end()) return std::nullopt;
+  return it->second;
+}
+
+void write_setting(const std::string& state, const std::string& name, const std::string& value) {
+  auto all = read_all(state);
+  all[name] = value;
+  const std::string file = state + "/settings", tmp = file + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << "# stratum: settings of the repository published from this STATE (name value)\n";
+    for (auto& [k, v] : all) out << k << " " << v << "\n";
+    out.flush();
+    if (!out) fail(errc::permanent, "cannot write " + tmp);
+  }
+  if (std::rename(tmp.c_str(), file.c_str()) != 0) fail(errc::permanent, "cannot replace " + file);
+}
+
+std::int64_t expiry_seconds(const parsed_args& a, const std::string& state, unsigned long fallback_days) {
+  unsigned long days = fallback_days;
+  if (a.has("expiry")) {
+    days = a.number("expiry", 0);
+    if (days > 36500) fail(errc::usage, "--expiry takes days, at most 36500, not " + std::to_string(days));
+    write_setting(state, "expiry-days", std::to_string(days));
+  } else if (auto v = read_setting(state, "expiry-days")) {
+    days = std::strtoul(v->c_str(), nullptr, 10);
+  }
+  return static_cast<std::int64_t>(days) * 86400;
+}
+
+}  // namespace stratum::cmd

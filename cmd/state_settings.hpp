@@ -1,0 +1,21 @@
+// STATE/settings: what the publisher of a repository chose once and later
+// commands on the same STATE reuse without being told again (the manifest's
+// validity, --expiry). One "name value" line each; replaced by rename, so a
+// crash leaves the old file or the new one. Thread: the main thread.
+#pragma once
+
+#include <optional>
+#include <string>
+
+namespace stratum::cmd {
+
+std::optional<std::string> read_setting(const std::string& state, const std::string& name);
+// Throws errc::permanent naming the file when it cannot be written.
+void write_setting(const std::string& state, const std::string& name, const std::string& value);
+
+// The manifest's validity in seconds: --expiry DAYS when given (and then
+// recorded in STATE), else what STATE recorded, else `fallback_days`.
+struct parsed_args;
+std::int64_t expiry_seconds(const parsed_args& a, const std::string& state, unsigned long fallback_days);
+
+}  // namespace stratum::cmd
