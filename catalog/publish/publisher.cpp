@@ -72,7 +72,10 @@ struct publisher::impl {
       run.start(1, "", false, true);
     } else {
       try {
-        previous = co_await repository::open(store, cpu, key.public_raw());
+        // Signed with this STATE's own key (pinned), so its catalogs are
+        // this publisher's: an older repository's, which carry no sizes, are
+        // read up to 4 GiB, as before sizes were recorded.
+        previous = co_await repository::open(store, cpu, key.public_raw(), nullptr, read_limits{std::uint64_t(1) << 32});
       } catch (const std::exception& e) {
         if (!is(e, errc::not_found)) throw;
       }
@@ -156,14 +159,21 @@ struct publisher::impl {
     // 5. The history.
     st.phase = "writing history";
     auto now = static_cast<std::int64_t>(std::time(nullptr));
-    history h = next_history(previous.get(), top.h, now);
+    history h = next_history(previous.get(), top, now);
     const std::uint64_t revision = h.revisions.back().revision;
-    auto hp = co_await run_on(cpu, [&] { return sink->prepare(fmt->encode_history(h), object_kind::history); });
+    std::uint64_t history_size = 0;
+    auto hp = co_await run_on(cpu, [&] {
+      auto encoded = fmt->encode_history(h);
+      history_size = encoded.size();
+      return sink->prepare(encoded, object_kind::history);
+    });
     co_await sink->store(hp);
 
-    // 6. The manifest, last.
+    // 6. The manifest, last. It records what the root catalog and the
+    // history inflate to, so a reader inflates exactly that much.
     st.phase = "writing the manifest";
-    manifest m{revision, now, top.h, hp.h, key.fingerprint()};
+    manifest m{.revision = revision, .timestamp = now, .root = top.h, .history = hp.h, .public_key = key.fingerprint(),
+               .root_size = top.size, .history_size = history_size};
     // The intent tells a resumed run that a manifest it finds is its own.
     run.set_intent(manifest_id(m));
     // Everything the manifest refers to must be durable before it appears.
@@ -196,8 +206,9 @@ struct publisher::impl {
   }
 
   // The history of the new revision: the previous one's, with trunk moved to
-  // `root`, the old trunk kept as trunk-previous, and the --tag if given.
-  history next_history(const repository* previous, const hash256& root, std::int64_t now) const {
+  // `top`, the old trunk kept as trunk-previous, and the --tag if given; each
+  // with its root catalog's size, for readers.
+  history next_history(const repository* previous, const built_catalog& top, std::int64_t now) const {
     history h;
     std::uint64_t revision = 1;
     if (previous) {
@@ -206,12 +217,15 @@ struct publisher::impl {
       if (auto* t = h.find("trunk")) {
         tag prev = *t;
         prev.name = "trunk-previous";
+        // A version-1 history has no sizes; the manifest may have it.
+        const auto& head = previous->head();
+        if (prev.root_size == 0 && prev.root == head.root && head.root_size) prev.root_size = *head.root_size;
         h.set(prev);
       }
     }
-    h.revisions.push_back({revision, root, now});
-    h.set({"trunk", root, revision, now, "current revision"});
-    if (opt.tag) h.set({*opt.tag, root, revision, now, opt.tag_message});
+    h.revisions.push_back({revision, top.h, now, top.size});
+    h.set({"trunk", top.h, revision, now, "current revision", top.size});
+    if (opt.tag) h.set({*opt.tag, top.h, revision, now, opt.tag_message, top.size});
     return h;
   }
 };
