@@ -41,7 +41,7 @@ struct bounded_run {
 // from wait4(). That peak also counts the pages of this process that the
 // child had mapped between fork and exec (~20-40 MiB here): an upper bound.
 bounded_run run_bounded(const std::vector<std::string>& args, const std::string& scratch,
-                        std::chrono::seconds deadline = std::chrono::seconds(60)) {
+                        const std::vector<std::string>& env = {}, std::chrono::seconds deadline = std::chrono::seconds(60)) {
   const std::string out = scratch + "/out", err = scratch + "/err";
   pid_t pid = ::fork();
   REQUIRE(pid >= 0);
@@ -50,6 +50,7 @@ bounded_run run_bounded(const std::vector<std::string>& args, const std::string&
     int e = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     ::dup2(o, 1);
     ::dup2(e, 2);
+    for (auto& v : env) ::putenv(const_cast<char*>(v.c_str()));
     std::vector<char*> argv{const_cast<char*>(STRATUM_BIN)};
     for (auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
@@ -276,4 +277,51 @@ TEST_CASE("a FIFO or a symbolic link where an object should be makes no read com
       expect_bounded(s, every_read(s, 3, 3, 3), ".stratumpublished is not a regular file " + what);
     }
   }
+}
+
+TEST_CASE("a publish that finds a FIFO where an object goes stores the object over it") {
+  published_store s;
+  const std::string file_key = object_key(sha256(as_bytes("in the nested catalog")), object_kind::file);
+  REQUIRE(::unlink(s.path_of(file_key).c_str()) == 0);
+  REQUIRE(::mkfifo(s.path_of(file_key).c_str(), 0644) == 0);
+  // A new STATE with the same key has no journal of the store: it looks each
+  // object up in the store (verify mode), where the FIFO is not an object.
+  auto r = run_bounded({"publish", s.d / "state2", s.src, s.store, "--key", s.state + "/keys/stratum.key"}, s.d.path);
+  CHECK_FALSE(r.timed_out);
+  CHECK_MESSAGE(r.code == 0, r.err);
+  struct stat st;
+  REQUIRE(::lstat(s.path_of(file_key).c_str(), &st) == 0);
+  CHECK(S_ISREG(st.st_mode));
+  auto c = run_bounded({"check", "-i", s.store}, s.d.path);
+  CHECK_MESSAGE(c.code == 0, c.err);
+}
+
+TEST_CASE("after a machine restart, a FIFO found where a confirmed object was is stored over") {
+  temp_dir d;
+  std::vector<fixture> tree;
+  for (int i = 0; i < 400; ++i) tree.push_back({'f', "f" + std::to_string(i), pattern(100 + i, i)});
+  make_tree(d / "src", tree);
+  run_options crash;
+  crash.env = {"STRATUM_CRASH_AT=upload:300", "STRATUM_BOOT_ID=first-boot"};
+  REQUIRE(run_stratum({"publish", "--new", d / "st", d / "src", d / "store"}, crash).code == 128 + SIGKILL);
+  std::vector<std::string> objects;
+  for (auto& e : fs::recursive_directory_iterator(d / "store/data"))
+    if (e.is_regular_file()) objects.push_back(e.path().string());
+  std::sort(objects.begin(), objects.end());
+  REQUIRE(objects.size() > 250);
+  for (std::size_t i = 0; i < 3; ++i) {
+    REQUIRE(::unlink(objects[i * 50].c_str()) == 0);
+    REQUIRE(::mkfifo(objects[i * 50].c_str(), 0644) == 0);
+  }
+  // The restarted run looks up each object it confirmed: a FIFO is not one.
+  auto r = run_bounded({"publish", d / "st", d / "src", d / "store"}, d.path, {"STRATUM_BOOT_ID=second-boot"});
+  CHECK_FALSE(r.timed_out);
+  CHECK_MESSAGE(r.code == 0, r.err);
+  for (std::size_t i = 0; i < 3; ++i) {
+    struct stat st;
+    REQUIRE(::lstat(objects[i * 50].c_str(), &st) == 0);
+    CHECK(S_ISREG(st.st_mode));
+  }
+  auto c = run_bounded({"check", "-i", d / "store"}, d.path);
+  CHECK_MESSAGE(c.code == 0, c.err);
 }
