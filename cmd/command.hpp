@@ -48,9 +48,13 @@ std::string time_string(std::int64_t t);
 extern const option_spec opt_help, opt_tag, opt_pubkey;
 // Every command that names a STORE takes these.
 std::vector<option_spec> with_store_options(std::vector<option_spec> v);
-// Every command that reads a repository: the store's options and the trust
-// options (--pubkey, --allow-older, --allow-expired).
-std::vector<option_spec> with_trust_options(std::vector<option_spec> v);
+// Every command that reads a repository takes these too: the trust options
+// (--pubkey, --allow-older, --allow-expired) and --max-catalog-size;
+// `stratum CMD --help` then prints read_options_help (read_cmds.cpp).
+std::vector<option_spec> with_read_options(std::vector<option_spec> v);
+extern const char* const read_options_help;
+// The limits the command line sets for reading a repository.
+read_limits limits(const parsed_args& a);
 
 // The commands of each file, in the order `stratum --help` lists them.
 std::vector<command> publish_commands();

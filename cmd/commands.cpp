@@ -91,8 +91,19 @@ trust_options reader_trust(const std::string& spec, const parsed_args& a, const 
 
 awaitable<std::unique_ptr<repository>> open_repo(const std::string& spec, const parsed_args& a, std::unique_ptr<backend>& store) {
   store = open_store(spec, false, ctx->io, ctx->p.blocking, remote(a));
-  auto result_ = co_await repository::open(*store, ctx->p.cpu, reader_trust(spec, a, *store));
+  auto result_ = co_await repository::open(*store, ctx->p.cpu, reader_trust(spec, a, *store), nullptr, limits(a));
   co_return result_;
+}
+
+read_limits limits(const parsed_args& a) {
+  read_limits l;
+  // Up to 64 GiB: what a machine could hold, and MiB << 20 cannot overflow.
+  constexpr unsigned long most_mib = 65536;
+  const unsigned long mib = a.number("max-catalog-size", l.max_catalog_size >> 20);
+  if (mib == 0 || mib > most_mib)
+    fail(errc::usage, "--max-catalog-size takes MiB from 1 to " + std::to_string(most_mib) + ", not " + std::to_string(mib));
+  l.max_catalog_size = std::uint64_t(mib) << 20;
+  return l;
 }
 
 std::string mode_string(const entry& e) {
@@ -120,16 +131,19 @@ const option_spec opt_help{"help", 'h'};
 const option_spec opt_tag{"tag", 0, true};
 const option_spec opt_pubkey{"pubkey", 0, true};
 
-std::vector<option_spec> with_trust_options(std::vector<option_spec> v) {
-  v.push_back(opt_pubkey);
-  v.push_back({"allow-older"});
-  v.push_back({"allow-expired"});
-  return with_store_options(std::move(v));
-}
+
 
 std::vector<option_spec> with_store_options(std::vector<option_spec> v) {
   for (const char* name : {"endpoint", "region", "ca-file", "addressing", "max-requests", "request-timeout"}) v.push_back({name, 0, true});
   return v;
+}
+
+std::vector<option_spec> with_read_options(std::vector<option_spec> v) {
+  v.push_back(opt_pubkey);
+  v.push_back({"allow-older"});
+  v.push_back({"allow-expired"});
+  v.push_back({"max-catalog-size", 0, true});
+  return with_store_options(std::move(v));
 }
 
 
@@ -197,10 +211,11 @@ int run(int argc, char** argv) {
     args = parse_args(std::vector<std::string>(argv + 2, argv + argc), cmd->options);
     if (args.has("help")) {
       std::printf("usage: stratum %s\n\n%s", cmd->synopsis, cmd->help);
-      for (auto& o : cmd->options)
+      for (auto& o : cmd->options) {
+        if (o.name == "max-catalog-size") std::printf("%s", read_options_help);
         if (o.name == "endpoint") std::printf("%s", store_help);
-      for (auto& o : cmd->options)
         if (o.name == "allow-older") std::printf("%s", trust_help);
+      }
       return ok;
     }
     if (args.positional.size() < cmd->min_args || args.positional.size() > cmd->max_args)

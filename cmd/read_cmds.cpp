@@ -123,32 +123,39 @@ awaitable<int> do_keygen(parsed_args& a) {
 
 }  // namespace
 
+const char* const read_options_help =
+    "\nA store may be written by others, so a reader bounds what it takes from it: the manifest is read\n"
+    "up to 64 KiB, and every catalog and the history inflate to exactly the size the publisher recorded.\n"
+    "Those of repositories written by older versions carry no size, and are inflated up to:\n"
+    "  --max-catalog-size MIB   the largest such catalog or history to accept (default 64); raise it\n"
+    "                      for a trusted repository with larger catalogs\n";
+
 std::vector<command> read_commands() {
   return {
       {"ls", "ls STORE [PATH] [--tag NAME] [-l]",
        "Lists a directory of the current (or tagged) revision. Names are printed with \\n, \\t, \\\\\n"
        "and \\xHH escapes for bytes that are not printable UTF-8.\n\n"
        "  -l, --long          mode, uid, gid, size, mtime (UTC, ns)\n",
-       with_trust_options({opt_tag, {"long", 'l'}, opt_help}), 1, 2, do_ls},
+       with_read_options({opt_tag, {"long", 'l'}, opt_help}), 1, 2, do_ls},
       {"cat", "cat STORE PATH [--tag NAME]", "Writes a file's content (verified) to standard output.\n",
-       with_trust_options({opt_tag, opt_help}), 2, 2, do_cat},
+       with_read_options({opt_tag, opt_help}), 2, 2, do_cat},
       {"restore", "restore STORE DEST [--tag NAME] [--path SUBTREE] [--force]",
        "Recreates the revision (or SUBTREE of it) in DEST, which must be empty or missing.\n\n"
        "  --force             restore into a non-empty DEST\n"
        "  --owners / --no-owners   set uid/gid (default: when run as root)\n",
-       with_trust_options({opt_tag, {"path", 0, true}, {"force"}, {"owners"}, {"no-owners"}, {"quiet", 'q'}, opt_help}), 2, 2,
+       with_read_options({opt_tag, {"path", 0, true}, {"force"}, {"owners"}, {"no-owners"}, {"quiet", 'q'}, opt_help}), 2, 2,
        do_restore},
       {"check", "check STORE [-i] [-s SUBTREE]",
        "Verifies the manifest signature and every catalog of the current and tagged revisions, and that\n"
        "every object they name exists. Exit 1 and a list of problems if anything is wrong.\n\n"
        "  -i, --integrity     also fetch every object and re-hash its data\n"
        "  -s, --subtree PATH  only objects below PATH\n",
-       with_trust_options({{"integrity", 'i'}, {"subtree", 's', true}, opt_help}), 1, 1, do_check},
+       with_read_options({{"integrity", 'i'}, {"subtree", 's', true}, opt_help}), 1, 1, do_check},
       {"info", "info STORE [--json]",
        "Shows the manifest, revision, statistics and tags.\n\n"
        "  --json              as one JSON object (the store's name as in the text output: \\n, \\t,\n"
        "                      \\\\ and \\xHH for bytes that are not printable UTF-8)\n",
-       with_trust_options({{"json"}, opt_help}), 1, 1, do_info},
+       with_read_options({{"json"}, opt_help}), 1, 1, do_info},
       {"keygen", "keygen DIR", "Writes a new Ed25519 key pair: DIR/stratum.key and DIR/stratum.pub.\n", {opt_help}, 1, 1,
        do_keygen}
   };

@@ -6,6 +6,7 @@
 
 #include <isa-l/igzip_lib.h>
 #include <libdeflate.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <cstring>
@@ -164,19 +165,55 @@ bytes inflate_object(byte_view stream, std::size_t size, const std::string& what
   return out;
 }
 
-bytes inflate_object(byte_view stream, const std::string& what, std::size_t limit) {
-  std::size_t cap = std::max<std::size_t>(stream.size() * 4, 4096);
+std::uint64_t max_stored_size(std::uint64_t content) {
+  constexpr std::uint64_t most = std::numeric_limits<std::uint64_t>::max();
+  if (content > most / 2) return most;
+  return content + content / 512 + 1024;
+}
+
+bytes inflate_bounded(byte_view stream, std::size_t limit, const std::string& what, const std::optional<hash256>& expected) {
+  // One piece of output at a time: small enough to stay in cache while it is
+  // hashed, large enough that an inflate() call costs nothing next to it.
+  constexpr std::size_t piece = std::size_t(256) << 10;
+  z_stream z{};
+  if (inflateInit(&z) != Z_OK) fail(errc::transient, what + ": cannot allocate an inflater");
+  struct ender {
+    z_stream& z;
+    ~ender() { inflateEnd(&z); }
+  } end_it{z};
+  auto buffer = std::make_unique_for_overwrite<std::uint8_t[]>(piece);
+  sha256_stream hash;
+  std::size_t size = 0, fed = 0;
   for (;;) {
-    bytes out(std::min(cap, limit));
-    std::size_t got = 0;
-    auto r = libdeflate_zlib_decompress(decompressor(), stream.data(), stream.size(), out.data(), out.size(), &got);
-    if (r == LIBDEFLATE_SUCCESS) {
-      out.resize(got);
-      return out;
+    if (z.avail_in == 0 && fed < stream.size()) {  // avail_in is 32 bits: feed at most 1 GiB at once
+      const std::size_t n = std::min<std::size_t>(stream.size() - fed, std::size_t(1) << 30);
+      z.next_in = const_cast<Bytef*>(stream.data() + fed);
+      z.avail_in = static_cast<uInt>(n);
+      fed += n;
     }
-    if (r != LIBDEFLATE_INSUFFICIENT_SPACE || cap >= limit) fail(errc::corrupt, what + ": stored data is not a valid zlib stream");
-    cap *= 4;
+    z.next_out = buffer.get();
+    z.avail_out = static_cast<uInt>(piece);
+    const int r = inflate(&z, Z_NO_FLUSH);
+    if (r == Z_MEM_ERROR) fail(errc::transient, what + ": out of memory while inflating");
+    if (r != Z_OK && r != Z_STREAM_END && r != Z_BUF_ERROR)  // Z_DATA_ERROR, Z_NEED_DICT, Z_STREAM_ERROR
+      fail(errc::corrupt, what + ": stored data is not a valid zlib stream");
+    const std::size_t n = piece - z.avail_out;
+    if (n > limit - size)
+      fail(errc::corrupt, what + ": inflates to more than " + std::to_string(limit) +
+                              " bytes, the limit for an object of unknown size; remove it, or raise the limit if the "
+                              "repository is trusted (read commands: --max-catalog-size MIB)");
+    hash.update(byte_view(buffer.get(), n));
+    size += n;
+    if (r == Z_STREAM_END) break;
+    // No progress with all the input given: the stream is cut short.
+    if (r == Z_BUF_ERROR && z.avail_in == 0 && fed == stream.size())
+      fail(errc::corrupt, what + ": stored data is a truncated zlib stream");
   }
+  if (z.avail_in != 0 || fed != stream.size()) fail(errc::corrupt, what + ": stored data has bytes after its zlib stream");
+  if (expected && hash.finish() != *expected) fail(errc::corrupt, what + ": content does not match its hash");
+  // The content is known to be `size` bytes (and, with `expected`, the right
+  // ones): the sized inflate, at libdeflate's speed, into a buffer of that size.
+  return inflate_object(stream, size, what);
 }
 
 }  // namespace stratum

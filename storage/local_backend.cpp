@@ -13,6 +13,16 @@
 // fsync each object (one flush per file would cost ~80 us to 2 ms each);
 // instead sync() flushes the whole file system once with syncfs(2), which the
 // publisher calls before and after writing the manifest.
+//
+// The directory may be writable by others (issue 16), so nothing in it is
+// taken for what its name says: every directory below the root is opened
+// one component at a time relative to its parent with O_NOFOLLOW, so a
+// symbolic link planted in the store never sends a read, a listing or a
+// write elsewhere; an object is opened with O_NONBLOCK|O_NOFOLLOW and
+// refused (errc::corrupt) unless fstat says it is a regular file, so a FIFO
+// where an object should be cannot block a reader in open(2) or read(2).
+// Threads: every method runs on the blocking pool (put_here on the caller's
+// thread); the directory cache is guarded by a mutex.
 #include "storage/backend.hpp"
 
 #include "async/error.hpp"
@@ -21,6 +31,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <dirent.h>
 #include <fcntl.h>
 #include <filesystem>
 #include <mutex>
@@ -34,17 +45,49 @@ namespace {
 namespace fs = std::filesystem;
 constexpr const char* tmp_dir = ".stratum-tmp";
 
+// What a file type is called in messages ("... is not a regular file (a FIFO)").
+std::string type_name(mode_t m) {
+  if (S_ISREG(m)) return "a regular file";
+  if (S_ISDIR(m)) return "a directory";
+  if (S_ISLNK(m)) return "a symbolic link";
+  if (S_ISFIFO(m)) return "a FIFO";
+  if (S_ISSOCK(m)) return "a socket";
+  if (S_ISCHR(m)) return "a character device";
+  if (S_ISBLK(m)) return "a block device";
+  return "of an unknown type";
+}
+
+// The directory part of a key ("" for a key at the root) and its name.
+std::pair<std::string, std::string> split_key(const std::string& key) {
+  auto slash = key.rfind('/');
+  if (slash == std::string::npos) return {std::string(), key};
+  return {key.substr(0, slash), key.substr(slash + 1)};
+}
+
 class local_backend final : public backend {
  public:
   local_backend(std::string root, bool create, asio::thread_pool& pool) : root_(std::move(root)), pool_(pool) {
     while (root_.size() > 1 && root_.back() == '/') root_.pop_back();
-    tmp_prefix_ = root_ + "/" + tmp_dir + "/" + std::to_string(::getpid()) + "-";
+    tmp_prefix_ = std::to_string(::getpid()) + "-";
     std::error_code ec;
     if (create) fs::create_directories(root_, ec);
     if (!fs::is_directory(root_, ec))
       fail(errc::usage, "store '" + root_ + "' is not a directory" + (create ? "" : " (does it exist?)"));
-    fs::create_directories(root_ + "/" + tmp_dir, ec);
-    if (ec) fail(errc::permanent, "store '" + root_ + "': cannot create " + tmp_dir + ": " + ec.message());
+    // The root is the user's own path (it may be a symbolic link); what lies
+    // below it is the store's.
+    const int root_fd = ::open(root_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (root_fd < 0) fail_errno(errno, "store '" + root_ + "': cannot open");
+    dirs_.emplace(std::string(), root_fd);
+    if (::mkdirat(root_fd, tmp_dir, 0755) == 0 || errno == EEXIST)
+      tmp_fd_ = ::openat(root_fd, tmp_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (tmp_fd_ < 0) {
+      const int err = errno;
+      const std::string kind = err == ENOTDIR || err == ELOOP ? kind_at(root_fd, tmp_dir) : "";
+      ::close(root_fd);  // the destructor does not run for a constructor that throws
+      if (!kind.empty())
+        fail(errc::corrupt, "store '" + root_ + "': " + tmp_dir + " is not a directory (" + kind + "); remove it");
+      fail_errno(err, "store '" + root_ + "': cannot create " + tmp_dir);
+    }
     // STRATUM_LOCAL_LINK=proc or =rename forces a way (tests cover each).
     const char* force = std::getenv("STRATUM_LOCAL_LINK");
     std::string_view forced = force ? force : "";
@@ -53,6 +96,7 @@ class local_backend final : public backend {
 
   ~local_backend() override {
     for (auto& [dir, fd] : dirs_) ::close(fd);
+    if (tmp_fd_ >= 0) ::close(tmp_fd_);
   }
 
   store_caps caps() const override { return {.puts_here = true}; }
@@ -70,16 +114,31 @@ class local_backend final : public backend {
   awaitable<std::optional<bytes>> get(std::string key, std::uint64_t offset, std::uint64_t length) override {
     check_key(key);
     auto result_ = co_await run_on(pool_, [&]() -> std::optional<bytes> {
-      int fd = ::open(path(key).c_str(), O_RDONLY | O_CLOEXEC);
+      auto [dir, name] = split_key(key);
+      const int dfd = directory_of(key, dir, false);
+      if (dfd < 0) return std::nullopt;
+      // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a
+      // writer, for ever. O_NOFOLLOW: a symbolic link is not an object.
+      int fd = ::openat(dfd, name.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
       if (fd < 0) {
-        if (errno == ENOENT) return std::nullopt;
-        fail_errno(errno, describe() + ": cannot open " + key);
+        const int err = errno;
+        if (err == ENOENT) return std::nullopt;
+        if (err == ELOOP || err == ENXIO) not_regular(key, kind_at(dfd, name));  // ENXIO: a socket
+        fail_errno(err, describe() + ": cannot open " + key);
       }
       struct stat st;
-      ::fstat(fd, &st);
+      if (::fstat(fd, &st) != 0) {
+        const int err = errno;
+        ::close(fd);
+        fail_errno(err, describe() + ": cannot stat " + key);
+      }
+      if (!S_ISREG(st.st_mode)) {
+        ::close(fd);
+        not_regular(key, type_name(st.st_mode));
+      }
       std::uint64_t size = static_cast<std::uint64_t>(st.st_size);
       std::uint64_t start = std::min(offset, size);
-      std::uint64_t end = length == 0 ? size : std::min(size, start + length);
+      std::uint64_t end = length == 0 ? size : start + std::min(size - start, length);
       bytes out(end - start);
       std::size_t done = 0;
       while (done < out.size()) {
@@ -101,11 +160,16 @@ class local_backend final : public backend {
   awaitable<std::optional<object_info>> stat(std::string key) override {
     check_key(key);
     auto result_ = co_await run_on(pool_, [&]() -> std::optional<object_info> {
+      auto [dir, name] = split_key(key);
+      const int dfd = directory_of(key, dir, false);
+      if (dfd < 0) return std::nullopt;
       struct stat st;
-      if (::stat(path(key).c_str(), &st) != 0) {
-        if (errno == ENOENT || errno == ENOTDIR) return std::nullopt;
+      if (::fstatat(dfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+        if (errno == ENOENT) return std::nullopt;
         fail_errno(errno, describe() + ": cannot stat " + key);
       }
+      // What get() would refuse is not an object (check lists it).
+      if (!S_ISREG(st.st_mode)) not_regular(key, type_name(st.st_mode));
       return object_info{key, static_cast<std::uint64_t>(st.st_size)};
     });
     co_return result_;
@@ -114,22 +178,16 @@ class local_backend final : public backend {
   awaitable<std::vector<object_info>> list(std::string prefix, std::size_t limit) override {
     auto result_ = co_await run_on(pool_, [&] {
       std::vector<object_info> out;
-      // Start at the deepest directory the prefix names.
+      // Start at the deepest directory the prefix names; nothing below a
+      // symbolic link or a non-directory is listed.
       auto slash = prefix.rfind('/');
       std::string dir = slash == std::string::npos ? "" : prefix.substr(0, slash);
-      std::error_code ec;
-      fs::path start = dir.empty() ? fs::path(root_) : fs::path(root_) / dir;
-      if (!fs::is_directory(start, ec)) return out;
-      for (auto it = fs::recursive_directory_iterator(start, ec); !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-        std::string key = it->path().lexically_relative(root_).string();
-        if (key == tmp_dir) {
-          it.disable_recursion_pending();
-          continue;
-        }
-        if (!it->is_regular_file(ec) || key.compare(0, prefix.size(), prefix) != 0) continue;
-        out.push_back({key, static_cast<std::uint64_t>(it->file_size(ec))});
+      int dfd;
+      {
+        std::lock_guard g(dirs_mu_);
+        dfd = directory_locked(dir, false);
       }
-      if (ec) fail(errc::transient, describe() + ": cannot list '" + prefix + "': " + ec.message());
+      if (dfd >= 0) list_below(dfd, dir, prefix, out);
       std::sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.key < b.key; });
       if (out.size() > limit) out.resize(limit);
       return out;
@@ -140,7 +198,10 @@ class local_backend final : public backend {
   awaitable<void> remove(std::string key) override {
     check_key(key);
     co_await run_on(pool_, [&] {
-      if (::unlink(path(key).c_str()) != 0 && errno != ENOENT) fail_errno(errno, describe() + ": cannot remove " + key);
+      auto [dir, name] = split_key(key);
+      const int dfd = directory_of(key, dir, false);
+      if (dfd < 0) return;  // not there
+      if (::unlinkat(dfd, name.c_str(), 0) != 0 && errno != ENOENT) fail_errno(errno, describe() + ": cannot remove " + key);
     });
   }
 
@@ -158,8 +219,6 @@ class local_backend final : public backend {
   std::string describe() const override { return root_; }
 
  private:
-  std::string path(const std::string& key) const { return root_ + "/" + key; }
-
   void check_key(const std::string& key) const {
     bool bad = key.empty() || key.front() == '/' || key.find('\0') != std::string::npos;
     for (std::size_t pos = 0; !bad && pos <= key.size();) {
@@ -172,6 +231,116 @@ class local_backend final : public backend {
     if (bad) fail(errc::usage, describe() + ": invalid object key '" + key + "'");
   }
 
+  [[noreturn]] void not_regular(const std::string& key, const std::string& kind) const {
+    fail(errc::corrupt, describe() + ": " + key + " is not a regular file (" + kind + "); remove it or restore the object");
+  }
+
+  // What `name` in directory `dfd` is, for a message (without following it).
+  static std::string kind_at(int dfd, const std::string& name) {
+    struct stat st;
+    if (::fstatat(dfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return "cannot tell: " + std::string(std::strerror(errno));
+    return type_name(st.st_mode);
+  }
+
+  // A descriptor of the store's directory `dir` (relative to the root),
+  // opened once and kept (a store has a few hundred), one component at a
+  // time below its parent's descriptor with O_NOFOLLOW, so a symbolic link
+  // in the store is never followed; with `create`, missing components are
+  // made. -errno on failure: -ENOENT missing, -ENOTDIR a component that is
+  // not a directory (a symbolic link included). Call with dirs_mu_ held.
+  int directory_locked(const std::string& dir, bool create) {
+    if (auto it = dirs_.find(dir); it != dirs_.end()) return it->second;
+    auto slash = dir.rfind('/');
+    const std::string parent = slash == std::string::npos ? std::string() : dir.substr(0, slash);
+    const std::string name = slash == std::string::npos ? dir : dir.substr(slash + 1);
+    const int pfd = directory_locked(parent, create);
+    if (pfd < 0) return pfd;
+    constexpr int flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC;
+    int fd = ::openat(pfd, name.c_str(), flags);
+    if (fd < 0 && errno == ENOENT && create) {
+      if (::mkdirat(pfd, name.c_str(), 0755) != 0 && errno != EEXIST) return -errno;
+      fd = ::openat(pfd, name.c_str(), flags);
+    }
+    if (fd < 0) return errno == ELOOP ? -ENOTDIR : -errno;
+    dirs_.emplace(dir, fd);
+    return fd;
+  }
+
+  // The directory of `key` for reading or writing it; throws for anything
+  // but a missing directory (-ENOENT, returned when not `create`). A
+  // component that is not a directory is the store's damage: errc::corrupt
+  // naming it.
+  int directory_of(const std::string& key, const std::string& dir, bool create) {
+    std::lock_guard g(dirs_mu_);
+    const int fd = directory_locked(dir, create);
+    if (fd >= 0 || fd == -ENOENT) return fd;
+    if (fd == -ENOTDIR) {
+      // Name the component that is not a directory.
+      std::string at;
+      for (std::size_t pos = 0; pos <= dir.size();) {
+        auto next = dir.find('/', pos);
+        if (next == std::string::npos) next = dir.size();
+        const std::string sub = dir.substr(0, next);
+        const int parent = directory_locked(at, false);
+        if (parent >= 0) {
+          struct stat st;
+          const std::string name = dir.substr(pos, next - pos);
+          if (::fstatat(parent, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISDIR(st.st_mode))
+            fail(errc::corrupt, describe() + ": " + sub + " is not a directory (" + type_name(st.st_mode) + "), so " + key +
+                                    " cannot be there; remove it");
+        }
+        at = sub;
+        pos = next + 1;
+      }
+    }
+    fail_errno(-fd, describe() + ": cannot open the directory of " + key);
+  }
+
+  // Appends the regular files below the directory `dfd` (`rel` from the
+  // root) whose keys start with `prefix`. Symbolic links, FIFOs and other
+  // non-files are not objects and are left out; subdirectories are opened
+  // with O_NOFOLLOW and only where the prefix can match below them.
+  void list_below(int dfd, const std::string& rel, const std::string& prefix, std::vector<object_info>& out) const {
+    const int fd = ::openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) fail(errc::transient, describe() + ": cannot list '" + prefix + "': " + std::strerror(errno));
+    DIR* d = ::fdopendir(fd);
+    if (!d) {
+      ::close(fd);
+      fail(errc::transient, describe() + ": cannot list '" + prefix + "': " + std::strerror(errno));
+    }
+    struct closer {
+      DIR* d;
+      ~closer() { ::closedir(d); }
+    } close_it{d};
+    while (dirent* e = ::readdir(d)) {
+      const std::string name = e->d_name;
+      if (name == "." || name == ".." || (rel.empty() && name == tmp_dir)) continue;
+      const std::string key = rel.empty() ? name : rel + "/" + name;
+      unsigned char type = e->d_type;
+      struct stat st;
+      bool have_stat = false;
+      if (type == DT_UNKNOWN || type == DT_REG) {
+        if (::fstatat(::dirfd(d), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;  // gone since
+        have_stat = true;
+        type = S_ISREG(st.st_mode) ? DT_REG : S_ISDIR(st.st_mode) ? DT_DIR : DT_UNKNOWN;
+      }
+      if (type == DT_REG && have_stat && key.compare(0, prefix.size(), prefix) == 0) {
+        out.push_back({key, static_cast<std::uint64_t>(st.st_size)});
+      } else if (type == DT_DIR) {
+        const std::string below = key + "/";
+        const std::size_t n = std::min(below.size(), prefix.size());
+        if (below.compare(0, n, prefix, 0, n) != 0) continue;  // the prefix cannot match below it
+        const int sub = ::openat(::dirfd(d), name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+        if (sub < 0) continue;  // replaced by something else since
+        struct sub_closer {
+          int fd;
+          ~sub_closer() { ::close(fd); }
+        } close_sub{sub};
+        list_below(sub, key, prefix, out);
+      }
+    }
+  }
+
   // Writes all of `data` to fd; on failure closes fd and throws.
   void write_all(int fd, const std::string& key, const bytes& data, const std::string& unlink_on_error) {
     std::size_t done = 0;
@@ -181,7 +350,7 @@ class local_backend final : public backend {
       if (n < 0) {
         int err = errno;
         ::close(fd);
-        if (!unlink_on_error.empty()) ::unlink(unlink_on_error.c_str());
+        if (!unlink_on_error.empty()) ::unlinkat(tmp_fd_, unlink_on_error.c_str(), 0);
         fail_errno(err, describe() + ": cannot write " + key);
       }
       done += static_cast<std::size_t>(n);
@@ -191,8 +360,8 @@ class local_backend final : public backend {
   // How an unnamed file gets its name.
   enum class link_mode { none, empty_path, proc };
 
-  // Links the unnamed file `fd` as `name` in directory `dirfd` (AT_FDCWD:
-  // `name` is a path). Returns 0 or errno.
+  // Links the unnamed file `fd` as `name` in directory `dirfd`. Returns 0 or
+  // errno.
   static int link_unnamed(link_mode mode, int fd, int dirfd, const char* name) {
     int r;
     if (mode == link_mode::empty_path) r = ::linkat(fd, "", dirfd, name, AT_EMPTY_PATH);
@@ -204,62 +373,38 @@ class local_backend final : public backend {
   // directly (AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH before Linux 6.10), or
   // through /proc/self/fd.
   link_mode probe_unnamed(bool proc_only) const {
-    std::string probe = tmp_prefix_ + "probe";
+    const std::string probe = tmp_prefix_ + "probe";
     for (auto mode : {link_mode::empty_path, link_mode::proc}) {
       if (proc_only && mode != link_mode::proc) continue;
-      int fd = ::open((root_ + "/" + tmp_dir).c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
+      int fd = ::openat(tmp_fd_, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
       if (fd < 0) return link_mode::none;
-      ::unlink(probe.c_str());
-      bool ok = link_unnamed(mode, fd, AT_FDCWD, probe.c_str()) == 0;
+      ::unlinkat(tmp_fd_, probe.c_str(), 0);
+      bool ok = link_unnamed(mode, fd, tmp_fd_, probe.c_str()) == 0;
       ::close(fd);
       if (ok) {
-        ::unlink(probe.c_str());
+        ::unlinkat(tmp_fd_, probe.c_str(), 0);
         return mode;
       }
     }
     return link_mode::none;
   }
 
-  // A descriptor of the directory `dir` (relative to the root), opened once
-  // and kept (a store has a few hundred), creating it if needed; saves
-  // walking the path on every object. -errno on failure.
-  int directory(const std::string& dir) {
-    std::lock_guard g(dirs_mu_);
-    if (auto it = dirs_.find(dir); it != dirs_.end()) return it->second;
-    std::string full = dir.empty() ? root_ : root_ + "/" + dir;
-    int fd = ::open(full.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0 && errno == ENOENT) {
-      std::error_code ec;
-      fs::create_directories(full, ec);
-      fd = ::open(full.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    }
-    if (fd < 0) return -errno;
-    dirs_.emplace(dir, fd);
-    return fd;
-  }
-
   // A fresh name in ROOT/.stratum-tmp/.
   std::string temp_name() { return tmp_prefix_ + std::to_string(counter_++); }
 
-  // Renames the temporary file `tmp` to the object's name, creating its
-  // directory if needed. Returns whether an object of that name was there
-  // (it is replaced).
-  bool rename_into_place(const std::string& tmp, const std::string& key) {
-    std::string dest = path(key);
-    auto no_replace = [&] { return ::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, dest.c_str(), RENAME_NOREPLACE) == 0 ? 0 : errno; };
+  // Renames the temporary file `tmp` (in .stratum-tmp) to the object's name
+  // in directory `dirfd`. Returns whether an object of that name was there
+  // (it is replaced: a FIFO or a symbolic link planted there too).
+  bool rename_into_place(const std::string& tmp, int dirfd, const std::string& name, const std::string& key) {
+    auto no_replace = [&] { return ::renameat2(tmp_fd_, tmp.c_str(), dirfd, name.c_str(), RENAME_NOREPLACE) == 0 ? 0 : errno; };
     int err = no_replace();
-    if (err == ENOENT) {
-      std::error_code ec;
-      fs::create_directories(fs::path(dest).parent_path(), ec);
-      err = ec ? ec.value() : no_replace();
-    }
     bool replaced = false;
     if (err == EEXIST || err == EINVAL) {  // EINVAL: the file system cannot refuse to replace
-      replaced = err == EEXIST || ::access(dest.c_str(), F_OK) == 0;
-      err = ::rename(tmp.c_str(), dest.c_str()) == 0 ? 0 : errno;
+      replaced = err == EEXIST || ::faccessat(dirfd, name.c_str(), F_OK, AT_SYMLINK_NOFOLLOW) == 0;
+      err = ::renameat(tmp_fd_, tmp.c_str(), dirfd, name.c_str()) == 0 ? 0 : errno;
     }
     if (err) {
-      ::unlink(tmp.c_str());
+      ::unlinkat(tmp_fd_, tmp.c_str(), 0);
       fail_errno(err, describe() + ": cannot store " + key);
     }
     return replaced;
@@ -267,22 +412,20 @@ class local_backend final : public backend {
 
   // Returns whether an object of that name was there already (replaced).
   bool write_object(const std::string& key, const bytes& data) {
+    auto [dir, name] = split_key(key);
+    const int dirfd = directory_of(key, dir, true);
     if (link_ == link_mode::none) {
       std::string tmp = temp_name();
-      int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+      int fd = ::openat(tmp_fd_, tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
       if (fd < 0) fail_errno(errno, describe() + ": cannot create a temporary file for " + key);
       write_all(fd, key, data, tmp);
       if (::close(fd) != 0) {
         int err = errno;
-        ::unlink(tmp.c_str());
+        ::unlinkat(tmp_fd_, tmp.c_str(), 0);
         fail_errno(err, describe() + ": cannot write " + key);
       }
-      return rename_into_place(tmp, key);
+      return rename_into_place(tmp, dirfd, name, key);
     }
-    auto slash = key.rfind('/');
-    std::string name = slash == std::string::npos ? key : key.substr(slash + 1);
-    int dirfd = directory(slash == std::string::npos ? std::string() : key.substr(0, slash));
-    if (dirfd < 0) fail_errno(-dirfd, describe() + ": cannot create the directory of " + key);
     int fd = ::openat(dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
     if (fd < 0) fail_errno(errno, describe() + ": cannot create a file for " + key);
     write_all(fd, key, data, {});
@@ -295,23 +438,24 @@ class local_backend final : public backend {
       // An object of that name is there already — perhaps cut short by a
       // power loss. The new one replaces it whole.
       std::string tmp = temp_name();
-      if ((err = link_unnamed(link_, fd, AT_FDCWD, tmp.c_str()))) {
+      if ((err = link_unnamed(link_, fd, tmp_fd_, tmp.c_str()))) {
         ::close(fd);
         fail_errno(err, describe() + ": cannot store " + key);
       }
-      replaced = rename_into_place(tmp, key);
+      replaced = rename_into_place(tmp, dirfd, name, key);
     }
     if (::close(fd) != 0) fail_errno(errno, describe() + ": cannot write " + key);
     return replaced;
   }
 
   std::string root_;
-  std::string tmp_prefix_;  // ROOT/.stratum-tmp/PID-
+  std::string tmp_prefix_;  // PID-, names in .stratum-tmp
+  int tmp_fd_ = -1;         // ROOT/.stratum-tmp
   asio::thread_pool& pool_;
   std::atomic<std::uint64_t> counter_{0};
   link_mode link_ = link_mode::none;  // none: temporary name + rename
   std::mutex dirs_mu_;
-  std::unordered_map<std::string, int> dirs_;  // directory (relative) -> descriptor
+  std::unordered_map<std::string, int> dirs_;  // directory (relative, "" the root) -> descriptor
 };
 
 }  // namespace

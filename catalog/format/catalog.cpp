@@ -3,12 +3,15 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <unordered_set>
 
 namespace stratum {
 namespace {
 constexpr std::string_view catalog_magic = "STRATUM-CATALOG\n";
-constexpr std::uint64_t catalog_version = 1;
+// Version 2 added the size of each nested catalog to its reference;
+// version 1 catalogs (older repositories) are still read.
+constexpr std::uint64_t catalog_version = 2;
 // Bits of entry flags.
 constexpr std::uint8_t flag_nested_root = 1;
 }  // namespace
@@ -89,8 +92,9 @@ std::string object_key(const hash256& h, object_kind k) {
 
 bytes encode_catalog(const catalog& c) {
   encoder e;
+  const bool sized = std::all_of(c.nested.begin(), c.nested.end(), [](const nested_ref& n) { return n.size.has_value(); });
   e.raw(as_bytes(std::string(catalog_magic)));
-  e.varint(catalog_version);
+  e.varint(sized ? catalog_version : 1);
   e.str(c.root_path);
   e.varint(c.entries.size());
   for (const auto& x : c.entries) {
@@ -129,6 +133,7 @@ bytes encode_catalog(const catalog& c) {
   for (const auto& n : c.nested) {
     e.str(n.path);
     e.hash(n.hash);
+    if (sized) e.varint(*n.size);
   }
   const auto& s = c.stats;
   for (auto v : {s.regular, s.directories, s.symlinks, s.specials, s.bytes, s.chunked, s.chunks, s.nested}) e.varint(v);
@@ -138,7 +143,8 @@ bytes encode_catalog(const catalog& c) {
 catalog decode_catalog(byte_view data, const std::string& what) {
   decoder d(data, what);
   d.expect(catalog_magic);
-  if (auto v = d.varint(); v != catalog_version) d.bad("catalog format version " + std::to_string(v) + " is not supported");
+  const auto version = d.varint();
+  if (version != 1 && version != catalog_version) d.bad("catalog format version " + std::to_string(version) + " is not supported");
   catalog c;
   c.root_path = d.str();
   if (!valid_path(c.root_path)) d.bad("invalid root path");
@@ -218,6 +224,8 @@ catalog decode_catalog(byte_view data, const std::string& what) {
     nested_ref r;
     r.path = d.str();
     r.hash = d.hash();
+    // Never 0: a catalog holds at least its header and root entry.
+    if (version >= 2 && (r.size = d.varint()) == 0) d.bad("nested catalog at '" + r.path + "' has size 0");
     if (!c.nested.empty() && !path_before(c.nested.back().path, r.path)) d.bad("nested catalogs out of order");
     c.nested.push_back(std::move(r));
   }

@@ -47,6 +47,9 @@ struct entry {
 struct nested_ref {
   std::string path;
   hash256 hash;
+  // The nested catalog's content (inflated) size, so a reader inflates
+  // exactly that much; absent in a version-1 catalog (read under a limit).
+  std::optional<std::uint64_t> size;
   auto operator<=>(const nested_ref&) const = default;
 };
 
@@ -72,6 +75,8 @@ bool valid_path(std::string_view p);
 // True if `p` is `dir` or lies below it.
 bool path_within(std::string_view p, std::string_view dir);
 
+// Version 2 (nested references carry their catalog's size) when every
+// nested reference has its size, else version 1 (which carries none).
 bytes encode_catalog(const catalog& c);
 // Decodes and validates (paths, order, parents, content references); throws
 // errc::corrupt naming `what` for anything a writer could not have produced,

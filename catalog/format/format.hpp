@@ -69,6 +69,8 @@ class format_reader {
   virtual ~format_reader() = default;
   virtual std::string_view name() const = 0;
   virtual std::string manifest_key() const = 0;
+  // The most bytes of a manifest a reader reads; a larger one is refused.
+  virtual std::size_t manifest_max_size() const = 0;
   virtual std::string object_key(const hash256& h, object_kind k) const = 0;
 
   // Parses the manifest's bytes; returns the manifest and what must be
@@ -82,8 +84,10 @@ class format_reader {
   virtual std::uint64_t public_key_size() const = 0;
 
   // Turns a stored object into its content, checked against its name:
-  // inflates to exactly `size` bytes (or, without a size, at most `limit`)
-  // and checks the hash. Throws errc::corrupt naming the object.
+  // inflates to exactly `size` bytes (or, without a size, in a stream that
+  // stops as soon as it passes `limit`, so memory is bounded by the limit
+  // and not by the object) and checks the hash. Throws errc::corrupt naming
+  // the object.
   virtual bytes open_object(byte_view stored, const hash256& h, object_kind k, std::optional<std::uint64_t> size,
                             std::uint64_t limit) const = 0;
 

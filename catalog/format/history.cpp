@@ -6,7 +6,9 @@
 namespace stratum {
 namespace {
 constexpr std::string_view history_magic = "STRATUM-HISTORY\n";
-constexpr std::uint64_t history_version = 1;
+// Version 2 added the root catalog's size to each tag and revision;
+// version 1 histories (older repositories) are still read.
+constexpr std::uint64_t history_version = 2;
 }  // namespace
 
 const tag* history::find(std::string_view name) const {
@@ -38,12 +40,14 @@ bytes encode_history(const history& h) {
     e.varint(t.revision);
     e.svarint(t.timestamp);
     e.str(t.description);
+    e.varint(t.root_size);
   }
   e.varint(h.revisions.size());
   for (const auto& r : h.revisions) {
     e.varint(r.revision);
     e.hash(r.root);
     e.svarint(r.timestamp);
+    e.varint(r.root_size);
   }
   return e.take();
 }
@@ -51,7 +55,8 @@ bytes encode_history(const history& h) {
 history decode_history(byte_view data, const std::string& what) {
   decoder d(data, what);
   d.expect(history_magic);
-  if (auto v = d.varint(); v != history_version) d.bad("history format version " + std::to_string(v) + " is not supported");
+  const auto version = d.varint();
+  if (version != 1 && version != history_version) d.bad("history format version " + std::to_string(version) + " is not supported");
   history h;
   auto n = d.varint();
   for (std::uint64_t i = 0; i < n; ++i) {
@@ -61,6 +66,7 @@ history decode_history(byte_view data, const std::string& what) {
     t.revision = d.varint();
     t.timestamp = d.svarint();
     t.description = d.str();
+    if (version >= 2) t.root_size = d.varint();
     if (!valid_tag_name(t.name)) d.bad("invalid tag name");
     if (!h.tags.empty() && !(h.tags.back().name < t.name)) d.bad("tags out of order");
     h.tags.push_back(std::move(t));
@@ -71,6 +77,7 @@ history decode_history(byte_view data, const std::string& what) {
     r.revision = d.varint();
     r.root = d.hash();
     r.timestamp = d.svarint();
+    if (version >= 2) r.root_size = d.varint();
     if (!h.revisions.empty() && h.revisions.back().revision >= r.revision) d.bad("revisions out of order");
     h.revisions.push_back(r);
   }

@@ -17,6 +17,10 @@ struct tag {
   std::uint64_t revision = 0;
   std::int64_t timestamp = 0;
   std::string description;
+  // The root catalog's content size (what it inflates to), so a reader of a
+  // tagged revision inflates exactly that much. 0: not recorded (a tag kept
+  // from a version-1 history), read under the reader's limit.
+  std::uint64_t root_size = 0;
   auto operator<=>(const tag&) const = default;
 };
 
@@ -24,6 +28,7 @@ struct revision_record {
   std::uint64_t revision = 0;
   hash256 root;
   std::int64_t timestamp = 0;
+  std::uint64_t root_size = 0;  // as in tag
   auto operator<=>(const revision_record&) const = default;
 };
 

@@ -14,7 +14,9 @@ std::string body(const manifest& m) {
          "revision " + std::to_string(m.revision) + "\n"
          "timestamp " + std::to_string(m.timestamp) + "\n"
          "root-catalog " + m.root.hex() + "\n"
-         "history " + m.history.hex() + "\n"
+         "history " + m.history.hex() + "\n" +
+         (m.root_size ? "root-catalog-size " + std::to_string(*m.root_size) + "\n" : std::string()) +
+         (m.history_size ? "history-size " + std::to_string(*m.history_size) + "\n" : std::string()) +
          "public-key " + m.public_key.hex() + "\n" +
          (m.expires ? "expires " + std::to_string(m.expires) + "\n" : std::string());
 }
@@ -47,17 +49,31 @@ parsed_manifest parse_manifest(byte_view raw, const std::string& what) {
   auto signed_text = text.substr(0, sig_at + 1);
   p.signed_part.assign(signed_text.begin(), signed_text.end());
 
-  auto has = [&](std::string_view name) { return signed_text.find("\n" + std::string(name) + " ") != std::string_view::npos; };
-  auto field = [&](std::string_view name) -> std::string_view {
+  auto find_field = [&](std::string_view name) -> std::optional<std::string_view> {
     std::string key = "\n" + std::string(name) + " ";
     auto at = signed_text.find(key);
-    if (at == std::string_view::npos) bad("lacks '" + std::string(name) + "'");
+    if (at == std::string_view::npos) return std::nullopt;
     auto start = at + key.size();
     return signed_text.substr(start, signed_text.find('\n', start) - start);
+  };
+  auto field = [&](std::string_view name) -> std::string_view {
+    auto v = find_field(name);
+    if (!v) bad("lacks '" + std::string(name) + "'");
+    return *v;
   };
   auto number = [&](std::string_view name, auto& out) {
     auto v = field(name);
     if (std::from_chars(v.data(), v.data() + v.size(), out).ec != std::errc{}) bad("has a bad '" + std::string(name) + "'");
+  };
+  // A size line is optional (older manifests have none) but, when present,
+  // all digits: a reader allocates what it says.
+  auto size = [&](std::string_view name) -> std::optional<std::uint64_t> {
+    auto v = find_field(name);
+    if (!v) return std::nullopt;
+    std::uint64_t n = 0;
+    auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
+    if (ec != std::errc{} || end != v->data() + v->size()) bad("has a bad '" + std::string(name) + "'");
+    return n;
   };
   auto hash = [&](std::string_view name) {
     auto h = hash256::from_hex(field(name));
@@ -69,8 +85,10 @@ parsed_manifest parse_manifest(byte_view raw, const std::string& what) {
   number("timestamp", p.m.timestamp);
   p.m.root = hash("root-catalog");
   p.m.history = hash("history");
+  p.m.root_size = size("root-catalog-size");
+  p.m.history_size = size("history-size");
   p.m.public_key = hash("public-key");
-  if (has("expires")) number("expires", p.m.expires);  // optional: manifests before it have none
+  if (find_field("expires")) number("expires", p.m.expires);  // optional: manifests before it have none
 
   auto sig_hex = text.substr(sig_at + 11);
   if (!sig_hex.empty() && sig_hex.back() == '\n') sig_hex.remove_suffix(1);

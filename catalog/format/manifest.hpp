@@ -5,11 +5,15 @@
 
 #include "catalog/format/signing.hpp"
 
+#include <optional>
 #include <string>
 
 namespace stratum {
 
 constexpr const char* manifest_key = ".stratumpublished";
+// A reader reads at most this much of a manifest (a manifest is ~500 bytes):
+// a store cannot make it read a 3 GiB one whole. docs/FORMAT.md.
+constexpr std::size_t manifest_max_size = std::size_t(64) << 10;
 
 struct manifest {
   std::uint64_t revision = 0;
@@ -17,6 +21,11 @@ struct manifest {
   hash256 root;                // root catalog
   hash256 history;             // history object
   hash256 public_key;          // fingerprint: hash of the public key object
+  // Content (inflated) sizes of the root catalog and the history, so a
+  // reader inflates exactly that much; absent in manifests written before
+  // they were recorded (readers then inflate under a limit).
+  std::optional<std::uint64_t> root_size;
+  std::optional<std::uint64_t> history_size;
   // Seconds since the epoch after which readers refuse the manifest (0:
   // never). Bounds how long an old manifest can be replayed to a reader
   // that has not seen a newer one (docs/SECURITY.md); `stratum resign`

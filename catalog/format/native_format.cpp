@@ -29,6 +29,7 @@ class native_reader final : public format_reader {
  public:
   std::string_view name() const override { return "stratum"; }
   std::string manifest_key() const override { return stratum::manifest_key; }
+  std::size_t manifest_max_size() const override { return stratum::manifest_max_size; }
   std::string object_key(const hash256& h, object_kind k) const override { return stratum::object_key(h, k); }
   parsed_manifest parse_manifest(byte_view text, const std::string& what) const override {
     return stratum::parse_manifest(text, what);
@@ -40,9 +41,16 @@ class native_reader final : public format_reader {
   bytes open_object(byte_view stored, const hash256& h, object_kind k, std::optional<std::uint64_t> size,
                     std::uint64_t limit) const override {
     const std::string what = "object " + object_key(h, k);
-    auto plain = size ? inflate_object(stored, *size, what) : inflate_object(stored, what, limit);
-    if (sha256(plain) != h) fail(errc::corrupt, what + ": content does not match its hash");
-    return plain;
+    // A recorded size (a file's, a chunk's, a catalog's in a manifest or a
+    // version-2 catalog): libdeflate into a buffer of that size, then one hash.
+    if (size) {
+      auto plain = inflate_object(stored, *size, what);
+      if (sha256(plain) != h) fail(errc::corrupt, what + ": content does not match its hash");
+      return plain;
+    }
+    // No size: measured and hashed first, under the limit, so a bomb or an
+    // object that is not its name is refused before its content is held.
+    return inflate_bounded(stored, limit, what, h);
   }
   catalog decode_catalog(byte_view content, const std::string& what) const override {
     return stratum::decode_catalog(content, what);

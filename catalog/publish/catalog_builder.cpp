@@ -142,9 +142,11 @@ awaitable<built_catalog> catalog_builder::build(std::string top) {
   journal& j = run_.records();
   if (auto v = j.get(pj::catalog_key(top))) {
     auto r = pj::decode_catalog_record(*v, pj::catalog_key(top));
-    if (r.run == run_.fixed().run) {
+    // A record without the size (an older version's run) is built again:
+    // the same tree encodes to the same catalog, and its size is needed.
+    if (r.run == run_.fixed().run && r.size != 0) {
       ++stats_.catalogs;
-      co_return built_catalog{r.hash, r.stats};
+      co_return built_catalog{r.hash, r.stats, r.size};
     }
   }
   catalog c;
@@ -158,17 +160,22 @@ awaitable<built_catalog> catalog_builder::build(std::string top) {
   catalog_stats s = count(c);
   for (const auto& path : nested) {
     auto b = co_await build(path);
-    c.nested.push_back({path, b.h});
+    c.nested.push_back({path, b.h, b.size});
     s += b.stats;
     ++s.nested;
   }
   c.stats = s;
-  auto p = co_await run_on(cpu_, [&] { return sink_.prepare(fmt_.encode_catalog(c), object_kind::catalog); });
+  std::uint64_t size = 0;
+  auto p = co_await run_on(cpu_, [&] {
+    auto encoded = fmt_.encode_catalog(c);
+    size = encoded.size();
+    return sink_.prepare(encoded, object_kind::catalog);
+  });
   co_await sink_.store(p);
-  j.put(pj::catalog_key(top), pj::encode_catalog_record({run_.fixed().run, p.h, s}));
+  j.put(pj::catalog_key(top), pj::encode_catalog_record({run_.fixed().run, p.h, s, size}));
   ++stats_.catalogs;
   crash_point("catalog");
-  co_return built_catalog{p.h, s};
+  co_return built_catalog{p.h, s, size};
 }
 
 }  // namespace stratum

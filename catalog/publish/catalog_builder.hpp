@@ -21,6 +21,7 @@ constexpr const char* nested_marker = ".stratumcatalog";
 struct built_catalog {
   hash256 h;
   catalog_stats stats;
+  std::uint64_t size = 0;  // encoded (content) size, which readers inflate exactly
 };
 
 class catalog_builder {

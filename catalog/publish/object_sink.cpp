@@ -124,7 +124,7 @@ awaitable<void> object_sink::store(prepared_object& p, journal::batch& records) 
   const std::string key = fmt_.object_key(p.h, p.kind);
   // Verifying is the one case where prepare() neither wrote the intent nor
   // stored the object (store_here is off then).
-  if (fixed.verify_with_store && co_await store_.stat(key)) {
+  if (fixed.verify_with_store && co_await present(key)) {
     records.put(jk, run_.confirmation(p.body.data->size()));
     ++stats_.objects_deduplicated;
     co_return;
@@ -140,6 +140,17 @@ awaitable<void> object_sink::store(prepared_object& p, journal::batch& records) 
   ++stats_.objects_stored;
   stats_.bytes_stored += p.body.data->size();
   crash_point("upload");
+}
+
+awaitable<bool> object_sink::present(const std::string& key) {
+  try {
+    co_return (co_await store_.stat(key)).has_value();
+  } catch (const std::exception& e) {
+    // Something that is not an object (a FIFO, a symbolic link) is where
+    // the object goes: the put replaces it.
+    if (!is(e, errc::corrupt)) throw;
+  }
+  co_return false;
 }
 
 awaitable<void> object_sink::store(prepared_object& p) {

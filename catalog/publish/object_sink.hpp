@@ -86,6 +86,9 @@ class object_sink {
 
  private:
   friend class object_claim;
+  // Whether the store holds `key` (verify mode): something there that is not
+  // an object counts as absent, so the put replaces it. I/O thread.
+  awaitable<bool> present(const std::string& key);
   void end_claim(const std::string& jk);  // any thread
   void wake(const std::string& jk);       // I/O thread
 

@@ -77,7 +77,9 @@ struct publisher::impl {
         own.pinned_key = key.public_raw();
         own.pinned_from = "this publisher's signing key (--key, or STATE/keys/stratum.key)";
         own.allow_expired = true;
-        previous = co_await repository::open(store, cpu, own);
+        // Its catalogs are this publisher's: an older repository's, which
+        // carry no sizes, are read up to 4 GiB, as before sizes were recorded.
+        previous = co_await repository::open(store, cpu, own, nullptr, read_limits{std::uint64_t(1) << 32});
       } catch (const std::exception& e) {
         if (!is(e, errc::not_found)) throw;
       }
@@ -167,14 +169,21 @@ struct publisher::impl {
     // 5. The history.
     st.phase = "writing history";
     auto now = static_cast<std::int64_t>(std::time(nullptr));
-    history h = next_history(previous.get(), top.h, now);
+    history h = next_history(previous.get(), top, now);
     const std::uint64_t revision = h.revisions.back().revision;
-    auto hp = co_await run_on(cpu, [&] { return sink->prepare(fmt->encode_history(h), object_kind::history); });
+    std::uint64_t history_size = 0;
+    auto hp = co_await run_on(cpu, [&] {
+      auto encoded = fmt->encode_history(h);
+      history_size = encoded.size();
+      return sink->prepare(encoded, object_kind::history);
+    });
     co_await sink->store(hp);
 
-    // 6. The manifest, last.
+    // 6. The manifest, last. It records what the root catalog and the
+    // history inflate to, so a reader inflates exactly that much.
     st.phase = "writing the manifest";
-    manifest m{revision, now, top.h, hp.h, key.fingerprint()};
+    manifest m{.revision = revision, .timestamp = now, .root = top.h, .history = hp.h, .public_key = key.fingerprint(),
+               .root_size = top.size, .history_size = history_size};
     if (opt.expiry_seconds > 0) m.expires = now + opt.expiry_seconds;
     // The intent tells a resumed run that a manifest it finds is its own.
     run.set_intent(manifest_id(m));
@@ -208,8 +217,9 @@ struct publisher::impl {
   }
 
   // The history of the new revision: the previous one's, with trunk moved to
-  // `root`, the old trunk kept as trunk-previous, and the --tag if given.
-  history next_history(const repository* previous, const hash256& root, std::int64_t now) const {
+  // `top`, the old trunk kept as trunk-previous, and the --tag if given; each
+  // with its root catalog's size, for readers.
+  history next_history(const repository* previous, const built_catalog& top, std::int64_t now) const {
     history h;
     std::uint64_t revision = 1;
     if (previous) {
@@ -219,12 +229,15 @@ struct publisher::impl {
         tag prev = *t;
         prev.name = "trunk-previous";
         prev.description = "previous revision";
+        // A version-1 history has no sizes; the manifest may have it.
+        const auto& head = previous->head();
+        if (prev.root_size == 0 && prev.root == head.root && head.root_size) prev.root_size = *head.root_size;
         h.set(prev);
       }
     }
-    h.revisions.push_back({revision, root, now});
-    h.set({"trunk", root, revision, now, "current revision"});
-    if (opt.tag) h.set({*opt.tag, root, revision, now, opt.tag_message});
+    h.revisions.push_back({revision, top.h, now, top.size});
+    h.set({"trunk", top.h, revision, now, "current revision", top.size});
+    if (opt.tag) h.set({*opt.tag, top.h, revision, now, opt.tag_message, top.size});
     return h;
   }
 };

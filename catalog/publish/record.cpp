@@ -152,6 +152,7 @@ std::string encode_catalog_record(const catalog_record& r) {
   e.hash(r.hash);
   const auto& s = r.stats;
   for (auto v : {s.regular, s.directories, s.symlinks, s.specials, s.bytes, s.chunked, s.chunks, s.nested}) e.varint(v);
+  if (r.size) e.varint(r.size);
   return as_string(e.take());
 }
 
@@ -163,6 +164,8 @@ catalog_record decode_catalog_record(std::string_view v, std::string_view key) {
   r.hash = d.hash();
   auto& s = r.stats;
   for (auto* p : {&s.regular, &s.directories, &s.symlinks, &s.specials, &s.bytes, &s.chunked, &s.chunks, &s.nested}) *p = d.varint();
+  // The size came later: an older version's record ends before it.
+  if (!d.done() && (r.size = d.varint()) == 0) d.bad("catalog size 0");
   if (!d.done()) d.bad("trailing bytes");
   return r;
 }

@@ -72,6 +72,10 @@ struct catalog_record {
   std::uint64_t run = 0;
   hash256 hash;
   catalog_stats stats;
+  // The catalog's encoded size (what a reader inflates), recorded in its
+  // parent's reference and in the manifest. 0: a record of an older version,
+  // which did not keep it (the catalog is built again).
+  std::uint64_t size = 0;
 };
 std::string encode_catalog_record(const catalog_record& r);
 catalog_record decode_catalog_record(std::string_view v, std::string_view key);

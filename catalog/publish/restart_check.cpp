@@ -2,6 +2,7 @@
 // (restart_check.hpp). Thread: the I/O thread.
 #include "catalog/publish/restart_check.hpp"
 
+#include "async/error.hpp"
 #include "async/group.hpp"
 #include "catalog/publish/record.hpp"
 #include "catalog/publish/run_state.hpp"
@@ -57,7 +58,12 @@ awaitable<std::uint64_t> recheck_after_restart(run_state& run, backend& store, c
   auto checker = [&]() -> awaitable<void> {
     while (next < mine.size()) {
       const confirmed& o = mine[next++];
-      auto info = co_await store.stat(o.key);
+      std::optional<object_info> info;
+      try {
+        info = co_await store.stat(o.key);
+      } catch (const std::exception& e) {
+        if (!is(e, errc::corrupt)) throw;  // not an object (a FIFO, a symbolic link): lost, stored again
+      }
       if (!info || info->size != o.size) lost.insert(o.jkey);
     }
   };

@@ -4,6 +4,7 @@
 
 #include "async/error.hpp"
 #include "catalog/format/native_format.hpp"
+#include "io/compress.hpp"
 
 #include <algorithm>
 #include <ctime>
@@ -17,13 +18,20 @@ const nested_ref* nested_for(const catalog& c, std::string_view path) {
 }
 
 awaitable<std::unique_ptr<repository>> repository::open(backend& store, asio::thread_pool& cpu, trust_options trust,
-                                                        std::unique_ptr<format_reader> fmt) {
+                                                        std::unique_ptr<format_reader> fmt, read_limits limits) {
   if (!fmt) fmt = make_native_reader();
-  std::unique_ptr<repository> r(new repository(store, cpu, std::move(fmt)));
+  std::unique_ptr<repository> r(new repository(store, cpu, std::move(fmt), limits));
   const format_reader& f = *r->fmt_;
   const std::string mkey = f.manifest_key();
-  auto text = co_await store.get(mkey);
+  // One byte more than a manifest may hold tells a larger one apart, without
+  // reading it whole (a sparse 3 GiB one was).
+  const std::size_t most = f.manifest_max_size();
+  auto text = co_await store.get(mkey, 0, most + 1);
   if (!text) fail(errc::not_found, "store '" + store.describe() + "' holds no repository (no " + mkey + "); publish one with 'stratum publish --new'");
+  if (text->size() > most)
+    fail(errc::corrupt, store.describe() + ": " + mkey + " is larger than " + std::to_string(most) +
+                            " bytes, more than any manifest; the store is damaged or was tampered with: remove it, or "
+                            "publish again");
   auto p = f.parse_manifest(*text, store.describe());
   // The key object's size is fixed by the format: a hostile store cannot
   // make this inflate more before the signature is checked.
@@ -33,8 +41,14 @@ awaitable<std::unique_ptr<repository>> repository::open(backend& store, asio::th
   if (trust.repository.empty()) trust.repository = store.describe();
   trust_manifest(trust, p.m, key, static_cast<std::int64_t>(std::time(nullptr)));
   r->head_ = p.m;
-  auto h = co_await r->read(p.m.history, object_kind::history, std::nullopt);
+  if (p.m.root_size) r->catalog_sizes_.emplace(p.m.root, *p.m.root_size);
+  auto h = co_await r->read(p.m.history, object_kind::history, p.m.history_size);
   r->history_ = f.decode_history(h, f.object_key(p.m.history, object_kind::history));
+  // Tagged revisions' root catalogs, at the sizes the history recorded.
+  for (const auto& t : r->history_.tags)
+    if (t.root_size) r->catalog_sizes_.emplace(t.root, t.root_size);
+  for (const auto& v : r->history_.revisions)
+    if (v.root_size) r->catalog_sizes_.emplace(v.root, v.root_size);
   co_return r;
 }
 
@@ -50,17 +64,30 @@ awaitable<bytes> repository::read_object(const hash256& h, object_kind k, std::u
 
 awaitable<bytes> repository::read(const hash256& h, object_kind k, std::optional<std::uint64_t> size) {
   auto key = fmt_->object_key(h, k);
-  auto stored = co_await store_.get(key);
+  // Stored bytes beyond what any zlib stream of the content can take are not
+  // fetched: one byte more is enough to know the object is not what it says.
+  const std::uint64_t content = size ? *size : limits_.max_catalog_size;
+  const std::uint64_t bound = max_stored_size(content);
+  auto stored = co_await store_.get(key, 0, bound == UINT64_MAX ? 0 : bound + 1);
   if (!stored) fail(errc::not_found, store_.describe() + ": object " + key + " is missing");
-  auto result_ = co_await run_on(cpu_, [&] { return fmt_->open_object(*stored, h, k, size, std::uint64_t(1) << 32); });
+  if (stored->size() > bound)
+    fail(errc::corrupt, store_.describe() + ": object " + key + " is larger than any zlib stream of " +
+                            (size ? "its " + std::to_string(content) + "-byte content"
+                                  : "up to " + std::to_string(content) + " bytes (the limit for an object of unknown size)") +
+                            "; remove it or restore the object");
+  auto result_ = co_await run_on(cpu_, [&] { return fmt_->open_object(*stored, h, k, size, limits_.max_catalog_size); });
   co_return result_;
 }
 
 awaitable<std::shared_ptr<const catalog>> repository::load_catalog(const hash256& h) {
   if (auto it = catalogs_.find(h); it != catalogs_.end()) co_return it->second;
-  auto plain = co_await read(h, object_kind::catalog, std::nullopt);
+  std::optional<std::uint64_t> size;
+  if (auto it = catalog_sizes_.find(h); it != catalog_sizes_.end()) size = it->second;
+  auto plain = co_await read(h, object_kind::catalog, size);
   auto key = fmt_->object_key(h, object_kind::catalog);
   auto c = std::make_shared<const catalog>(co_await run_on(cpu_, [&] { return fmt_->decode_catalog(plain, "catalog " + key); }));
+  for (const auto& n : c->nested)
+    if (n.size) catalog_sizes_.emplace(n.hash, *n.size);
   catalogs_[h] = c;
   co_return c;
 }

@@ -15,6 +15,18 @@
 
 namespace stratum {
 
+// What a reader fetches and inflates at most, so that a store (which others
+// may write to) cannot make it hold more memory than this (issue 16).
+struct read_limits {
+  // Catalogs and the history whose size the writer did not record (those of
+  // repositories written before sizes were) are inflated in a stream
+  // that stops past this many bytes (--max-catalog-size MIB). A catalog
+  // takes ~86 bytes an entry (/usr/include: 25,966 entries, 2.2 MB), so
+  // 64 MiB is ~750,000 entries in one catalog; sized catalogs (everything
+  // this version writes) are not bound by it.
+  std::uint64_t max_catalog_size = std::uint64_t(64) << 20;
+};
+
 struct located {
   std::shared_ptr<const catalog> cat;  // the catalog holding the entry
   const entry* e = nullptr;            // points into *cat
@@ -22,14 +34,15 @@ struct located {
 
 class repository {
  public:
-  // Reads the manifest, fetches the public key it names, verifies the
-  // signature, decides with `trust` whether that key and revision are to be
-  // trusted (trust.hpp: the pinned or recorded key, no replay, no expired
-  // manifest), then reads the history. Throws errc::not_found when the store
-  // holds no repository, errc::corrupt when the manifest is invalid, forged
-  // or not trusted. The format is stratum's own unless `fmt` is given.
+  // Reads the manifest (at most the format's manifest_max_size()), fetches
+  // the public key it names, verifies the signature, decides with `trust`
+  // whether that key and revision are to be trusted (trust.hpp: the pinned
+  // or recorded key, no replay, no expired manifest), then reads the
+  // history. Throws errc::not_found when the store holds no repository,
+  // errc::corrupt when the manifest is invalid, too large, forged or not
+  // trusted. The format is stratum's own unless `fmt` is given.
   static awaitable<std::unique_ptr<repository>> open(backend& store, asio::thread_pool& cpu, trust_options trust,
-                                                     std::unique_ptr<format_reader> fmt = nullptr);
+                                                     std::unique_ptr<format_reader> fmt = nullptr, read_limits limits = {});
 
   const manifest& head() const { return head_; }
   const struct history& history() const { return history_; }
@@ -38,7 +51,10 @@ class repository {
   // Throws errc::usage naming the tag when it does not exist.
   hash256 root_for(const std::optional<std::string>& tag) const;
 
-  // Fetches, inflates, verifies and decodes a catalog (cached).
+  // Fetches, inflates, verifies and decodes a catalog (cached). Its size is
+  // the one the writer recorded (in the manifest for the root, in the
+  // history for a tag's, in the parent catalog for a nested one) when what
+  // was read so far names it; else read_limits::max_catalog_size bounds it.
   awaitable<std::shared_ptr<const catalog>> load_catalog(const hash256& h);
 
   // Finds `path` ("" for the root) in the tree under `root`, descending into
@@ -49,7 +65,8 @@ class repository {
   awaitable<std::vector<const entry*>> children(const located& dir, std::vector<std::shared_ptr<const catalog>>& keep);
 
   // Fetches an object and verifies it: inflates it to exactly `size` bytes
-  // and checks the SHA-256. Throws errc::corrupt naming the key, or
+  // and checks the SHA-256. Fetches no more than a zlib stream of that size
+  // can take (max_stored_size). Throws errc::corrupt naming the key, or
   // errc::not_found when it is missing.
   awaitable<bytes> read_object(const hash256& h, object_kind k, std::uint64_t size);
 
@@ -58,8 +75,9 @@ class repository {
   asio::thread_pool& cpu() { return cpu_; }
 
  private:
-  repository(backend& store, asio::thread_pool& cpu, std::unique_ptr<format_reader> fmt)
-      : store_(store), cpu_(cpu), fmt_(std::move(fmt)) {}
+  repository(backend& store, asio::thread_pool& cpu, std::unique_ptr<format_reader> fmt, read_limits limits)
+      : store_(store), cpu_(cpu), fmt_(std::move(fmt)), limits_(limits) {}
+  // Without a size: inflated under limits_.max_catalog_size.
   awaitable<bytes> read(const hash256& h, object_kind k, std::optional<std::uint64_t> size);
 
   backend& store_;
@@ -67,7 +85,11 @@ class repository {
   std::unique_ptr<format_reader> fmt_;
   manifest head_;
   struct history history_;
+  read_limits limits_;
   std::map<hash256, std::shared_ptr<const catalog>> catalogs_;
+  // Catalog sizes recorded by the writer, from the manifest and the nested
+  // references of the catalogs read so far.
+  std::map<hash256, std::uint64_t> catalog_sizes_;
 };
 
 // Finds the nested catalog reference of `c` whose subtree holds `path`.

@@ -137,6 +137,13 @@ TEST_CASE("backend conformance") {
         CHECK(to_string(*r) == "ced");
         r = co_await store->get("data/ab/x", 100, 5);
         CHECK(r->empty());
+        // A range beyond the end gives what there is: a reader asks for one
+        // byte more than an object may hold (a manifest, a catalog) to tell
+        // a larger one apart without fetching it whole.
+        r = co_await store->get("data/ab/x", 0, 65537);
+        CHECK(to_string(*r) == "replaced");
+        r = co_await store->get("data/ab/x", 6, 100);
+        CHECK(to_string(*r) == "ed");
         // missing keys are values, not errors
         CHECK_FALSE(co_await store->get("data/zz/none"));
         CHECK_FALSE(co_await store->stat("data/zz/none"));
@@ -146,6 +153,10 @@ TEST_CASE("backend conformance") {
         // empty objects
         co_await store->put("empty", body(""));
         CHECK((co_await store->get("empty"))->empty());
+        // s3rver 3.7.1 answers a range of an empty object with 206 and
+        // Content-Length 1, then sends nothing (docs/TESTING.md); stratum
+        // stores no empty object (a zlib stream is at least 8 bytes).
+        if (std::string_view(s.name) != "s3") CHECK((co_await store->get("empty", 0, 65537))->empty());
         // list: sorted, by prefix, limited
         co_await store->put("data/ab/y", body("1"));
         co_await store->put("data/cd/z", body("22"));

@@ -29,6 +29,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
   }
 
+  for (const auto& n : c.nested)
+    fuzz::require(!n.size || *n.size > 0, "accepted a nested catalog of size 0");
+
   // What the decoder accepts, the encoder writes back, and that decodes to
   // the same bytes again.
   auto once = encode_catalog(c);

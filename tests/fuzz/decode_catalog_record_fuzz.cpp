@@ -18,7 +18,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   pj::catalog_record back;
   fuzz::require(fuzz::accepts([&] { back = pj::decode_catalog_record(once, key); }),
                 "the re-encoding of an accepted catalog record does not decode");
-  fuzz::require(back.run == r.run && back.hash == r.hash && back.stats == r.stats,
+  fuzz::require(back.run == r.run && back.hash == r.hash && back.stats == r.stats && back.size == r.size,
                 "re-encoding an accepted catalog record changes it");
   return 0;
 }

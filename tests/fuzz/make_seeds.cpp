@@ -109,8 +109,11 @@ void catalogs() {
   auto mount = dir("n");
   mount.nested_root = true;
   c.entries.push_back(mount);
-  c.nested.push_back({"n", h("nested")});
+  c.nested.push_back({"n", h("nested"), std::nullopt});
   c.stats = {2, 3, 1, 2, 40 << 20, 1, 2, 1};
+  // Version 1 (an older stratum's: no nested sizes), then version 2.
+  write_with_edges("decode_catalog", "tree-v1", encode_catalog(c));
+  c.nested[0].size = 321;
   write_with_edges("decode_catalog", "tree", encode_catalog(c));
 
   catalog sub;  // a nested catalog, rooted below the repository's root
@@ -154,6 +157,10 @@ void manifests() {
   tampered[tampered.find("revision 7") + 9] = '8';  // still parses, does not verify
   write("parse_manifest", "tampered", with_key(tampered));
   write("parse_manifest", "short-signature", with_key(s.substr(0, s.rfind("signature ") + 10) + "00\n"));
+  m.root_size = 4321;
+  m.history_size = 210;
+  auto sized = encode_manifest(m, key);
+  write("parse_manifest", "signed-sizes", with_key(std::string(sized.begin(), sized.end())));
   manifest negative{0, -1, {}, {}, {}};
   auto t2 = encode_manifest(negative, key);
   write("parse_manifest", "zero-hashes", with_key(std::string(t2.begin(), t2.end())));
@@ -185,6 +192,8 @@ void journal_records() {
   c.hash = h("catalog");
   c.stats = {10, 2, 1, 0, 12345, 1, 3, 1};
   write_with_edges("decode_catalog_record", "stats", to_bytes(pj::encode_catalog_record(c)));
+  c.size = 4321;
+  write_with_edges("decode_catalog_record", "sized", to_bytes(pj::encode_catalog_record(c)));
 }
 
 void streams() {

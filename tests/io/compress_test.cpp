@@ -7,6 +7,14 @@
 using namespace stratum;
 using namespace stratum::test;
 
+namespace {
+// Text that compresses well, the same on every run.
+bytes words_of(std::size_t n) {
+  auto s = big_text(n);
+  return bytes(s.begin(), s.end());
+}
+}  // namespace
+
 TEST_CASE("compression round-trips and stores incompressible data raw") {
   bytes text(100000, 'a');
   auto z = deflate_object(text, {1});
@@ -18,7 +26,7 @@ TEST_CASE("compression round-trips and stores incompressible data raw") {
   // Stored blocks: 5 bytes per 64 KiB block plus 6 bytes of zlib framing.
   CHECK(raw.size() <= noise.size() + 5 * 2 + 6);
   CHECK(inflate_object(raw, noise.size(), "x") == noise);
-  CHECK(inflate_object(deflate_object(text, {0}), "x") == text);
+  CHECK(inflate_bounded(deflate_object(text, {0}), text.size(), "x") == text);
   // A flipped byte or a wrong size is corruption, named by the object.
   z[z.size() / 2] ^= 0xff;
   CHECK_THROWS_WITH(inflate_object(z, text.size(), "object K"), doctest::Contains("object K"));
@@ -73,4 +81,63 @@ TEST_CASE("level 1 (igzip) and libdeflate's levels write zlib streams any inflat
   auto raw = deflate_object(noise, {1});
   CHECK(raw.size() <= noise.size() + 5 * 49 + 6);
   CHECK(inflate_object(raw, noise.size(), "x") == noise);
+}
+
+TEST_CASE("the bounded inflate returns the content up to exactly its limit, and checks its hash first") {
+  auto text = words_of(300000);
+  for (int level : {0, 1, 6}) {
+    CAPTURE(level);
+    auto z = deflate_object(text, {level});
+    CHECK(inflate_bounded(z, text.size(), "object K") == text);  // exactly at the limit
+    CHECK(inflate_bounded(z, text.size(), "object K", sha256(text)) == text);
+    // One byte less is over the limit.
+    expect_failure([&] { inflate_bounded(z, text.size() - 1, "object K"); }, errc::corrupt, "object K: ",
+                   "inflates to more than 299999 bytes");
+    // Content that is not what its name says is refused.
+    expect_failure([&] { inflate_bounded(z, text.size(), "object K", sha256(as_bytes("other"))); }, errc::corrupt,
+                   "object K: ", "content does not match its hash");
+  }
+  CHECK(inflate_bounded(deflate_object({}, {1}), 0, "e", sha256({})).empty());
+}
+
+TEST_CASE("the bounded inflate stops a bomb at its limit") {
+  // 64 MiB of zeros deflate to ~64 KiB; under a 1 MiB limit the inflate
+  // stops after at most one more piece (256 KiB), long before the end.
+  // (The e2e test measures the memory of a reader facing a 1.5 GiB one.)
+  bytes zeros(std::size_t(64) << 20, 0);
+  const auto stream = deflate_object(zeros, {6});
+  CHECK(stream.size() < zeros.size() / 500);
+  zeros = {};
+  expect_failure([&] { inflate_bounded(stream, std::size_t(1) << 20, "object B"); }, errc::corrupt, "object B: ",
+                 "inflates to more than 1048576 bytes");
+  CHECK(inflate_bounded(stream, std::size_t(64) << 20, "object B").size() == std::size_t(64) << 20);
+}
+
+TEST_CASE("the bounded inflate refuses a stream that is damaged, cut short or followed by other bytes") {
+  auto text = words_of(100000);
+  auto z = deflate_object(text, {6});
+  auto flipped = z;
+  flipped[flipped.size() / 2] ^= 0xff;
+  // A flip either breaks the stream or changes the content: the hash tells.
+  expect_failure([&] { inflate_bounded(flipped, text.size(), "object F", sha256(text)); }, errc::corrupt, "object F: ", "");
+  expect_failure([&] { inflate_bounded(byte_view(z).first(z.size() - 10), text.size(), "object T"); }, errc::corrupt,
+                 "object T: ", "truncated");
+  auto longer = z;
+  longer.push_back(0);
+  expect_failure([&] { inflate_bounded(longer, text.size(), "object L"); }, errc::corrupt, "object L: ", "after its zlib stream");
+  expect_failure([&] { inflate_bounded(as_bytes("not zlib at all"), 100, "object N"); }, errc::corrupt, "object N: ",
+                 "not a valid zlib stream");
+}
+
+TEST_CASE("a stored object is never larger than max_stored_size of its content") {
+  for (std::size_t n : {std::size_t(0), std::size_t(1), std::size_t(4096), std::size_t(65535), std::size_t(65536),
+                        std::size_t(3) << 20}) {
+    CAPTURE(n);
+    auto noise = random_bytes(n, 3);
+    for (int level : {0, 1, 6, 12}) {
+      CAPTURE(level);
+      CHECK(deflate_object(noise, {level}).size() <= max_stored_size(n));
+    }
+  }
+  CHECK(max_stored_size(UINT64_MAX) == UINT64_MAX);
 }

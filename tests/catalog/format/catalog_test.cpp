@@ -57,3 +57,39 @@ TEST_CASE("path order is pre-order with names by bytes") {
   CHECK(path_within("a/b", "a"));
   CHECK_FALSE(path_within("ab", "a"));
 }
+
+TEST_CASE("version 2 records each nested catalog size, and version 1 without sizes is still read") {
+  auto c = sample_catalog();
+  c.entries[1].nested_root = true;
+  c.entries.erase(c.entries.begin() + 2);  // a/f lives in the nested catalog
+  c.nested.push_back({"a", sha256(as_bytes("nested")), 1234});
+  auto v2 = encode_catalog(c);
+  CHECK(v2[16] == 2);  // the version, right after the magic
+  auto d = decode_catalog(v2, "cat");
+  REQUIRE(d.nested.size() == 1);
+  CHECK(d.nested[0].size == 1234);
+  CHECK(d.entries == c.entries);
+  CHECK(encode_catalog(d) == v2);
+
+  // As an older stratum wrote it: version 1, no size in the reference.
+  auto c1 = c;
+  c1.nested[0].size.reset();
+  auto v1 = encode_catalog(c1);
+  CHECK(v1[16] == 1);
+  CHECK(v1.size() == v2.size() - 2);  // 1234 is a 2-byte varint
+  auto d1 = decode_catalog(v1, "cat");
+  REQUIRE(d1.nested.size() == 1);
+  CHECK_FALSE(d1.nested[0].size);
+  CHECK(d1.nested[0].hash == c.nested[0].hash);
+  CHECK(encode_catalog(d1) == v1);
+
+  // A size of 0 cannot be a catalog's.
+  c.nested[0].size = 0;
+  CHECK_THROWS_WITH(decode_catalog(encode_catalog(c), "cat Z"), doctest::Contains("has size 0"));
+  // Neither version 0 nor 3 is read.
+  for (std::uint8_t version : {0, 3}) {
+    auto other = v2;
+    other[16] = version;
+    CHECK_THROWS_WITH(decode_catalog(other, "cat V"), doctest::Contains("version"));
+  }
+}
