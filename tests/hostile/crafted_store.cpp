@@ -36,6 +36,11 @@ void clear(const std::string& path) {
   fs::create_directories(fs::path(path).parent_path(), ec);
 }
 
+// A genuine object of `store`, inflated (the store was just published).
+bytes inflate_base(const std::string& store, const std::string& key) {
+  return inflate_bounded(as_bytes(read_file(store + "/" + key)), std::size_t(64) << 20, key);
+}
+
 base_repository publish_base(const std::string& dir) {
   base_repository b;
   const std::string src = dir + "/src";
@@ -70,7 +75,7 @@ base_repository publish_base(const std::string& dir) {
   b.root_key = object_key(b.head.root, object_kind::catalog);
   b.history_key = object_key(b.head.history, object_kind::history);
   b.public_key_key = object_key(b.head.public_key, object_kind::public_key);
-  auto root = decode_catalog(inflate_object(as_bytes(read_file(b.store + "/" + b.root_key)), b.root_key), b.root_key);
+  auto root = decode_catalog(inflate_base(b.store, b.root_key), b.root_key);
   for (const auto& e : root.entries)
     if (e.path == b.file_path) b.file_key = object_key(*e.object, object_kind::file);
   REQUIRE(root.nested.size() == 2);
@@ -78,7 +83,7 @@ base_repository publish_base(const std::string& dir) {
   REQUIRE(root.nested[1].path == "sub2");
   b.nested_key = object_key(root.nested[0].hash, object_kind::catalog);
   b.nested2_key = object_key(root.nested[1].hash, object_kind::catalog);
-  auto sub = decode_catalog(inflate_object(as_bytes(read_file(b.store + "/" + b.nested_key)), b.nested_key), b.nested_key);
+  auto sub = decode_catalog(inflate_base(b.store, b.nested_key), b.nested_key);
   for (const auto& e : sub.entries)
     if (e.path == b.nested_file_path) b.nested_file_key = object_key(*e.object, object_kind::file);
   REQUIRE(!b.file_key.empty());
@@ -128,9 +133,7 @@ const std::string& bomb() {
   return b;
 }
 
-bytes inflate_base_object(const std::string& key) {
-  return inflate_object(as_bytes(read_file(base().store + "/" + key)), key);
-}
+bytes inflate_base_object(const std::string& key) { return inflate_base(base().store, key); }
 
 catalog decode_base_catalog(const std::string& key) { return decode_catalog(inflate_base_object(key), key); }
 
@@ -208,15 +211,6 @@ void crafted_store::write_manifest(const manifest& m, const signing_key& key) {
   write_file(manifest_path(), to_string(text));
 }
 
-namespace {
-// Catalog format 2 records each nested catalog's inflated size beside its
-// hash; format 1 has no such field.
-template <class R>
-void set_size(R& ref, std::uint64_t n) {
-  if constexpr (requires { ref.size; }) ref.size = n;
-}
-}  // namespace
-
 std::string crafted_store::resign_catalog(const std::string& mount, const std::function<void(catalog&)>& edit,
                                           const std::function<void(bytes&)>& patch) {
   catalog root = decode_base_catalog(b.root_key);
@@ -239,12 +233,12 @@ std::string crafted_store::resign_catalog(const std::string& mount, const std::f
     catalog nested = decode_base_catalog(object_key(ref->hash, object_kind::catalog));
     auto [h, size] = encode(nested, true);
     ref->hash = h;
-    set_size(*ref, size);
+    ref->size = size;  // catalog format 2 records it beside the hash
   }
   auto [root_hash, root_size] = encode(root, mount.empty());
   manifest m = b.head;
   m.root = root_hash;
-  (void)root_size;
+  m.root_size = root_size;
   // A new revision, as a publisher holding the key would sign it: the trust
   // record's highest revision (2) is no reason to refuse it.
   m.revision = b.head.revision + 1;

@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <filesystem>
 
+using namespace stratum;
 using namespace stratum::test;
 using namespace stratum::test::hostile;
 
@@ -143,4 +144,52 @@ TEST_CASE("reading writes nothing to the store: every reader reads a read-only s
     CHECK(r.code == 0);
     CHECK(tree_snapshot(s.store) == before);
   }
+}
+
+namespace {
+
+// A repository as a writer before bounded reads left it: no sizes in the
+// manifest, nested references without sizes (catalog format 1). Readers then
+// inflate catalogs and the history in a bounded stream (--max-catalog-size,
+// 64 MiB by default) instead of to a recorded size.
+void as_old_format(crafted_store& s) {
+  s.resign_catalog("", [](catalog& c) {
+    for (auto& r : c.nested) r.size.reset();
+  });
+  manifest m = s.current_manifest();
+  m.root_size.reset();
+  m.history_size.reset();
+  s.write_manifest(m, s.own_key());
+}
+
+}  // namespace
+
+TEST_CASE("hostile old-format repository (no recorded sizes): bombs stop at the catalog limit") {
+  const auto& b = base();
+  {
+    crafted_store s("old format, nothing else changed");
+    seed_trust(s);
+    as_old_format(s);
+    run_commands(s, {genuine(), {}});
+  }
+  {
+    crafted_store s("old format, root catalog is a zlib bomb");
+    seed_trust(s);
+    as_old_format(s);
+    const auto root_key = object_key(s.current_manifest().root, object_kind::catalog);
+    s.put(root_key, bomb());
+    run_commands(s, {root_damaged(), {{root_key}}});
+  }
+  run_variants({{"old format, history is a zlib bomb",
+                 [&](crafted_store& s) {
+                   as_old_format(s);
+                   s.put(b.history_key, bomb());
+                 }}},
+               root_damaged(), {{b.history_key}});
+  run_variants({{"old format, nested catalog is a zlib bomb",
+                 [&](crafted_store& s) {
+                   as_old_format(s);
+                   s.put(b.nested_key, bomb());
+                 }}},
+               nested_damaged(), {{b.nested_key}});
 }

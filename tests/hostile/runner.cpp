@@ -188,6 +188,7 @@ std::chrono::seconds command_timeout() {
   return std::chrono::seconds(s ? std::max(1, std::atoi(s)) : 30);
 }
 
+expectation genuine() { return {code(0), code(0), code(0), code(0), code(0), code(0)}; }
 expectation untrusted() { return {code(3), code(3), code(3), code(3), code(3), code(3)}; }
 expectation root_damaged() { return {code(3), code(3), code(3), code(1), code(1), code(3)}; }
 expectation nested_damaged(const std::string& mount, const std::string& file) {
@@ -233,6 +234,8 @@ void run_commands(const crafted_store& s, const run_spec& spec) {
   const unsigned allowed[] = {x.ls, x.cat, x.restore, x.check, x.check_i, x.info};
   std::vector<one> commands;
   for (auto& [name, args] : read_commands(s, x, dest)) commands.push_back({name, args, allowed[commands.size()]});
+  long peak_kib = 0;
+  double slowest = 0;
   for (auto& c : commands) {
     c.args.insert(c.args.end(), spec.extra_args.begin(), spec.extra_args.end());
     std::string line = "stratum";
@@ -240,6 +243,8 @@ void run_commands(const crafted_store& s, const run_spec& spec) {
     const auto store_before = store_snapshot(s.store), canary_before = snapshot(s.canary), outside_before = snapshot(s.outside);
 
     auto r = run_child(c.args, reader_env(s), command_timeout());
+    peak_kib = std::max(peak_kib, r.peak_rss_kib);
+    slowest = std::max(slowest, r.seconds);
 
     const std::string what = "[" + s.name + "] " + line;
     INFO(what << "\n  exit " << r.code << " in " << r.seconds << " s, peak RSS " << r.peak_rss_kib / 1024 << " MiB\n  stderr: "
@@ -273,6 +278,8 @@ void run_commands(const crafted_store& s, const run_spec& spec) {
       std::filesystem::remove_all(dest, ec);
     }
   }
+  // The figures of the case, for reading a run (ctest -V or the binary).
+  MESSAGE("[" << s.name << "] highest peak RSS " << peak_kib / 1024 << " MiB, slowest command " << slowest << " s");
 }
 
 }  // namespace stratum::test::hostile

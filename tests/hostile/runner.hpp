@@ -48,6 +48,8 @@ struct expectation {
   std::string cat_path = "hello.txt";     // cat STORE PATH
 };
 
+// Nothing is wrong: every command succeeds (a control for a crafting step).
+expectation genuine();
 // The manifest, its key or its trust is bad: nothing can be read.
 expectation untrusted();
 // The root catalog or the history is bad: the readers stop, check lists it.
