@@ -87,6 +87,8 @@ TEST_CASE("rule: uid and gid above 2^32-1 are refused, not restored as 0") {
   run_rule({"uid 2^32", "", [](crafted_store&, catalog& c) { find_entry(c, "hello.txt").uid = 0xffffffff; },
             [](bytes& b) { replace_once(b, varint_u32_max, varint_2_pow_32); }},
            root_damaged());
+  // chown(2) reads 2^32-1 as "leave unchanged": a restore would keep root's.
+  run_rule({"uid 2^32-1", "", [](crafted_store&, catalog& c) { find_entry(c, "hello.txt").uid = 0xffffffff; }}, root_damaged());
   run_rule({"gid 2^32 in a nested catalog", "sub", [](crafted_store&, catalog& c) { find_entry(c, "sub/inner.txt").gid = 0xffffffff; },
             [](bytes& b) { replace_once(b, varint_u32_max, varint_2_pow_32); }},
            nested_damaged());
@@ -103,13 +105,33 @@ TEST_CASE("rule: chunk sizes that add up to the file's size only modulo 2^64 are
            root_damaged());
 }
 
-TEST_CASE("rule: a hardlink group mixing a symlink and a regular file is refused") {
+TEST_CASE("rule: a hardlink group mixing a symlink and a regular file, or two contents, is refused") {
   // 'link' sorts before 'new.txt': restore would make the symlink first and
   // the regular file a hardlink to it.
   run_rule({"hardlink group of a symlink and a regular file", "",
             [](crafted_store&, catalog& c) {
               find_entry(c, "link").hardlink_group = 1000;
               find_entry(c, "new.txt").hardlink_group = 1000;
+            }},
+           root_damaged());
+  // One inode has one content: restore would give hl2 hl1's.
+  run_rule({"hardlink group of two contents", "",
+            [](crafted_store&, catalog& c) {
+              const entry hello = find_entry(c, "hello.txt");
+              auto& hl2 = find_entry(c, "hl2");
+              REQUIRE(hl2.hardlink_group != 0);
+              hl2.size = hello.size;
+              hl2.object = hello.object;
+            }},
+           root_damaged());
+}
+
+TEST_CASE("rule: a symlink target restore cannot create (longer than 4095 bytes) is refused") {
+  run_rule({"symlink target of 5000 bytes", "",
+            [](crafted_store&, catalog& c) {
+              auto& link = find_entry(c, "link");
+              link.link_target = std::string(5000, 'a');
+              link.size = link.link_target.size();
             }},
            root_damaged());
 }
