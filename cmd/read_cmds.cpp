@@ -83,7 +83,9 @@ awaitable<int> do_check(parsed_args& a) {
   o.integrity = a.has("integrity");
   o.subtree = a.get_or("subtree", "");
   auto r = co_await check(*repo, o);
-  for (auto& p : r.problems) std::fprintf(stderr, "%s: %s\n", escape_name(p.path).c_str(), p.message.c_str());
+  // Messages quote names from the store: escaped like the names, so a crafted
+  // name cannot send escape sequences to the terminal.
+  for (auto& p : r.problems) std::fprintf(stderr, "%s: %s\n", escape_name(p.path).c_str(), escape_name(p.message).c_str());
   std::fprintf(stderr, "%s: %llu catalogs, %llu objects (%s)%s: %zu problem(s)\n", escape_name(store->describe()).c_str(),
                (unsigned long long)r.catalogs, (unsigned long long)r.objects, human_bytes(static_cast<double>(r.bytes)).c_str(),
                o.integrity ? " re-hashed" : " present", r.problems.size());
@@ -93,7 +95,7 @@ awaitable<int> do_check(parsed_args& a) {
 awaitable<int> do_info(parsed_args& a) {
   std::unique_ptr<backend> store;
   auto repo = co_await open_repo(a.positional[0], a, store);
-  auto root = co_await repo->load_catalog(repo->head().root);
+  auto root = co_await repo->load_root(repo->head().root);
   const auto& m = repo->head();
   const auto& s = root->stats;
   if (a.has("json")) {
