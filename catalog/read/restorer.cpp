@@ -137,9 +137,14 @@ class dest_tree {
     return fd;
   }
 
-  void remove_created(const std::string& rel) const {
-    auto p = open_parent(rel);
-    ::unlinkat(p.fd, p.name.c_str(), 0);
+  // Best effort, after a failure already reported: a second error here
+  // would only hide the first.
+  void remove_created(const std::string& rel) const noexcept {
+    try {
+      auto p = open_parent(rel);
+      ::unlinkat(p.fd, p.name.c_str(), 0);
+    } catch (const std::exception&) {
+    }
   }
 
   // Writes `data` at `offset`, leaving holes where whole 4 KiB blocks are

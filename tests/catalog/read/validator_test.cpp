@@ -130,11 +130,12 @@ TEST_CASE("owners and numbers out of range are listed by check and refused by re
   int n = 0;
   for (const auto& raw : {raw_fields{.uid = two32}, raw_fields{.gid = two32 - 1}, raw_fields{.mode = two32 + 0644},
                           raw_fields{.nsec = two32 + 1}, raw_fields{.flags = 1}}) {
-    CAPTURE(n);
+    const int i = n++;
+    CAPTURE(i);
     f.craft.publish(f.craft.object(to_string(raw_catalog(raw)), object_kind::catalog));
     auto r = f.check();
     CHECK(r.problems.size() == 1);
-    const std::string dest = f.d / ("dst" + std::to_string(n++));
+    const std::string dest = f.d / ("dst" + std::to_string(i));
     CHECK_FALSE(refusal([&] { f.restore(dest); }).empty());
     CHECK_FALSE(fs::exists(dest + "/p"));
   }
