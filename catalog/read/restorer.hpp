@@ -35,11 +35,6 @@ struct restore_result {
 // destination's file system cannot hold is reported too.
 awaitable<restore_result> restore(repository& repo, asio::thread_pool& blocking, const restore_options& opt);
 
-// Sets `xattrs` on the open file `fd` (restored as `rel`). The only place
-// restore sets attributes; it checks each name itself, whatever validated the
-// catalog: a name outside user.* throws errc::corrupt and nothing more is set.
-void set_xattrs(int fd, const xattr_list& xattrs, const std::string& rel);
-
 struct check_options {
   bool integrity = false;  // -i: fetch and re-hash every object
   std::string subtree;

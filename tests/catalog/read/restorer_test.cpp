@@ -1,6 +1,7 @@
 // restore (catalog/read/restorer.cpp) into destinations that already hold
 // things, onto file systems with narrower times, with paths beyond PATH_MAX,
 // and the last check before an extended attribute is set.
+#include "catalog/read/dest_tree.hpp"
 #include "read_fixture.hpp"
 
 #include <climits>
