@@ -137,15 +137,17 @@ std::vector<command> read_commands() {
        with_store_options({opt_tag, opt_pubkey, opt_help}), 2, 2, do_cat},
       {"restore", "restore STORE DEST [--tag NAME] [--path SUBTREE] [--force]",
        "Recreates the revision (or SUBTREE of it) in DEST, which must be empty or missing.\n\n"
-       "  --force             restore into a non-empty DEST\n"
+       "  --force             restore into a non-empty DEST: regular files and empty directories in the\n"
+       "                      way are replaced, anything else (a symlink) is left alone and reported\n"
        "  --owners / --no-owners   set uid/gid (default: when run as root)\n",
        with_store_options({opt_tag, {"path", 0, true}, {"force"}, {"owners"}, {"no-owners"}, {"quiet", 'q'}, opt_pubkey, opt_help}), 2, 2,
        do_restore},
       {"check", "check STORE [-i] [-s SUBTREE]",
-       "Verifies the manifest signature and every catalog of the current and tagged revisions, and that\n"
-       "every object they name exists. Exit 1 and a list of problems if anything is wrong.\n\n"
+       "Verifies the manifest signature and every catalog of the current and tagged revisions (including\n"
+       "everything restore would refuse), and that every object they name exists. Exit 1 and a list of\n"
+       "problems if anything is wrong, 3 if the repository cannot be verified at all.\n\n"
        "  -i, --integrity     also fetch every object and re-hash its data\n"
-       "  -s, --subtree PATH  only objects below PATH\n",
+       "  -s, --subtree PATH  only objects below PATH (a path no revision holds is a usage error)\n",
        with_store_options({{"integrity", 'i'}, {"subtree", 's', true}, opt_pubkey, opt_help}), 1, 1, do_check},
       {"info", "info STORE [--json]",
        "Shows the manifest, revision, statistics and tags.\n\n"
