@@ -51,8 +51,6 @@ source_file::~source_file() {
 }
 
 awaitable<int> file_stage::locate(const std::string& rel, source_file& f) {
-  f.path = abs(rel);
-  if (f.path.size() < PATH_MAX) co_return 0;
   // Rare (the Linux tree's longest path is ~100 bytes): the opens run on the
   // CPU pool, as the other blocking calls of a file do.
   auto r = co_await run_on(cpu_, [&] {
@@ -197,9 +195,12 @@ awaitable<void> file_stage::process(file_job& n) {
 awaitable<std::optional<std::string>> file_stage::process_small(file_job& n) {
   auto held = co_await lease(memory_, n.rec.st.size);
   source_file src;
-  if (int e = co_await locate(n.path, src); e < 0) {
-    run_.report(n.path, std::string("cannot open its directory: ") + std::strerror(-e) + "; not published");
-    co_return "";
+  src.path = abs(n.path);
+  if (src.path.size() >= PATH_MAX) {
+    if (int e = co_await locate(n.path, src); e < 0) {
+      run_.report(n.path, std::string("cannot open its directory: ") + std::strerror(-e) + "; not published");
+      co_return "";
+    }
   }
   auto r = co_await reader_.read_small(src.dir, src.path, n.rec.st.size);
   if (r.error) {
@@ -229,9 +230,12 @@ awaitable<std::optional<std::string>> file_stage::process_large(file_job& n) {
   const std::size_t max = opt_.chunks.max;
   auto held = co_await lease(memory_, large_file_lease(opt_.chunks));
   source_file src;
-  if (int e = co_await locate(n.path, src); e < 0) {
-    run_.report(n.path, std::string("cannot open its directory: ") + std::strerror(-e) + "; not published");
-    co_return "";
+  src.path = abs(n.path);
+  if (src.path.size() >= PATH_MAX) {
+    if (int e = co_await locate(n.path, src); e < 0) {
+      run_.report(n.path, std::string("cannot open its directory: ") + std::strerror(-e) + "; not published");
+      co_return "";
+    }
   }
   int fd = co_await reader_.open(src.dir, src.path);
   if (fd < 0) {

@@ -60,7 +60,8 @@ class file_stage {
   std::optional<std::string> changed_while_read(file_job& n, const source_file& f, const std::optional<file_stat>& after,
                                                 std::uint64_t read);
   std::string abs(const std::string& rel) const;
-  // Fills `f` for the file at `rel`; 0 or -errno (the file is then reported).
+  // Fills `f` for the file at `rel` when its absolute path is PATH_MAX bytes
+  // or more; 0 or -errno (the file is then reported).
   awaitable<int> locate(const std::string& rel, source_file& f);
 
   run_state& run_;

@@ -63,6 +63,7 @@ class dest_tree {
   std::string apply_fd(int fd, const entry& e, const std::string& rel) const;
   static int open_below(int dir, const std::string& rel, int flags, mode_t mode);
   void clear_way(const parent& p, const std::string& rel) const;
+  static bool within_32_bits(const entry& e);
   static std::string time_kept(const entry& e, const struct stat& st);
   static std::string seconds(std::int64_t sec, long nsec);
 
