@@ -50,7 +50,7 @@ source_file::~source_file() {
   if (dir >= 0) ::close(dir);
 }
 
-awaitable<int> file_stage::locate(const std::string& rel, source_file& f) {
+awaitable<bool> file_stage::locate(const std::string& rel, source_file& f) {
   // Rare (the Linux tree's longest path is ~100 bytes): the opens run on the
   // CPU pool, as the other blocking calls of a file do.
   auto r = co_await run_on(cpu_, [&] {
@@ -81,7 +81,8 @@ awaitable<int> file_stage::locate(const std::string& rel, source_file& f) {
     f.path = rel.substr(slash == std::string::npos ? 0 : slash + 1);
     return 0;
   });
-  co_return r;
+  if (r < 0) run_.report(rel, std::string("cannot open its directory: ") + std::strerror(-r) + "; not published");
+  co_return r == 0;
 }
 
 awaitable<void> file_stage::run(walk_channel& walked) {
@@ -196,12 +197,8 @@ awaitable<std::optional<std::string>> file_stage::process_small(file_job& n) {
   auto held = co_await lease(memory_, n.rec.st.size);
   source_file src;
   src.path = abs(n.path);
-  if (src.path.size() >= PATH_MAX) {
-    if (int e = co_await locate(n.path, src); e < 0) {
-      run_.report(n.path, std::string("cannot open its directory: ") + std::strerror(-e) + "; not published");
-      co_return "";
-    }
-  }
+  if (src.path.size() >= PATH_MAX)
+    if (!co_await locate(n.path, src)) co_return "";
   auto r = co_await reader_.read_small(src.dir, src.path, n.rec.st.size);
   if (r.error) {
     run_.report(n.path, std::string("cannot read: ") + std::strerror(-r.error) + "; not published");
@@ -231,12 +228,8 @@ awaitable<std::optional<std::string>> file_stage::process_large(file_job& n) {
   auto held = co_await lease(memory_, large_file_lease(opt_.chunks));
   source_file src;
   src.path = abs(n.path);
-  if (src.path.size() >= PATH_MAX) {
-    if (int e = co_await locate(n.path, src); e < 0) {
-      run_.report(n.path, std::string("cannot open its directory: ") + std::strerror(-e) + "; not published");
-      co_return "";
-    }
-  }
+  if (src.path.size() >= PATH_MAX)
+    if (!co_await locate(n.path, src)) co_return "";
   int fd = co_await reader_.open(src.dir, src.path);
   if (fd < 0) {
     run_.report(n.path, std::string("cannot open: ") + std::strerror(-fd) + "; not published");

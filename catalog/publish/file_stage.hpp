@@ -61,8 +61,8 @@ class file_stage {
                                                 std::uint64_t read);
   std::string abs(const std::string& rel) const;
   // Fills `f` for the file at `rel` when its absolute path is PATH_MAX bytes
-  // or more; 0 or -errno (the file is then reported).
-  awaitable<int> locate(const std::string& rel, source_file& f);
+  // or more. False when its directory cannot be opened (reported).
+  awaitable<bool> locate(const std::string& rel, source_file& f);
 
   run_state& run_;
   object_sink& sink_;
