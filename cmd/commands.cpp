@@ -23,7 +23,7 @@ void print_problems(const std::vector<problem>& ps, const char* verb) {
       std::fprintf(stderr, "... and %zu more\n", ps.size() - 20);
       break;
     }
-    std::fprintf(stderr, "%s: %s: %s\n", verb, escape_name(p.path).c_str(), p.message.c_str());
+    std::fprintf(stderr, "%s: %s: %s\n", verb, escape_name(p.path).c_str(), escape_name(p.message).c_str());
   }
 }
 
