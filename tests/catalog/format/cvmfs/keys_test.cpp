@@ -138,7 +138,9 @@ TEST_CASE("cvmfs keys: the files cvmfs_server's openssl commands make load") {
 TEST_CASE("cvmfs keys: load refuses missing, unreadable, malformed and mismatched files, naming them") {
   temp_dir t;
   const std::string dir = t / "k", b = dir + "/r.example.org";
-  key_set::generate("r.example.org").save(dir);
+  // Made once: every subcase runs the test case again, and RSA keys take time.
+  static const key_set set = key_set::generate("r.example.org"), other_set = key_set::generate("r.example.org");
+  set.save(dir);
 
   SUBCASE("only the parts asked for are needed") {
     std::filesystem::remove(b + ".masterkey");
@@ -178,7 +180,7 @@ TEST_CASE("cvmfs keys: load refuses missing, unreadable, malformed and mismatche
   }
   SUBCASE("keys of another set") {
     const std::string other = t / "other";
-    key_set::generate("r.example.org").save(other);
+    other_set.save(other);
     std::filesystem::remove(b + ".key");
     std::filesystem::copy_file(other + "/r.example.org.key", b + ".key");
     expect_failure([&] { key_set::load(dir, "r.example.org"); }, errc::usage, "'" + b + ".key' is not the key of certificate '" + b + ".crt'", "would not verify");
