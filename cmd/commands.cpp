@@ -23,7 +23,7 @@ void print_problems(const std::vector<problem>& ps, const char* verb) {
       std::fprintf(stderr, "... and %zu more\n", ps.size() - 20);
       break;
     }
-    std::fprintf(stderr, "%s: %s: %s\n", verb, escape_name(p.path).c_str(), p.message.c_str());
+    std::fprintf(stderr, "%s: %s: %s\n", verb, escape_name(p.path).c_str(), escape_name(p.message).c_str());
   }
 }
 
@@ -221,7 +221,7 @@ int run(int argc, char** argv) {
     if (args.positional.size() < cmd->min_args || args.positional.size() > cmd->max_args)
       fail(errc::usage, "wrong number of arguments");
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "stratum %s: %s\nusage: stratum %s\n", name.c_str(), e.what(), cmd->synopsis);
+    std::fprintf(stderr, "stratum %s: %s\nusage: stratum %s\n", name.c_str(), escape_name(e.what()).c_str(), cmd->synopsis);
     return usage;
   }
 
@@ -239,11 +239,14 @@ int run(int argc, char** argv) {
   try {
     std::rethrow_exception(error);
   } catch (const std::exception& e) {
+    // Messages name paths and objects a store chose: escaped like every name
+    // shown, so none can carry terminal control sequences.
+    const std::string message = escape_name(e.what());
     if (is(e, errc::usage)) {
-      std::fprintf(stderr, "stratum %s: %s\n", name.c_str(), e.what());
+      std::fprintf(stderr, "stratum %s: %s\n", name.c_str(), message.c_str());
       return usage;
     }
-    std::fprintf(stderr, "stratum %s: %s\n", name.c_str(), e.what());
+    std::fprintf(stderr, "stratum %s: %s\n", name.c_str(), message.c_str());
     if (cmd->fatal_hint) std::fprintf(stderr, "%s\n", cmd->fatal_hint);
     return fatal;
   }

@@ -83,7 +83,9 @@ awaitable<int> do_check(parsed_args& a) {
   o.integrity = a.has("integrity");
   o.subtree = a.get_or("subtree", "");
   auto r = co_await check(*repo, o);
-  for (auto& p : r.problems) std::fprintf(stderr, "%s: %s\n", escape_name(p.path).c_str(), p.message.c_str());
+  // Messages quote names from the store: escaped like the names, so a crafted
+  // name cannot send escape sequences to the terminal.
+  for (auto& p : r.problems) std::fprintf(stderr, "%s: %s\n", escape_name(p.path).c_str(), escape_name(p.message).c_str());
   std::fprintf(stderr, "%s: %llu catalogs, %llu objects (%s)%s: %zu problem(s)\n", escape_name(store->describe()).c_str(),
                (unsigned long long)r.catalogs, (unsigned long long)r.objects, human_bytes(static_cast<double>(r.bytes)).c_str(),
                o.integrity ? " re-hashed" : " present", r.problems.size());
@@ -93,7 +95,7 @@ awaitable<int> do_check(parsed_args& a) {
 awaitable<int> do_info(parsed_args& a) {
   std::unique_ptr<backend> store;
   auto repo = co_await open_repo(a.positional[0], a, store);
-  auto root = co_await repo->load_catalog(repo->head().root);
+  auto root = co_await repo->load_root(repo->head().root);
   const auto& m = repo->head();
   const auto& s = root->stats;
   if (a.has("json")) {
@@ -141,15 +143,17 @@ std::vector<command> read_commands() {
        with_read_options({opt_tag, opt_help}), 2, 2, do_cat},
       {"restore", "restore STORE DEST [--tag NAME] [--path SUBTREE] [--force]",
        "Recreates the revision (or SUBTREE of it) in DEST, which must be empty or missing.\n\n"
-       "  --force             restore into a non-empty DEST\n"
+       "  --force             restore into a non-empty DEST: regular files and empty directories in the\n"
+       "                      way are replaced, anything else (a symlink) is left alone and reported\n"
        "  --owners / --no-owners   set uid/gid (default: when run as root)\n",
        with_read_options({opt_tag, {"path", 0, true}, {"force"}, {"owners"}, {"no-owners"}, {"quiet", 'q'}, opt_help}), 2, 2,
        do_restore},
       {"check", "check STORE [-i] [-s SUBTREE]",
-       "Verifies the manifest signature and every catalog of the current and tagged revisions, and that\n"
-       "every object they name exists. Exit 1 and a list of problems if anything is wrong.\n\n"
+       "Verifies the manifest signature and every catalog of the current and tagged revisions (including\n"
+       "everything restore would refuse), and that every object they name exists. Exit 1 and a list of\n"
+       "problems if anything is wrong, 3 if the repository cannot be verified at all.\n\n"
        "  -i, --integrity     also fetch every object and re-hash its data\n"
-       "  -s, --subtree PATH  only objects below PATH\n",
+       "  -s, --subtree PATH  only objects below PATH (a path no revision holds is a usage error)\n",
        with_read_options({{"integrity", 'i'}, {"subtree", 's', true}, opt_help}), 1, 1, do_check},
       {"info", "info STORE [--json]",
        "Shows the manifest, revision, statistics and tags.\n\n"

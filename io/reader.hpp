@@ -25,22 +25,26 @@ struct whole_read {
 // was made with) and may run concurrently with each other. None throws for a
 // file's own failure: errors come back as values (negative errno), since an
 // unreadable source file is an expected outcome that the caller reports.
+// A file is named as the *at() calls name it: `path` relative to the
+// directory open at `dir`, or AT_FDCWD and an absolute path (a path of
+// PATH_MAX bytes or more works only relative to a directory near it); `dir`
+// must stay open until the call completes.
 class file_reader {
  public:
   virtual ~file_reader() = default;
-  // Opens `path`, reads up to `size` bytes from offset 0 and closes it. The
+  // Opens the file, reads up to `size` bytes from offset 0 and closes it. The
   // caller stats the path afterwards to tell whether the file changed while
   // it was read (a statx in the chain would go to an io-wq worker thread:
   // io_uring always runs statx there).
-  virtual awaitable<whole_read> read_small(std::string path, std::size_t size) = 0;
-  // Opens `path` read-only (O_NOFOLLOW). Returns a descriptor or -errno.
-  virtual awaitable<int> open(std::string path) = 0;
+  virtual awaitable<whole_read> read_small(int dir, std::string path, std::size_t size) = 0;
+  // Opens the file read-only (O_NOFOLLOW). Returns a descriptor or -errno.
+  virtual awaitable<int> open(int dir, std::string path) = 0;
   // Reads into `into` at `offset`; returns bytes read (0 at end) or -errno.
   // `into` must stay valid until the call completes.
   virtual awaitable<long> read_at(int fd, std::uint64_t offset, std::span<std::uint8_t> into) = 0;
   virtual awaitable<void> close(int fd) = 0;
-  // statx of `path` without following symlinks; -errno on failure.
-  virtual awaitable<int> stat(std::string path, file_stat& out) = 0;
+  // statx of the file without following symlinks; -errno on failure.
+  virtual awaitable<int> stat(int dir, std::string path, file_stat& out) = 0;
   virtual const char* name() const = 0;
 };
 

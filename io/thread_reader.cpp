@@ -26,10 +26,10 @@ class thread_reader final : public file_reader {
  public:
   explicit thread_reader(asio::thread_pool& pool) : pool_(pool) {}
 
-  awaitable<whole_read> read_small(std::string path, std::size_t size) override {
+  awaitable<whole_read> read_small(int dir, std::string path, std::size_t size) override {
     auto result_ = co_await run_on(pool_, [&] {
       whole_read r;
-      int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+      int fd = ::openat(dir, path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
       if (fd < 0) {
         r.error = -errno;
         return r;
@@ -48,9 +48,9 @@ class thread_reader final : public file_reader {
     co_return result_;
   }
 
-  awaitable<int> open(std::string path) override {
+  awaitable<int> open(int dir, std::string path) override {
     auto result_ = co_await run_on(pool_, [&] {
-      int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+      int fd = ::openat(dir, path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
       return fd < 0 ? -errno : fd;
     });
     co_return result_;
@@ -65,9 +65,9 @@ class thread_reader final : public file_reader {
     co_await run_on(pool_, [&] { return ::close(fd); });
   }
 
-  awaitable<int> stat(std::string path, file_stat& out) override {
+  awaitable<int> stat(int dir, std::string path, file_stat& out) override {
     file_stat st;
-    int r = co_await run_on(pool_, [&] { return stat_at(AT_FDCWD, path.c_str(), st); });
+    int r = co_await run_on(pool_, [&] { return stat_at(dir, path.c_str(), st); });
     if (r == 0) out = st;
     co_return r;
   }

@@ -78,7 +78,7 @@ class uring_reader final : public file_reader {
     io_uring_queue_exit(&ring_);
   }
 
-  awaitable<whole_read> read_small(std::string path, std::size_t size) override {
+  awaitable<whole_read> read_small(int dir, std::string path, std::size_t size) override {
     auto slot_lease = co_await lease(slots_, 1);
     unsigned slot = free_slots_.back();
     free_slots_.pop_back();
@@ -86,7 +86,7 @@ class uring_reader final : public file_reader {
     out.data.resize(size);
     uring_op op;
     co_await run(op, 3, [&](io_uring_sqe** s) {
-      io_uring_prep_openat_direct(s[0], AT_FDCWD, path.c_str(), O_RDONLY | O_NOFOLLOW, 0, slot);
+      io_uring_prep_openat_direct(s[0], dir, path.c_str(), O_RDONLY | O_NOFOLLOW, 0, slot);
       s[0]->flags |= IOSQE_IO_LINK;
       io_uring_prep_read(s[1], static_cast<int>(slot), out.data.data(), static_cast<unsigned>(size), 0);
       // A hard link: the close runs even when the read fails or is short.
@@ -106,10 +106,10 @@ class uring_reader final : public file_reader {
     co_return out;
   }
 
-  awaitable<int> open(std::string path) override {
+  awaitable<int> open(int dir, std::string path) override {
     uring_op op;
     co_await run(op, 1, [&](io_uring_sqe** s) {
-      io_uring_prep_openat(s[0], AT_FDCWD, path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0);
+      io_uring_prep_openat(s[0], dir, path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0);
     });
     co_return op.res[0];
   }
@@ -136,11 +136,11 @@ class uring_reader final : public file_reader {
     co_await run(op, 1, [&](io_uring_sqe** s) { io_uring_prep_close(s[0], fd); });
   }
 
-  awaitable<int> stat(std::string path, file_stat& out) override {
+  awaitable<int> stat(int dir, std::string path, file_stat& out) override {
     struct statx sx;
     uring_op op;
     co_await run(op, 1, [&](io_uring_sqe** s) {
-      io_uring_prep_statx(s[0], AT_FDCWD, path.c_str(), AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, STATX_BASIC_STATS, &sx);
+      io_uring_prep_statx(s[0], dir, path.c_str(), AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, STATX_BASIC_STATS, &sx);
     });
     if (op.res[0] == 0) out = file_stat::from(sx);
     co_return op.res[0];

@@ -78,22 +78,8 @@ class local_backend final : public backend {
     const int root_fd = ::open(root_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (root_fd < 0) fail_errno(errno, "store '" + root_ + "': cannot open");
     dirs_.emplace(std::string(), root_fd);
-    if (::mkdirat(root_fd, tmp_dir, 0755) == 0 || errno == EEXIST)
-      tmp_fd_ = ::openat(root_fd, tmp_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-    if (tmp_fd_ < 0) {
-      const int err = errno;
-      const std::string kind = err == ENOTDIR || err == ELOOP ? kind_at(root_fd, tmp_dir) : "";
-      ::close(root_fd);  // the destructor does not run for a constructor that throws
-      if (!kind.empty())
-        fail(errc::corrupt, "store '" + root_ + "': " + tmp_dir + " is not a directory (" + kind + "); remove it");
-      fail_errno(err, "store '" + root_ + "': cannot create " + tmp_dir);
-    }
-    // STRATUM_LOCAL_LINK=proc or =rename forces a way (tests cover each).
-    const char* force = std::getenv("STRATUM_LOCAL_LINK");
-    std::string_view forced = force ? force : "";
-    if (forced != "rename") link_ = probe_unnamed(forced == "proc");
+    root_fd_ = root_fd;
   }
-
   ~local_backend() override {
     for (auto& [dir, fd] : dirs_) ::close(fd);
     if (tmp_fd_ >= 0) ::close(tmp_fd_);
@@ -410,8 +396,32 @@ class local_backend final : public backend {
     return replaced;
   }
 
+  // Makes ROOT/.stratum-tmp and picks how files get their names, before the
+  // first write; a reader never writes, so it can read a store it may not
+  // write to (read-only, another user's) and leaves no trace in it. A
+  // failure is thrown to the writer and tried again by the next.
+  void ready_to_write() {
+    std::call_once(write_setup_, [&] {
+      const int root_fd = root_fd_;
+      if (::mkdirat(root_fd, tmp_dir, 0755) == 0 || errno == EEXIST)
+        tmp_fd_ = ::openat(root_fd, tmp_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+      if (tmp_fd_ < 0) {
+        const int err = errno;
+        const std::string kind = err == ENOTDIR || err == ELOOP ? kind_at(root_fd, tmp_dir) : "";
+        if (!kind.empty())
+          fail(errc::corrupt, "store '" + root_ + "': " + tmp_dir + " is not a directory (" + kind + "); remove it");
+        fail_errno(err, "store '" + root_ + "': cannot create " + tmp_dir);
+      }
+      // STRATUM_LOCAL_LINK=proc or =rename forces a way (tests cover each).
+      const char* force = std::getenv("STRATUM_LOCAL_LINK");
+      std::string_view forced = force ? force : "";
+      if (forced != "rename") link_ = probe_unnamed(forced == "proc");
+    });
+  }
+
   // Returns whether an object of that name was there already (replaced).
   bool write_object(const std::string& key, const bytes& data) {
+    ready_to_write();
     auto [dir, name] = split_key(key);
     const int dirfd = directory_of(key, dir, true);
     if (link_ == link_mode::none) {
@@ -450,10 +460,12 @@ class local_backend final : public backend {
 
   std::string root_;
   std::string tmp_prefix_;  // PID-, names in .stratum-tmp
+  int root_fd_ = -1;        // ROOT (also in dirs_, which owns it)
   int tmp_fd_ = -1;         // ROOT/.stratum-tmp
   asio::thread_pool& pool_;
   std::atomic<std::uint64_t> counter_{0};
   link_mode link_ = link_mode::none;  // none: temporary name + rename
+  std::once_flag write_setup_;         // tmp_fd_ and link_, set once before the first write
   std::mutex dirs_mu_;
   std::unordered_map<std::string, int> dirs_;  // directory (relative, "" the root) -> descriptor
 };

@@ -160,15 +160,21 @@ catalog decode_catalog(byte_view data, const std::string& what) {
     if (t < 1 || t > 7) d.bad("unknown entry type " + std::to_string(t));
     x.type = static_cast<entry_type>(t);
     x.nested_root = d.u8() & flag_nested_root;
-    x.mode = static_cast<std::uint32_t>(d.varint());
-    if (x.mode > 07777) d.bad("mode has bits beyond 07777");
-    x.uid = static_cast<std::uint32_t>(d.varint());
-    x.gid = static_cast<std::uint32_t>(d.varint());
+    // Every field is range-checked as the varint it was read as: a cast
+    // first would take 2^32 + 0644 for mode 0644 and 2^32 for uid 0.
+    auto bounded = [&](std::uint64_t max, const char* field) {
+      auto v = d.varint();
+      if (v > max) d.bad(std::string(field) + " of '" + x.path + "' is out of range (" + std::to_string(v) + ")");
+      return static_cast<std::uint32_t>(v);
+    };
+    constexpr std::uint64_t u32_max = 0xffffffff;
+    x.mode = bounded(07777, "mode");
+    x.uid = bounded(u32_max, "uid");
+    x.gid = bounded(u32_max, "gid");
     x.size = d.varint();
     x.mtime_sec = d.svarint();
-    x.mtime_nsec = static_cast<std::uint32_t>(d.varint());
-    if (x.mtime_nsec >= 1000000000) d.bad("nanoseconds out of range");
-    x.hardlink_group = static_cast<std::uint32_t>(d.varint());
+    x.mtime_nsec = bounded(999999999, "mtime nanoseconds");
+    x.hardlink_group = bounded(u32_max, "hardlink group");
     auto nx = d.varint();
     for (std::uint64_t k = 0; k < nx; ++k) {
       auto name = d.str();
@@ -205,6 +211,7 @@ catalog decode_catalog(byte_view data, const std::string& what) {
     // A reader restores these names into a destination directory: nothing may
     // step outside it, and nothing may appear before its parent.
     if (!valid_path(x.path)) d.bad("entry name '" + x.path + "' is empty or contains '.' or '..'");
+    if (x.nested_root && x.type != entry_type::directory) d.bad("'" + x.path + "' is marked as a nested catalog's mount point but is not a directory");
     if (i == 0) {
       if (x.path != c.root_path || x.type != entry_type::directory) d.bad("first entry is not the catalog's root directory");
     } else {

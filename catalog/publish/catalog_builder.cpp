@@ -6,7 +6,9 @@
 #include "async/error.hpp"
 #include "catalog/publish/record.hpp"
 #include "catalog/publish/run_state.hpp"
+#include "catalog/read/validator.hpp"
 
+#include <algorithm>
 #include <map>
 #include <sys/stat.h>
 
@@ -72,16 +74,30 @@ catalog_stats count(const catalog& c) {
 }  // namespace
 
 void assign_hardlinks(catalog& c, const std::vector<std::pair<std::uint64_t, std::uint64_t>>& inodes) {
-  std::map<std::pair<std::uint64_t, std::uint64_t>, std::uint32_t> seen;
-  for (std::size_t i = 0; i < c.entries.size(); ++i)
-    if (c.entries[i].type != entry_type::directory) ++seen[inodes[i]];
-  std::map<std::pair<std::uint64_t, std::uint64_t>, std::uint32_t> group;
-  std::uint32_t next = 1;
+  // Names of one inode whose records differ in type or content (the file
+  // changed between the reads of its names) are published as separate files:
+  // readers refuse a group whose names disagree (catalog/read/validator.hpp).
+  // Per inode, the sets of agreeing entries, each by its entries' indices.
+  std::map<std::pair<std::uint64_t, std::uint64_t>, std::vector<std::vector<std::size_t>>> sets;
   for (std::size_t i = 0; i < c.entries.size(); ++i) {
-    if (c.entries[i].type == entry_type::directory || seen[inodes[i]] < 2) continue;
-    auto [it, fresh] = group.emplace(inodes[i], next);
-    if (fresh) ++next;
-    c.entries[i].hardlink_group = it->second;
+    if (c.entries[i].type == entry_type::directory) continue;
+    auto& of_inode = sets[inodes[i]];
+    auto agreeing = std::find_if(of_inode.begin(), of_inode.end(),
+                                 [&](const std::vector<std::size_t>& s) { return same_inode_content(c.entries[s.front()], c.entries[i]); });
+    if (agreeing == of_inode.end()) of_inode.push_back({i});
+    else agreeing->push_back(i);
+  }
+  // Numbered in the order of their first entries, so the same tree always
+  // gives the same numbers.
+  std::vector<const std::vector<std::size_t>*> groups;
+  for (const auto& [inode, of_inode] : sets)
+    for (const auto& s : of_inode)
+      if (s.size() >= 2) groups.push_back(&s);
+  std::sort(groups.begin(), groups.end(), [](auto* a, auto* b) { return a->front() < b->front(); });
+  std::uint32_t next = 1;
+  for (const auto* g : groups) {
+    for (std::size_t i : *g) c.entries[i].hardlink_group = next;
+    ++next;
   }
 }
 

@@ -48,7 +48,8 @@ class catalog_builder {
 // Entries of one catalog that are the same inode share a group number,
 // numbered in catalog order so the encoding stays deterministic. Groups do
 // not cross catalogs (as in CernVM-FS): each catalog restores on its own.
-// `inodes` holds (dev, ino) per entry.
+// Names of one inode recorded with different type or content (it changed
+// between their reads) are not grouped. `inodes` holds (dev, ino) per entry.
 void assign_hardlinks(catalog& c, const std::vector<std::pair<std::uint64_t, std::uint64_t>>& inodes);
 
 }  // namespace stratum

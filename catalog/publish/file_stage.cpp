@@ -12,8 +12,11 @@
 
 #include <cstring>
 #include <ctime>
+#include <climits>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 namespace stratum {
@@ -42,6 +45,45 @@ file_stage::file_stage(run_state& run, object_sink& sink, group_writer& writes, 
     : run_(run), sink_(sink), writes_(writes), reader_(reader), memory_(memory), io_(io), cpu_(cpu), opt_(opt), stats_(stats) {}
 
 std::string file_stage::abs(const std::string& rel) const { return rel.empty() ? opt_.source : opt_.source + "/" + rel; }
+
+source_file::~source_file() {
+  if (dir >= 0) ::close(dir);
+}
+
+awaitable<bool> file_stage::locate(const std::string& rel, source_file& f) {
+  // Rare (the Linux tree's longest path is ~100 bytes): the opens run on the
+  // CPU pool, as the other blocking calls of a file do.
+  auto r = co_await run_on(cpu_, [&] {
+    // Parts well under PATH_MAX, cut at a '/'; a name is at most NAME_MAX.
+    constexpr std::size_t part_max = 4000;
+    int dir = ::open(opt_.source.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (dir < 0) return -errno;
+    const auto slash = rel.rfind('/');
+    std::string_view rest(rel.data(), slash == std::string::npos ? 0 : slash);
+    while (!rest.empty()) {
+      std::size_t cut = rest.size() < part_max ? rest.size() : rest.rfind('/', part_max);
+      if (cut == std::string_view::npos || cut == 0) {
+        ::close(dir);
+        return -ENAMETOOLONG;
+      }
+      // The walk never follows a symlink; one here was put in since.
+      open_how how{};
+      how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
+      how.resolve = RESOLVE_NO_SYMLINKS;
+      long next = ::syscall(SYS_openat2, dir, std::string(rest.substr(0, cut)).c_str(), &how, sizeof how);
+      int err = errno;
+      ::close(dir);
+      if (next < 0) return -err;
+      dir = static_cast<int>(next);
+      rest = cut == rest.size() ? std::string_view() : rest.substr(cut + 1);
+    }
+    f.dir = dir;
+    f.path = rel.substr(slash == std::string::npos ? 0 : slash + 1);
+    return 0;
+  });
+  if (r < 0) run_.report(rel, std::string("cannot open its directory: ") + std::strerror(-r) + "; not published");
+  co_return r == 0;
+}
 
 awaitable<void> file_stage::run(walk_channel& walked) {
   job_channel jobs(io_, 4 * opt_.max_files);
@@ -153,8 +195,11 @@ awaitable<void> file_stage::process(file_job& n) {
 // message for a file that changed while being read (the caller retries).
 awaitable<std::optional<std::string>> file_stage::process_small(file_job& n) {
   auto held = co_await lease(memory_, n.rec.st.size);
-  const std::string path = abs(n.path);
-  auto r = co_await reader_.read_small(path, n.rec.st.size);
+  source_file src;
+  src.path = abs(n.path);
+  if (src.path.size() >= PATH_MAX)
+    if (!co_await locate(n.path, src)) co_return "";
+  auto r = co_await reader_.read_small(src.dir, src.path, n.rec.st.size);
   if (r.error) {
     run_.report(n.path, std::string("cannot read: ") + std::strerror(-r.error) + "; not published");
     co_return "";
@@ -167,7 +212,7 @@ awaitable<std::optional<std::string>> file_stage::process_small(file_job& n) {
   std::optional<std::string> changed;
   auto p = co_await run_on(cpu_, [&] {
     file_stat st;
-    changed = changed_while_read(n, stat_at(AT_FDCWD, path.c_str(), st) == 0 ? std::optional(st) : std::nullopt, r.data.size());
+    changed = changed_while_read(n, src, stat_at(src.dir, src.path.c_str(), st) == 0 ? std::optional(st) : std::nullopt, r.data.size());
     return changed ? prepared_object{} : sink_.prepare(r.data, object_kind::file);
   });
   if (changed) co_return changed;
@@ -181,7 +226,11 @@ awaitable<std::optional<std::string>> file_stage::process_small(file_job& n) {
 awaitable<std::optional<std::string>> file_stage::process_large(file_job& n) {
   const std::size_t max = opt_.chunks.max;
   auto held = co_await lease(memory_, large_file_lease(opt_.chunks));
-  int fd = co_await reader_.open(abs(n.path));
+  source_file src;
+  src.path = abs(n.path);
+  if (src.path.size() >= PATH_MAX)
+    if (!co_await locate(n.path, src)) co_return "";
+  int fd = co_await reader_.open(src.dir, src.path);
   if (fd < 0) {
     run_.report(n.path, std::string("cannot open: ") + std::strerror(-fd) + "; not published");
     co_return "";
@@ -227,8 +276,8 @@ awaitable<std::optional<std::string>> file_stage::process_large(file_job& n) {
   }
   co_await close_fd();
   file_stat after;
-  bool have_after = co_await reader_.stat(abs(n.path), after) == 0;
-  co_return changed_while_read(n, have_after ? std::optional(after) : std::nullopt, pos);
+  bool have_after = co_await reader_.stat(src.dir, src.path, after) == 0;
+  co_return changed_while_read(n, src, have_after ? std::optional(after) : std::nullopt, pos);
 }
 
 // Compares the scan's stat with the one taken after reading. On a change,
@@ -236,7 +285,7 @@ awaitable<std::optional<std::string>> file_stage::process_large(file_job& n) {
 // reads the new size and publishes the new attributes) and says why.
 // Thread: a CPU thread for small files, the I/O thread for large ones (the
 // xattr read is a rare path there: only after a change).
-std::optional<std::string> file_stage::changed_while_read(file_job& n, const std::optional<file_stat>& after,
+std::optional<std::string> file_stage::changed_while_read(file_job& n, const source_file& f, const std::optional<file_stat>& after,
                                                           std::uint64_t read) {
   if (!after) return "vanished while being read; not published";
   if (after->unchanged_since(n.rec.st) && read == n.rec.st.size) {
@@ -248,7 +297,7 @@ std::optional<std::string> file_stage::changed_while_read(file_job& n, const std
   n.rec.st = *after;
   if (!S_ISREG(after->mode)) return "was replaced while being read; not published";
   xattr_list now;
-  if (read_user_xattrs(abs(n.path), now) == 0) n.rec.xattrs = std::move(now);
+  if ((f.dir == AT_FDCWD ? read_user_xattrs(f.path, now) : read_user_xattrs_at(f.dir, f.path, now)) == 0) n.rec.xattrs = std::move(now);
   return "kept changing while being read (" + std::to_string(change_retries) +
          " attempts); not published: publish again when it is quiet";
 }

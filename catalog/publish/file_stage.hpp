@@ -17,12 +17,27 @@
 
 #include <boost/asio/experimental/channel.hpp>
 
+#include <fcntl.h>
+
 namespace stratum {
 
 // The bytes of the memory budget one large file holds: its read buffer of
 // one maximal chunk plus the compressed body of the chunk being stored,
 // which is at most the chunk and the stored-block framing (io/compress.hpp).
 std::size_t large_file_lease(const chunk_params& p);
+
+// Where the reader finds a source file: AT_FDCWD and its absolute path, or —
+// for a path of PATH_MAX bytes or more, which every system call that takes a
+// path refuses with ENAMETOOLONG — its directory, opened a part at a time
+// (the walker opens each directory relative to its parent), and its name.
+struct source_file {
+  int dir = AT_FDCWD;  // or a descriptor this object closes
+  std::string path;
+  source_file() = default;
+  source_file(const source_file&) = delete;
+  source_file& operator=(const source_file&) = delete;
+  ~source_file();
+};
 
 class file_stage {
  public:
@@ -42,8 +57,12 @@ class file_stage {
   awaitable<void> worker(job_channel& jobs);
   awaitable<std::optional<std::string>> process_small(file_job& n);
   awaitable<std::optional<std::string>> process_large(file_job& n);
-  std::optional<std::string> changed_while_read(file_job& n, const std::optional<file_stat>& after, std::uint64_t read);
+  std::optional<std::string> changed_while_read(file_job& n, const source_file& f, const std::optional<file_stat>& after,
+                                                std::uint64_t read);
   std::string abs(const std::string& rel) const;
+  // Fills `f` for the file at `rel` when its absolute path is PATH_MAX bytes
+  // or more. False when its directory cannot be opened (reported).
+  awaitable<bool> locate(const std::string& rel, source_file& f);
 
   run_state& run_;
   object_sink& sink_;

@@ -5,9 +5,20 @@
 #include "async/group.hpp"
 #include "catalog/read/restorer.hpp"
 
+#include <map>
 #include <set>
 
 namespace stratum {
+
+namespace {
+
+std::string normalized(std::string p) {
+  while (!p.empty() && p.back() == '/') p.pop_back();
+  while (!p.empty() && p.front() == '/') p.erase(0, 1);
+  return p;
+}
+
+}  // namespace
 
 awaitable<check_result> check(repository& repo, const check_options& opt) {
   check_result res;
@@ -18,42 +29,90 @@ awaitable<check_result> check(repository& repo, const check_options& opt) {
     std::string path;
   };
   std::vector<ref> refs;
-  std::set<hash256> seen_catalogs;
+  std::set<hash256> walked;
+  std::set<std::pair<hash256, std::string>> tried;  // (catalog, where it is mounted): checked once
+  std::map<hash256, std::string> mounted_at;  // nested catalog -> the path it was first found at
   std::set<std::pair<hash256, object_kind>> seen_objects;
+  const std::string subtree = normalized(opt.subtree);
+  auto wanted = [&](const std::string& path) {
+    return subtree.empty() || path_within(path, subtree) || path_within(subtree, path);
+  };
 
-  // Catalogs are checked as they are walked; objects are queued.
-  auto walk = [&](const hash256& root) -> awaitable<void> {
-    std::vector<std::pair<hash256, std::string>> todo{{root, ""}};
-    while (!todo.empty()) {
-      auto [h, mount] = todo.back();
-      todo.pop_back();
-      if (!seen_catalogs.insert(h).second) continue;
-      std::shared_ptr<const catalog> c;
-      std::string why;
+  std::vector<hash256> roots{repo.head().root};
+  if (auto& why = repo.history_problem()) res.problems.push_back({".", *why + "; tagged revisions are not checked"});
+  else for (const auto& t : repo.history().tags) roots.push_back(t.root);
+
+  // A subtree that none of the revisions holds is a mistake in the command,
+  // not a clean bill of health. A revision whose catalogs cannot be read
+  // might hold it: the walk below reports those.
+  if (!subtree.empty()) {
+    bool found = false, unknown = false;
+    for (const auto& r : roots) {
       try {
-        c = co_await repo.load_catalog(h);
+        if ((co_await repo.find(r, subtree)).e) found = true;
       } catch (const std::exception& e) {
         if (ends_run(e)) throw;
-        why = e.what();
+        unknown = true;
       }
-      if (!c) {
-        res.problems.push_back({mount.empty() ? "." : mount, why});
-        continue;
-      }
-      ++res.catalogs;
-      for (const auto& e : c->entries) {
-        if (!opt.subtree.empty() && !path_within(e.path, opt.subtree) && !path_within(opt.subtree, e.path)) continue;
+      if (found) break;
+    }
+    if (!found && !unknown)
+      fail(errc::usage, "no '" + subtree + "' in the current or tagged revisions of " + repo.store().describe() +
+                            "; give a path that exists (stratum ls shows them)");
+  }
+
+  // Catalogs are checked as they are walked — every mount of a nested
+  // catalog, even one already walked, since the same object mounted at
+  // another path is what restore refuses; objects are queued.
+  std::vector<std::shared_ptr<const catalog>> todo;
+  auto take = [&](const hash256& h, std::shared_ptr<const catalog> c) {
+    if (!walked.insert(h).second) return;
+    ++res.catalogs;
+    todo.push_back(std::move(c));
+  };
+  for (const auto& root : roots) {
+    if (!tried.emplace(root, "").second) continue;  // trunk is the current revision
+    std::shared_ptr<const catalog> c;
+    try {
+      c = co_await repo.load_root(root);
+    } catch (const std::exception& e) {
+      if (ends_run(e)) throw;
+      res.problems.push_back({".", e.what()});
+    }
+    if (c) take(root, c);
+    while (!todo.empty()) {
+      auto cat = std::move(todo.back());
+      todo.pop_back();
+      for (const auto& e : cat->entries) {
+        if (!wanted(e.path)) continue;
         if (e.object && seen_objects.emplace(*e.object, object_kind::file).second)
           refs.push_back({*e.object, object_kind::file, e.size, e.path});
         for (const auto& ch : e.chunks)
           if (seen_objects.emplace(ch.hash, object_kind::chunk).second) refs.push_back({ch.hash, object_kind::chunk, ch.size, e.path});
       }
-      for (const auto& n : c->nested)
-        if (opt.subtree.empty() || path_within(n.path, opt.subtree) || path_within(opt.subtree, n.path)) todo.push_back({n.hash, n.path});
+      for (const auto& n : cat->nested) {
+        if (!wanted(n.path)) continue;
+        if (auto first = mounted_at.find(n.hash); first != mounted_at.end() && first->second != n.path) {
+          res.problems.push_back({n.path, "catalog " + repo.format().object_key(n.hash, object_kind::catalog) + " is mounted at '" +
+                                              n.path + "' and at '" + first->second + "'; one catalog has one root"});
+          continue;
+        }
+        if (!tried.emplace(n.hash, n.path).second) continue;
+        std::shared_ptr<const catalog> sub;
+        try {
+          const entry* mount = entry_at(*cat, n.path);
+          if (!mount) fail(errc::corrupt, "nested catalog at '" + n.path + "' has no mount point entry");
+          sub = co_await repo.load_nested(*cat, *mount);
+        } catch (const std::exception& e) {
+          if (ends_run(e)) throw;
+          res.problems.push_back({n.path, e.what()});
+        }
+        if (!sub) continue;
+        mounted_at.emplace(n.hash, n.path);
+        take(n.hash, sub);
+      }
     }
-  };
-  co_await walk(repo.head().root);
-  for (const auto& t : repo.history().tags) co_await walk(t.root);
+  }
 
   std::size_t next = 0;
   auto worker = [&]() -> awaitable<void> {

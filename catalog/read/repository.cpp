@@ -5,6 +5,7 @@
 #include "async/error.hpp"
 #include "catalog/format/native_format.hpp"
 #include "io/compress.hpp"
+#include "catalog/read/validator.hpp"
 
 #include <algorithm>
 #include <ctime>
@@ -42,8 +43,16 @@ awaitable<std::unique_ptr<repository>> repository::open(backend& store, asio::th
   trust_manifest(trust, p.m, key, static_cast<std::int64_t>(std::time(nullptr)));
   r->head_ = p.m;
   if (p.m.root_size) r->catalog_sizes_.emplace(p.m.root, *p.m.root_size);
-  auto h = co_await r->read(p.m.history, object_kind::history, p.m.history_size);
-  r->history_ = f.decode_history(h, f.object_key(p.m.history, object_kind::history));
+  // A bad history is damage to list (check exits 1), not a repository that
+  // cannot be trusted: the signed manifest names the current root without it.
+  // A store that is down still ends the command.
+  try {
+    auto h = co_await r->read(p.m.history, object_kind::history, p.m.history_size);
+    r->history_ = f.decode_history(h, f.object_key(p.m.history, object_kind::history));
+  } catch (const std::exception& e) {
+    if (ends_run(e) || !(is(e, errc::corrupt) || is(e, errc::not_found))) throw;
+    r->history_problem_ = std::string("the history (tags, earlier revisions) is damaged: ") + e.what();
+  }
   // Tagged revisions' root catalogs, at the sizes the history recorded.
   for (const auto& t : r->history_.tags)
     if (t.root_size) r->catalog_sizes_.emplace(t.root, t.root_size);
@@ -52,9 +61,14 @@ awaitable<std::unique_ptr<repository>> repository::open(backend& store, asio::th
   co_return r;
 }
 
+const history& repository::history() const {
+  if (history_problem_) fail(errc::corrupt, *history_problem_);
+  return history_;
+}
+
 hash256 repository::root_for(const std::optional<std::string>& tag) const {
   if (!tag) return head_.root;
-  if (auto* t = history_.find(*tag)) return t->root;
+  if (auto* t = history().find(*tag)) return t->root;
   std::string names;
   for (auto& t : history_.tags) names += (names.empty() ? "" : ", ") + t.name;
   fail(errc::usage, "no tag '" + *tag + "' in " + store_.describe() + " (tags: " + names + ")");
@@ -85,29 +99,54 @@ awaitable<std::shared_ptr<const catalog>> repository::load_catalog(const hash256
   if (auto it = catalog_sizes_.find(h); it != catalog_sizes_.end()) size = it->second;
   auto plain = co_await read(h, object_kind::catalog, size);
   auto key = fmt_->object_key(h, object_kind::catalog);
-  auto c = std::make_shared<const catalog>(co_await run_on(cpu_, [&] { return fmt_->decode_catalog(plain, "catalog " + key); }));
+  auto c = std::make_shared<const catalog>(co_await run_on(cpu_, [&] {
+    const std::string what = "catalog " + key;
+    auto decoded = fmt_->decode_catalog(plain, what);
+    validate_catalog(decoded, what);
+    return decoded;
+  }));
   for (const auto& n : c->nested)
     if (n.size) catalog_sizes_.emplace(n.hash, *n.size);
   catalogs_[h] = c;
   co_return c;
 }
 
+awaitable<std::shared_ptr<const catalog>> repository::load_root(const hash256& h) {
+  auto c = co_await load_catalog(h);
+  validate_root(*c, "catalog " + fmt_->object_key(h, object_kind::catalog));
+  co_return c;
+}
+
+awaitable<std::shared_ptr<const catalog>> repository::load_nested(const catalog& parent, const entry& mount) {
+  auto it = std::lower_bound(parent.nested.begin(), parent.nested.end(), mount.path,
+                             [](const nested_ref& n, const std::string& p) { return path_before(n.path, p); });
+  if (it == parent.nested.end() || it->path != mount.path || !mount.nested_root)
+    fail(errc::corrupt, "'" + mount.path + "' is not the mount point of a nested catalog in the catalog of '" + parent.root_path + "'");
+  auto child = co_await load_catalog(it->hash);
+  validate_mount(mount, *child, "catalog " + fmt_->object_key(it->hash, object_kind::catalog));
+  co_return child;
+}
+
 awaitable<located> repository::find(const hash256& root, std::string path) {
   while (!path.empty() && path.back() == '/') path.pop_back();
   while (!path.empty() && path.front() == '/') path.erase(0, 1);
-  auto cat = co_await load_catalog(root);
+  auto cat = co_await load_root(root);
   for (;;) {
     auto* n = nested_for(*cat, path);
     if (!n) break;
-    auto sub = co_await load_catalog(n->hash);
-    if (sub->root_path != n->path)
-      fail(errc::corrupt, "catalog " + fmt_->object_key(n->hash, object_kind::catalog) + " is mounted at '" + n->path + "' but says '" + sub->root_path + "'");
-    cat = sub;
+    const entry* mount = entry_at(*cat, n->path);
+    if (!mount) fail(errc::corrupt, "nested catalog at '" + n->path + "' has no mount point entry");
+    cat = co_await load_nested(*cat, *mount);
   }
-  auto it = std::lower_bound(cat->entries.begin(), cat->entries.end(), path,
-                             [](const entry& e, const std::string& p) { return path_before(e.path, p); });
-  if (it == cat->entries.end() || it->path != path) co_return located{};
-  co_return located{cat, &*it};
+  const entry* e = entry_at(*cat, path);
+  if (!e) co_return located{};
+  co_return located{cat, e};
+}
+
+const entry* entry_at(const catalog& c, std::string_view path) {
+  auto it = std::lower_bound(c.entries.begin(), c.entries.end(), path,
+                             [](const entry& e, std::string_view p) { return path_before(e.path, p); });
+  return it == c.entries.end() || it->path != path ? nullptr : &*it;
 }
 
 awaitable<std::vector<const entry*>> repository::children(const located& dir, std::vector<std::shared_ptr<const catalog>>& keep) {
@@ -115,8 +154,7 @@ awaitable<std::vector<const entry*>> repository::children(const located& dir, st
   auto cat = dir.cat;
   const entry* d = dir.e;
   if (d->nested_root && d->path != cat->root_path) {
-    auto* n = nested_for(*cat, d->path);
-    cat = co_await load_catalog(n->hash);
+    cat = co_await load_nested(*cat, *d);
     d = &cat->entries.front();
   }
   keep.push_back(cat);

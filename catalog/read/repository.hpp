@@ -45,17 +45,29 @@ class repository {
                                                      std::unique_ptr<format_reader> fmt = nullptr, read_limits limits = {});
 
   const manifest& head() const { return head_; }
-  const struct history& history() const { return history_; }
+  // The history (tags). A history object that is missing or does not decode
+  // does not stop open(): the current revision is still readable and `check`
+  // lists it as damage. history() then throws errc::corrupt with the reason,
+  // so whatever needs a tag fails as it did; history_problem() tells first.
+  const struct history& history() const;
+  const std::optional<std::string>& history_problem() const { return history_problem_; }
 
   // The root catalog hash for a tag name, or the current one without a name.
   // Throws errc::usage naming the tag when it does not exist.
   hash256 root_for(const std::optional<std::string>& tag) const;
 
-  // Fetches, inflates, verifies and decodes a catalog (cached). Its size is
-  // the one the writer recorded (in the manifest for the root, in the
-  // history for a tag's, in the parent catalog for a nested one) when what
-  // was read so far names it; else read_limits::max_catalog_size bounds it.
+  // Fetches, inflates, verifies, decodes and validates a catalog
+  // (catalog/read/validator.hpp; cached). Throws errc::corrupt naming it.
+  // Its size is the one the writer recorded (in the manifest for the root,
+  // in the history for a tag's, in the parent catalog for a nested one) when
+  // what was read so far names it; else read_limits::max_catalog_size bounds it.
   awaitable<std::shared_ptr<const catalog>> load_catalog(const hash256& h);
+  // load_catalog for a revision's root catalog, which must be the root "".
+  awaitable<std::shared_ptr<const catalog>> load_root(const hash256& h);
+  // The nested catalog mounted at `mount`, a flagged directory entry of
+  // `parent`, checked against it (root path, type). Every descent into a
+  // nested catalog goes through here.
+  awaitable<std::shared_ptr<const catalog>> load_nested(const catalog& parent, const entry& mount);
 
   // Finds `path` ("" for the root) in the tree under `root`, descending into
   // nested catalogs. Returns an empty `located` when there is no such path.
@@ -86,6 +98,7 @@ class repository {
   manifest head_;
   struct history history_;
   read_limits limits_;
+  std::optional<std::string> history_problem_;
   std::map<hash256, std::shared_ptr<const catalog>> catalogs_;
   // Catalog sizes recorded by the writer, from the manifest and the nested
   // references of the catalogs read so far.
@@ -94,5 +107,7 @@ class repository {
 
 // Finds the nested catalog reference of `c` whose subtree holds `path`.
 const nested_ref* nested_for(const catalog& c, std::string_view path);
+// The entry of `c` at `path`, or nullptr.
+const entry* entry_at(const catalog& c, std::string_view path);
 
 }  // namespace stratum

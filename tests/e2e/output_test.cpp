@@ -138,3 +138,17 @@ TEST_CASE("publish --json and info --json stay valid JSON whatever bytes the sto
                 d / "out.json") == hex_of(shown) + "\n");
   }
 }
+
+TEST_CASE("error messages show control characters escaped, as names are shown") {
+  // An unknown option is quoted back; a store's names reach messages the
+  // same way, so neither may carry a terminal control sequence.
+  auto r = run_stratum({"ls", "--x\x1b]0;owned\x07", "store"});
+  CHECK(r.code == 2);
+  CHECK(r.err.find('\x1b') == std::string::npos);
+  CHECK(r.err.find("--x\\x1b]0;owned\\x07") != std::string::npos);
+  temp_dir d;
+  auto missing = run_stratum({"ls", d / "no\x1b[2Jstore"});
+  CHECK(missing.code != 0);
+  CHECK(missing.err.find('\x1b') == std::string::npos);
+  CHECK(missing.err.find("no\\x1b[2Jstore") != std::string::npos);
+}

@@ -3,8 +3,13 @@
 #include "io/sha256.hpp"
 #include "support.hpp"
 
+#include <cstring>
+#include <dirent.h>
+#include <fcntl.h>
 #include <filesystem>
+#include <map>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 using namespace stratum::test;
@@ -87,6 +92,111 @@ TEST_CASE("publish then restore reproduces every kind of entry exactly") {
   CHECK(run_stratum({"cat", d / "store", "big-text"}).out == read_file(d / "src/big-text"));
   CHECK(run_stratum({"ls", d / "store", "sub/deeper"}).out == "file\nhard-in-nested\n");
   CHECK(run_stratum({"ls", d / "store", "nope"}).code == 2);
+}
+
+namespace {
+
+// Builds DEPTH directories of NAME_LEN-byte names under `root` with a file and
+// a symlink at the bottom, relative to open directories (the full path is
+// beyond what any path-taking call accepts). Returns the deepest file's path.
+std::string make_deep_tree(const std::string& root, int depth, std::size_t name_len) {
+  fs::create_directories(root);
+  int dir = ::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  REQUIRE(dir >= 0);
+  std::string path;
+  for (int i = 0; i < depth; ++i) {
+    std::string name(name_len - 2, static_cast<char>('a' + i % 26));
+    name += std::to_string(10 + i % 90);
+    REQUIRE(::mkdirat(dir, name.c_str(), 0750) == 0);
+    int sub = ::openat(dir, name.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    REQUIRE(sub >= 0);
+    if (i % 10 == 0) {  // a file on the way down too
+      int fd = ::openat(dir, "side", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+      REQUIRE(::write(fd, name.data(), 20) == 20);
+      ::close(fd);
+    }
+    ::close(dir);
+    dir = sub;
+    path += (path.empty() ? "" : "/") + name;
+  }
+  int fd = ::openat(dir, "bottom", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  REQUIRE(fd >= 0);
+  const std::string content = big_text(100000);
+  REQUIRE(::write(fd, content.data(), content.size()) == static_cast<ssize_t>(content.size()));
+  REQUIRE(::fsetxattr(fd, "user.deep", "yes", 3, 0) == 0);
+  ::close(fd);
+  REQUIRE(::symlinkat("bottom", dir, "link") == 0);
+  ::close(dir);
+  return path + "/bottom";
+}
+
+// Every entry under the directory open at `dir`: type, mode, mtime, size,
+// content and user.deep, by path — read relative to open directories.
+void list_at(int dir, const std::string& rel, std::map<std::string, std::string>& out) {
+  std::vector<std::string> names;
+  {
+    int dup = ::dup(dir);
+    DIR* d = ::fdopendir(dup);
+    REQUIRE(d);
+    while (auto* e = ::readdir(d))
+      if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0) names.emplace_back(e->d_name);
+    ::closedir(d);
+  }
+  for (auto& n : names) {
+    const std::string p = rel.empty() ? n : rel + "/" + n;
+    struct stat st;
+    REQUIRE(::fstatat(dir, n.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0);
+    std::string desc = std::to_string(st.st_mode) + " " + std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec);
+    if (S_ISREG(st.st_mode)) {
+      int fd = ::openat(dir, n.c_str(), O_RDONLY | O_CLOEXEC);
+      REQUIRE(fd >= 0);
+      std::string content(st.st_size, '\0');
+      REQUIRE(::read(fd, content.data(), content.size()) == st.st_size);
+      char x[16];
+      auto xn = ::fgetxattr(fd, "user.deep", x, sizeof x);
+      desc += " " + std::to_string(std::hash<std::string>{}(content)) + " " + (xn > 0 ? std::string(x, xn) : "-");
+      ::close(fd);
+    } else if (S_ISLNK(st.st_mode)) {
+      char t[256];
+      auto tn = ::readlinkat(dir, n.c_str(), t, sizeof t);
+      desc += " -> " + std::string(t, tn > 0 ? tn : 0);
+    }
+    out[p] = desc;
+    if (S_ISDIR(st.st_mode)) {
+      int sub = ::openat(dir, n.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      REQUIRE(sub >= 0);
+      list_at(sub, p, out);
+      ::close(sub);
+    }
+  }
+}
+
+std::map<std::string, std::string> list_tree(const std::string& root) {
+  std::map<std::string, std::string> out;
+  int dir = ::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  REQUIRE(dir >= 0);
+  list_at(dir, "", out);
+  ::close(dir);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("a tree whose paths are longer than PATH_MAX is published and restored whole") {
+  temp_dir d;
+  // 30 levels of 200-byte names: the deepest path is ~6,000 bytes.
+  const std::string deepest = make_deep_tree(d / "src", 30, 200);
+  REQUIRE(deepest.size() > 6000);
+  auto pub = run_stratum({"publish", "--new", d / "st", d / "src", d / "store"});
+  INFO(pub.err);
+  CHECK(pub.code == 0);  // had left the files below 4096 bytes of path out, exit 1
+  auto res = run_stratum({"restore", d / "store", d / "dst"});
+  INFO(res.err);
+  CHECK(res.code == 0);
+  auto src = list_tree(d / "src"), dst = list_tree(d / "dst");
+  CHECK(src.size() == 30 + 3 + 2);  // directories, side files, bottom and link
+  CHECK(src == dst);
+  CHECK(run_stratum({"check", "-i", d / "store"}).code == 0);
 }
 
 TEST_CASE("identical content is stored once and the same tree gives the same root hash") {
@@ -224,6 +334,14 @@ TEST_CASE("restore refuses a non-empty destination unless forced") {
   CHECK(run_stratum({"restore", d / "store", d / "dst", "--force"}).code == 0);
   CHECK(read_file(d / "dst/a") == "1");
   CHECK(read_file(d / "dst/existing") == "keep");
+  // A symlink of the user's where a file goes is neither followed nor
+  // removed (it had been deleted): reported, with what to do.
+  fs::remove(d / "dst/a");
+  fs::create_symlink(d / "src/a", d / "dst/a");
+  auto kept = run_stratum({"restore", d / "store", d / "dst", "--force"});
+  CHECK(kept.code == 1);
+  CHECK(kept.err.find("a: 'a' already exists in the destination as a symlink") != std::string::npos);
+  CHECK(fs::read_symlink(d / "dst/a") == d / "src/a");
   // A subtree restore.
   make_tree(d / "src2", {{'d', "x"}, {'d', "x/y"}, {'f', "x/y/z", "deep"}});
   REQUIRE(run_stratum({"publish", "--new", d / "st2", d / "src2", d / "store2"}).code == 0);

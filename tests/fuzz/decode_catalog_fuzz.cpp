@@ -1,9 +1,11 @@
 // Fuzz target: decode_catalog (catalog/format/catalog.hpp), the parser of a
 // catalog object read from a store. Checks what the decoder promises its
 // callers (the restorer, the checker, ls): valid relative paths, in pre-order,
-// chunk sizes that add up to the file's size, and a stable re-encoding.
+// chunk sizes that add up to the file's size, mount points that are
+// directories, a stable re-encoding, and a validator that never crashes.
 // Runs on the fuzzer's thread.
 #include "catalog/format/catalog.hpp"
+#include "catalog/read/validator.hpp"
 #include "fuzz.hpp"
 
 using namespace stratum;
@@ -31,6 +33,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   for (const auto& n : c.nested)
     fuzz::require(!n.size || *n.size > 0, "accepted a nested catalog of size 0");
+  // The validator every reader runs next (catalog/read/validator.hpp) takes
+  // whatever the decoder accepts: it passes it or refuses it as corrupt.
+  fuzz::accepts([&] { validate_catalog(c, "fuzz"); });
+  for (const auto& x : c.entries)
+    if (x.nested_root) fuzz::require(x.type == entry_type::directory, "accepted a mount point that is not a directory");
 
   // What the decoder accepts, the encoder writes back, and that decodes to
   // the same bytes again.

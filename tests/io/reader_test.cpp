@@ -4,6 +4,7 @@
 #include "io/walker.hpp"
 #include "support.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 
@@ -12,7 +13,7 @@ using namespace stratum::test;
 
 namespace {
 awaitable<void> read_and_check(file_reader& r, const std::string& path, const std::string& expect) {
-  auto w = co_await r.read_small(path, expect.size());
+  auto w = co_await r.read_small(AT_FDCWD, path, expect.size());
   CHECK(w.error == 0);
   CHECK(to_string(w.data) == expect);
 }
@@ -38,11 +39,11 @@ TEST_CASE("file readers read small and large files and report errors as values")
       std::vector<awaitable<void>> reads;
       for (int i = 0; i < 100; ++i) reads.push_back(read_and_check(*r, path, small));
       co_await run_all(std::move(reads));
-      auto missing = co_await r->read_small(dir / "nope", 10);
+      auto missing = co_await r->read_small(AT_FDCWD, dir / "nope", 10);
       CHECK(missing.error == -ENOENT);
-      auto link = co_await r->read_small(dir / "link", 10);
+      auto link = co_await r->read_small(AT_FDCWD, dir / "link", 10);
       CHECK(link.error == -ELOOP);  // symlinks are never followed
-      int fd = co_await r->open(dir / "l");
+      int fd = co_await r->open(AT_FDCWD, dir / "l");
       REQUIRE(fd >= 0);
       std::string back;
       bytes buf(1 << 20);
@@ -56,9 +57,22 @@ TEST_CASE("file readers read small and large files and report errors as values")
       co_await r->close(fd);
       CHECK(back == large);
       file_stat st;
-      CHECK(co_await r->stat(dir / "l", st) == 0);
+      CHECK(co_await r->stat(AT_FDCWD, dir / "l", st) == 0);
       CHECK(st.size == large.size());
-      CHECK(co_await r->stat(dir / "nope", st) == -ENOENT);
+      CHECK(co_await r->stat(AT_FDCWD, dir / "nope", st) == -ENOENT);
+      // Relative to an open directory, as a path beyond PATH_MAX is read.
+      int d = ::open(dir.path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+      REQUIRE(d >= 0);
+      auto rel = co_await r->read_small(d, "s", small.size());
+      CHECK(to_string(rel.data) == small);
+      CHECK((co_await r->read_small(d, "link", 10)).error == -ELOOP);
+      int lfd = co_await r->open(d, "l");
+      CHECK(lfd >= 0);
+      if (lfd >= 0) co_await r->close(lfd);
+      file_stat rst;
+      CHECK(co_await r->stat(d, "l", rst) == 0);
+      CHECK(rst.size == large.size());
+      ::close(d);
     });
   }
 }

@@ -125,12 +125,30 @@ TEST_CASE("a symbolic link or a FIFO where a directory of the store should be is
   expect_failure([&] { s.put(object, "x"); }, errc::corrupt, s.root + ": ", "data/ab is not a directory (a FIFO)");
 
   // The store's own directory of temporary files as a symbolic link: the
-  // store is refused when opened.
+  // first write is refused (readers never look at it).
   temp_dir other;
   REQUIRE(::mkdir((other / "store").c_str(), 0755) == 0);
   REQUIRE(::symlink(elsewhere.c_str(), (other / "store/.stratum-tmp").c_str()) == 0);
-  expect_failure([&] { make_local_backend(other / "store", false, s.blocking); }, errc::corrupt, "store '" + other / "store" + "': ",
-                 ".stratum-tmp is not a directory (a symbolic link); remove it");
+  auto linked = make_local_backend(other / "store", false, s.blocking);
+  expect_failure([&] { run_io(s.io, [&] { return linked->put("data/ab/ab03C", std::make_shared<const bytes>(bytes{1})); }); },
+                 errc::corrupt, "store '" + other / "store" + "': ", ".stratum-tmp is not a directory (a symbolic link); remove it");
+  CHECK(::access((elsewhere + "/ab03C").c_str(), F_OK) != 0);
+}
+
+TEST_CASE("reading a local store writes nothing to it: no directory of temporary files until the first put") {
+  local_store s;
+  temp_dir other;
+  const std::string root = other / "store";
+  REQUIRE(::mkdir(root.c_str(), 0755) == 0);
+  REQUIRE(::mkdir((root + "/data").c_str(), 0755) == 0);
+  REQUIRE(::mkdir((root + "/data/ab").c_str(), 0755) == 0);
+  write_file(root + "/" + object, "the object");
+  auto reader = make_local_backend(root, false, s.blocking);
+  CHECK(run_io(s.io, [&] { return reader->get(object); }));
+  CHECK(run_io(s.io, [&] { return reader->list(""); }).size() == 1);
+  CHECK(::access((root + "/.stratum-tmp").c_str(), F_OK) != 0);
+  run_io(s.io, [&] { return reader->put("data/ab/ab04C", std::make_shared<const bytes>(bytes{1})); });
+  CHECK(::access((root + "/.stratum-tmp").c_str(), F_OK) == 0);
 }
 
 TEST_CASE("the local store lists regular files only, and reads ranges past the end") {

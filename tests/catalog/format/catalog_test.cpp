@@ -1,5 +1,6 @@
 // Catalog encoding (catalog/format/catalog.hpp): determinism, validation, path order.
 #include "catalog/format/catalog.hpp"
+#include "crafted.hpp"
 #include "support.hpp"
 
 using namespace stratum;
@@ -21,6 +22,43 @@ catalog sample_catalog() {
 }
 
 }  // namespace
+
+TEST_CASE("every number is checked against the field it lands in, not after a cast") {
+  const std::uint64_t two32 = std::uint64_t(1) << 32;
+  // As written by an encoder, the largest values that fit decode as such.
+  auto fits = decode_catalog(raw_catalog({.mode = 07777, .uid = two32 - 2, .gid = two32 - 1, .nsec = 999999999, .hardlink = two32 - 1}), "cat");
+  CHECK(fits.entries[1].uid == two32 - 2);
+  CHECK(fits.entries[1].hardlink_group == two32 - 1);
+  // Each of these had been cut to 32 bits: uid 2^32 became root's 0, and a
+  // mode of 2^32 + 0644 passed the 07777 check as 0644.
+  struct bad_case {
+    const char* field;
+    raw_fields f;
+  };
+  for (const auto& c : {bad_case{"uid", {.uid = two32}}, bad_case{"gid", {.gid = two32 + 7}},
+                        bad_case{"mode", {.mode = two32 + 0644}}, bad_case{"mtime nanoseconds", {.nsec = two32 + 5}},
+                        bad_case{"mtime nanoseconds", {.nsec = 1000000000}}, bad_case{"hardlink group", {.hardlink = two32 + 1}}}) {
+    CAPTURE(c.field);
+    CHECK_THROWS_WITH(decode_catalog(raw_catalog(c.f), "cat X"), doctest::Contains((std::string(c.field) + " of 'p' is out of range").c_str()));
+  }
+}
+
+TEST_CASE("only a directory can be a nested catalog's mount point") {
+  // A flagged FIFO with no reference had passed: restore then looked for its
+  // nested catalog and found none.
+  CHECK_THROWS_WITH(decode_catalog(raw_catalog({.flags = 1}), "cat X"), doctest::Contains("is marked as a nested catalog's mount point"));
+}
+
+TEST_CASE("chunk sizes that add up to the file's size only modulo 2^64 are refused") {
+  auto c = sample_catalog();
+  entry& f = c.entries[2];
+  f.object.reset();
+  f.size = 10;
+  f.chunks = {{std::uint64_t(-1), sha256(as_bytes("a"))}, {11, sha256(as_bytes("b"))}};  // 2^64 - 1 + 11 = 10 (mod 2^64)
+  CHECK_THROWS_WITH(decode_catalog(encode_catalog(c), "cat X"), doctest::Contains("add up to more than its size"));
+  f.chunks = {{4, sha256(as_bytes("a"))}, {6, sha256(as_bytes("b"))}};
+  CHECK(decode_catalog(encode_catalog(c), "cat X").entries[2].chunks.size() == 2);
+}
 
 TEST_CASE("catalogs encode deterministically and decode to the same value") {
   auto c = sample_catalog();

@@ -3,6 +3,7 @@
 // built already taken from its record.
 #include "catalog/publish/catalog_builder.hpp"
 #include "catalog/publish/record.hpp"
+#include "catalog/read/validator.hpp"
 #include "io/compress.hpp"
 #include "stage_fixture.hpp"
 
@@ -97,4 +98,28 @@ TEST_CASE("a file the run never read stops the catalogs") {
   f.j->put(pj::entry_key("unread"), pj::encode_entry(pending));
   catalog_builder b(f.run, *f.sink, *f.fmt, f.cpu, f.stats);
   CHECK_THROWS_WITH_AS(run_io(f.io, [&] { return b.build(""); }), doctest::Contains("'unread' was never read"), std::system_error);
+}
+
+TEST_CASE("names of one inode recorded with different content are not one hardlink group") {
+  // The file changed between the reads of its names: each name's record has
+  // the content it was read with. Grouped, a reader refuses the catalog
+  // (catalog/read/validator.hpp); apart, each name is a file of its own.
+  stage_fixture f;
+  record(f, "", S_IFDIR | 0755, 1);
+  record(f, "a", S_IFREG | 0644, 7, "before");
+  record(f, "b", S_IFREG | 0644, 7, "after");
+  record(f, "c", S_IFREG | 0644, 7, "before");
+  record(f, "d", S_IFIFO | 0644, 7);  // an inode is one type: a FIFO record is stale too
+  record(f, "e", S_IFREG | 0644, 8, "after");
+  record(f, "g", S_IFREG | 0644, 8, "after");
+  catalog_builder b(f.run, *f.sink, *f.fmt, f.cpu, f.stats);
+  auto root = fetch(f, run_io(f.io, [&] { return b.build(""); }).h);
+  REQUIRE(root.entries.size() == 7);
+  CHECK(root.entries[1].hardlink_group == 1);  // a and c: the same content
+  CHECK(root.entries[2].hardlink_group == 0);  // b had been put in group 1
+  CHECK(root.entries[3].hardlink_group == 1);
+  CHECK(root.entries[4].hardlink_group == 0);
+  CHECK(root.entries[5].hardlink_group == 2);  // numbered in catalog order
+  CHECK(root.entries[6].hardlink_group == 2);
+  CHECK_NOTHROW(validate_catalog(root, "catalog"));
 }
