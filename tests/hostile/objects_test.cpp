@@ -101,7 +101,7 @@ TEST_CASE("hostile history: truncated, swapped for a catalog, a bomb, a FIFO, sy
           {"history is a zlib bomb", [&](crafted_store& s) { s.put(b.history_key, bomb()); }},
       },
       not_a_file("history", b.history_key));
-  run_variants(variants, root_damaged(), {{b.history_key}});
+  run_variants(variants, history_damaged(), {{b.history_key}});
 }
 
 TEST_CASE("hostile public key object: truncated, swapped, a bomb, a FIFO") {
@@ -185,7 +185,7 @@ TEST_CASE("hostile old-format repository (no recorded sizes): bombs stop at the 
                    as_old_format(s);
                    s.put(b.history_key, bomb());
                  }}},
-               root_damaged(), {{b.history_key}});
+               history_damaged(), {{b.history_key}});
   run_variants({{"old format, nested catalog is a zlib bomb",
                  [&](crafted_store& s) {
                    as_old_format(s);

@@ -226,8 +226,13 @@ std::chrono::seconds command_timeout() {
 expectation genuine() { return {code(0), code(0), code(0), code(0), code(0), code(0)}; }
 expectation untrusted() { return {code(3), code(3), code(3), code(3), code(3), code(3)}; }
 expectation root_damaged() { return {code(3), code(3), code(3), code(1), code(1), code(3)}; }
+expectation history_damaged() {
+  expectation x{code(3), code(0), code(0), code(1), code(1), code(3)};
+  x.ls_tag = "trunk-previous";
+  return x;
+}
 expectation nested_damaged(const std::string& mount, const std::string& file) {
-  return {code(3), code(3), code(1) | code(3), code(1), code(1), code(0), mount, file};
+  return {code(3), code(3), code(1), code(1), code(1), code(0), mount, file};
 }
 expectation file_damaged() { return {code(0), code(3), code(1), code(0), code(1), code(0)}; }
 expectation file_not_regular() { return {code(0), code(3), code(1), code(1), code(1), code(0)}; }
@@ -255,6 +260,7 @@ std::vector<std::pair<std::string, std::vector<std::string>>> read_commands(cons
       {"info", {"info", s.store}},
   };
   if (!x.ls_path.empty()) out[0].second.push_back(x.ls_path);
+  if (!x.ls_tag.empty()) out[0].second.insert(out[0].second.end(), {"--tag", x.ls_tag});
   return out;
 }
 

@@ -46,16 +46,21 @@ struct expectation {
   unsigned ls, cat, restore, check, check_i, info;
   std::string ls_path = "";               // ls STORE PATH
   std::string cat_path = "hello.txt";     // cat STORE PATH
+  std::string ls_tag = "";                // ls ... --tag NAME
 };
 
 // Nothing is wrong: every command succeeds (a control for a crafting step).
 expectation genuine();
 // The manifest, its key or its trust is bad: nothing can be read.
 expectation untrusted();
-// The root catalog or the history is bad: the readers stop, check lists it.
+// The root catalog is bad: the readers stop, check lists it.
 expectation root_damaged();
-// A nested catalog is bad: ls and cat inside it stop; restore may restore the
-// rest (1) or stop (3); check lists it; info (root catalog only) succeeds.
+// The history is bad: what needs it (a tag, info's list of tags) stops;
+// ls, cat and restore of the current revision do not read it; check lists it.
+expectation history_damaged();
+// A nested catalog is bad: ls and cat inside it stop; restore restores the
+// rest and lists the subtree (1); check lists it; info (root catalog only)
+// succeeds.
 expectation nested_damaged(const std::string& mount = "sub", const std::string& file = "sub/inner.txt");
 // hello.txt's object is there but its content is wrong: only what reads it
 // fails; plain check (presence only) passes.
