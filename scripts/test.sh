@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs the whole test suite, twice over:
 #   build/       Release, as shipped: unit tests first (seconds), then the
-#                end-to-end and cloud-emulator tests;
+#                end-to-end, cloud-emulator and hostile-store tests;
 #   build-asan/  AddressSanitizer + UndefinedBehaviorSanitizer (-O1): the same
 #                tests, the stratum binary they run included (+3.5 minutes
 #                from a clean checkout; tests/fuzz/README.md, "In CI").
