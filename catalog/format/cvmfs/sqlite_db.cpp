@@ -16,7 +16,10 @@ sqlite_stmt& sqlite_stmt::bind(int i, std::int64_t v) {
 }
 
 sqlite_stmt& sqlite_stmt::bind_text(int i, std::string_view v) {
-  if (int rc = sqlite3_bind_text64(s_, i, v.data(), v.size(), SQLITE_TRANSIENT, SQLITE_UTF8); rc != SQLITE_OK)
+  // A null pointer binds NULL, and an empty string_view may have one; ''
+  // is not NULL (CernVM-FS writes symlink '' for entries without a target).
+  if (int rc = sqlite3_bind_text64(s_, i, v.empty() ? "" : v.data(), v.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+      rc != SQLITE_OK)
     db_->sqlite_failed(rc, "bind");
   return *this;
 }
