@@ -193,6 +193,14 @@ bytes encode_catalog(const catalog& c, const catalog_params& p) {
         symlink = e.link_target;
         size = e.link_target.size();
         break;
+      case entry_type::char_device:
+      case entry_type::block_device:
+        // CernVM-FS keeps a device's number (glibc's dev_t, as stat gives
+        // it and stratum stores it) in the size column; the client reads
+        // st_rdev from there.
+        flags = schema::flag_file | schema::flag_special;
+        size = e.rdev;
+        break;
       default:
         flags = schema::flag_file | schema::flag_special;
         size = 0;

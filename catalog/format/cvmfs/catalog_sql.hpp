@@ -16,8 +16,9 @@
 // stratum group, the members that share a directory stay a group (link
 // count = how many they are) when there are two or more of them; a member
 // alone in its directory is written as a separate file with link count 1 —
-// what cvmfs_server does with CVMFS_IGNORE_XDIR_HARDLINKS. Device numbers
-// are not stored (CernVM-FS has no column for them).
+// what cvmfs_server does with CVMFS_IGNORE_XDIR_HARDLINKS. A device's
+// number goes into the size column (as cvmfs_server's sync_item.cc puts it
+// and the client's DirectoryEntry::rdev() reads it).
 // Thread: any (pure functions; each call has its own SQLite connection).
 #pragma once
 
@@ -103,7 +104,7 @@ struct decoded_catalog {
 // bind mount points, hidden entries, flags that contradict the mode, rows
 // not reachable from the root, broken chunk lists or nested references.
 // An empty file's hash is dropped (stratum's entries hold objects only for
-// sizes > 0); the device number of a device is 0 (not stored).
+// sizes > 0).
 decoded_catalog read_catalog(byte_view db, const std::string& what, algorithm a);
 inline catalog decode_catalog(byte_view db, const std::string& what, algorithm a) {
   return read_catalog(db, what, a).tree;

@@ -165,6 +165,9 @@ struct reader {
     }
     if (e.type != entry_type::regular) {
       expect((f & (schema::flag_link | schema::flag_chunked)) == 0 && (f & schema::flag_special));
+      // A device's number is in the size column (fifos and sockets: 0).
+      if (e.type == entry_type::char_device || e.type == entry_type::block_device)
+        e.rdev = static_cast<std::uint64_t>(r.size);
       return e;
     }
     expect((f & (schema::flag_link | schema::flag_special)) == 0);

@@ -8,6 +8,7 @@
 #include "catalog/format/cvmfs/catalog_sql.hpp"
 
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include <string>
 
@@ -90,7 +91,9 @@ catalog root_fixture() {
   auto nest = make("nest", entry_type::directory, 0755);
   nest.nested_root = true;
   c.entries.push_back(nest);
-  c.entries.push_back(make("zdev", entry_type::char_device, 0600));
+  auto dev = make("zdev", entry_type::char_device, 0600);
+  dev.rdev = makedev(1, 3);  // CernVM-FS keeps it in the size column
+  c.entries.push_back(dev);
   c.nested.push_back({"nest", sha1_of("nested"), 12345});
   c.stats = {.regular = 7, .directories = 5, .symlinks = 1, .specials = 2, .bytes = 58, .chunked = 1, .chunks = 3,
              .nested = 1};
@@ -159,7 +162,7 @@ TEST_CASE("cvmfs catalog: Python's sqlite3 reads the schema, properties, statist
   const auto db = encode_catalog(root_fixture(), root_params());
   // Expected values written out for this fixture; keys from hashlib.
   const std::string rows = R"(
-import hashlib, struct
+import hashlib, os, struct
 def key(p): return struct.unpack('<qq', hashlib.md5(p.encode()).digest())
 def sha1(s): return hashlib.sha1(s.encode()).digest()
 def parent(p): return (0, 0) if p == '' else key(p.rsplit('/', 1)[0])
@@ -188,7 +191,7 @@ want = {
   '/fifo':  (1, None, 0, 0o10644, 20, '', 0, 0, None),
   '/link':  (1, None, 4, 0o120777, 12, 'a/f1', 0, 0, None),
   '/nest':  (3, None, 0, 0o40755, 3, '', 0, 0, None),
-  '/zdev':  (1, None, 0, 0o20600, 20, '', 0, 0, None),
+  '/zdev':  (1, None, os.makedev(1, 3), 0o20600, 20, '', 0, 0, None),
 }
 got = list(db.execute('SELECT md5path_1, md5path_2, parent_1, parent_2, hardlinks, hash, size, mode, mtime, mtimens,'
                       ' flags, name, symlink, uid, gid, xattr FROM catalog ORDER BY rowid'))
@@ -251,7 +254,7 @@ TEST_CASE("cvmfs catalog: the same catalog gives the same bytes, and a read cata
 
   auto back = read_catalog(once, "root", algorithm::sha1);
   // What CernVM-FS cannot hold: hardlinks across directories (a/x, b/x2)
-  // become separate files, and a device's number. The empty file's object
+  // become separate files. The empty file's object
   // is the params' empty_object; nested summaries are not in the parent.
   auto want = c;
   for (auto& e : want.entries)
