@@ -11,6 +11,7 @@
 // One thread.
 #include "../support/store_answers.hpp"
 #include "catalog/format/catalog.hpp"
+#include "catalog/format/cvmfs/catalog_sql.hpp"
 #include "catalog/format/history.hpp"
 #include "catalog/format/manifest.hpp"
 #include "catalog/publish/record.hpp"
@@ -318,6 +319,74 @@ void http_fields() {
 
 }  // namespace
 
+// CernVM-FS catalogs (SQLite databases): a root-only one, and one with
+// every kind of entry (chunks, a hardlink group, xattrs, a symlink, a
+// device, an empty file) and a nested catalog.
+void cvmfs_catalogs() {
+  using namespace stratum::cvmfs;
+  auto d = [](std::string_view s) { return digest(as_bytes(s), algorithm::sha1); };
+  catalog c;
+  c.entries.push_back(dir(""));
+  c.stats.directories = 1;
+  catalog_params p;
+  p.last_modified = 1700000000;
+  write_with_edges("cvmfs_catalog", "root-only", encode_catalog(c, p));
+
+  entry f;
+  f.path = "a";
+  f.mode = 0644;
+  f.size = 30;
+  f.chunks = {{10, d("c0")}, {20, d("c1")}};
+  f.xattrs = {{"user.a", "b"}};
+  c.entries.push_back(f);
+  entry g = f;
+  g.path = "b";
+  g.chunks.clear();
+  g.xattrs.clear();
+  g.object = d("b");
+  g.hardlink_group = 1;
+  c.entries.push_back(g);
+  g.path = "c";
+  c.entries.push_back(g);
+  entry dev = g;
+  dev.path = "dev";
+  dev.type = entry_type::block_device;
+  dev.size = 0;
+  dev.object.reset();
+  dev.hardlink_group = 0;
+  dev.rdev = 0x0801;
+  c.entries.push_back(dev);
+  entry empty = dev;
+  empty.path = "empty";
+  empty.type = entry_type::regular;
+  empty.rdev = 0;
+  c.entries.push_back(empty);
+  entry link = dev;
+  link.path = "link";
+  link.type = entry_type::symlink;
+  link.rdev = 0;
+  link.link_target = "a";
+  link.size = 1;
+  c.entries.push_back(link);
+  c.entries.push_back(dir("n"));
+  c.entries.back().nested_root = true;
+  c.nested.push_back({"n", d("nested"), 4096});
+  nested_summary sum;
+  sum.total.dir = 1;
+  p.nested = {sum};
+  p.empty_object = d("empty");
+  p.ttl = 240;
+  c.stats = {.regular = 4, .directories = 2, .symlinks = 1, .specials = 1, .bytes = 90, .chunked = 1, .chunks = 2,
+             .nested = 1};
+  write_with_edges("cvmfs_catalog", "every-kind", encode_catalog(c, p));
+
+  catalog n;
+  n.root_path = "n";
+  n.entries.push_back(dir("n"));
+  n.stats.directories = 1;
+  write_with_edges("cvmfs_catalog", "nested", encode_catalog(n, {}));
+}
+
 int main(int argc, char** argv) {
   if (argc != 2) {
     std::fprintf(stderr, "usage: %s OUT_DIR  (writes OUT_DIR/<target>/seed-*)\n", argv[0]);
@@ -332,5 +401,6 @@ int main(int argc, char** argv) {
   s3_answers();
   azure_answers();
   http_fields();
+  cvmfs_catalogs();
   return 0;
 }
