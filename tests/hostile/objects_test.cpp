@@ -31,7 +31,7 @@ void run_variants(const std::vector<variant>& variants, const expectation& x, co
   }
 }
 
-// The five ways a store can put something other than an object's bytes
+// The four ways a store can put something other than an object's bytes
 // where an object goes.
 std::vector<variant> not_a_file(const std::string& what, const std::string& key) {
   return {
