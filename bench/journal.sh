@@ -54,7 +54,7 @@ for i in 1 2 3; do
 done
 t=$(timed resumed $stratum publish "$work/j-state-k" "$tree" "$work/j-store-k" --quiet)
 total=$(echo "$total + $t" | bc)
-$stratum check "$work/j-store-k" >/dev/null || { echo "check of the resumed repository failed" >&2; exit 1; }
+XDG_CONFIG_HOME="$work/config" $stratum check "$work/j-store-k" --pubkey "$work/j-state-k" >/dev/null || { echo "check of the resumed repository failed" >&2; exit 1; }
 
 # 2. Unchanged: stratum's next publish against restic with a parent snapshot.
 timed stratum-unchanged $stratum publish "$work/j-state" "$tree" "$work/j-store" --json >/dev/null

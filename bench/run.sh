@@ -15,7 +15,10 @@
 # the scratch space (tree and outputs) elsewhere.
 #
 # Each round then restores what it published (stratum restore, restic
-# restore), timed the same way: reading back verifies every object.
+# restore), timed the same way: reading back verifies every object. Each
+# output is deleted just before the same tool runs again (measure()), never
+# right before another tool: ext4 goes on freeing a deleted tree after rm
+# returns, which had slowed whichever tool ran next.
 #
 # Peers: restic 0.14 (backup to a local repository) and cp -a. The page cache
 # is warmed first (one untimed read of the tree), so every tool reads from
@@ -29,6 +32,10 @@ files=$(find "$src" -type f | wc -l)
 bytes=$(du -sb "$src" | cut -f1)
 find "$src" -type f -print0 | xargs -0 cat > /dev/null  # warm the page cache
 
+# Readers (the checks and restores below) record trusted keys under the work
+# directory, not in ~/.config: each round makes its repositories again, with
+# new keys, at the same paths, which a reader's record rightly refuses.
+export XDG_CONFIG_HOME="$work/config"
 results=$work/results.tsv
 : > "$results"
 measure() {  # name, output dir, command...
@@ -54,15 +61,14 @@ measure_restic() {
 for round in $(seq 1 "${BENCH_RUNS:-3}"); do
   measure stratum "$work/store-stratum" ./build/stratum publish --new "$work/state-stratum" "$src" "$work/store-stratum" --quiet
   # Check the repository stratum wrote, untimed.
-  ./build/stratum check "$work/store-stratum" >/dev/null 2>&1 || { echo "stratum check failed" >&2; exit 1; }
+  ./build/stratum check "$work/store-stratum" --pubkey "$work/state-stratum/keys/stratum.pub" >/dev/null 2>&1 || { echo "stratum check failed" >&2; exit 1; }
   if [ -n "${BENCH_BASELINE:-}" ]; then
     measure stratum-before "$work/store-before" "$BENCH_BASELINE" publish --new "$work/state-stratum-before" "$src" "$work/store-before" --quiet
   fi
   measure_restic
   measure cp "$work/copy-cp" cp -a "$src" "$work/copy-cp"
-  # Restores, read back from the stores written above. The readers record
-  # trusted keys under the work directory, not in ~/.config.
-  export XDG_CONFIG_HOME="$work/config"
+  # Restores, read back from the stores written above, each pinned to the
+  # key its publisher made.
   measure restore:stratum "$work/restored-stratum" ./build/stratum restore "$work/store-stratum" "$work/restored-stratum" \
     --pubkey "$work/state-stratum/keys/stratum.pub" --quiet
   if [ -n "${BENCH_BASELINE:-}" ]; then
@@ -71,7 +77,6 @@ for round in $(seq 1 "${BENCH_RUNS:-3}"); do
   fi
   measure restore:restic "$work/restored-restic" env RESTIC_PASSWORD=bench restic restore -q latest -r "$work/store-restic" \
     --target "$work/restored-restic"
-  rm -rf "$work/restored-stratum" "$work/restored-before" "$work/restored-restic"
 done
 
 echo
@@ -113,4 +118,4 @@ PY
 # Delete the outputs now rather than before the next run: ext4 without a
 # journal skips recently freed inodes for minutes (bench/README.md).
 rm -rf "$work/store-stratum" "$work/state-stratum" "$work/store-restic" "$work/copy-cp" "$work/store-before" "$work/state-stratum-before" \
-  "$work/config"
+  "$work/config" "$work/restored-stratum" "$work/restored-before" "$work/restored-restic"
