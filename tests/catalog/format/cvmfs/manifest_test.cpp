@@ -2,6 +2,7 @@
 // CernVM-FS's order, the signature checked with `openssl dgst -sha1 -verify`,
 // a manifest signed by the openssl command line verified, the chain through
 // the whitelist, and every refusal.
+#include "letter_parts.hpp"
 #include "support.hpp"
 
 #include "catalog/format/cvmfs/letter.hpp"
@@ -50,16 +51,7 @@ const std::string reference_text =
     "Ntest.example.org\nX18339c417ab303a719757b279575508047f22abb\nHfecd95100c20ce5c6cb2314646ebd570dfffb73f\nT1796046955\n"
     "Yab1332937e5fab314e30de1b70c869b7502a5a7d\n";
 
-struct parts {
-  std::string text, hash, signature;
-};
-parts split(const std::string& doc) {
-  const auto mark = doc.find("\n--\n");
-  REQUIRE(mark != std::string::npos);
-  const auto hash_end = doc.find('\n', mark + 4);
-  REQUIRE(hash_end != std::string::npos);
-  return {doc.substr(0, mark + 1), doc.substr(mark + 4, hash_end - mark - 4), doc.substr(hash_end + 1)};
-}
+letter_parts split(const std::string& doc) { return split_letter(doc); }
 
 }  // namespace
 

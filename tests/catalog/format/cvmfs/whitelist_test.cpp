@@ -2,6 +2,7 @@
 // the signature checked with `openssl pkeyutl` and the fingerprint with
 // `openssl x509 -fingerprint`, a whitelist made by cvmfs_server's own openssl
 // commands verified, and every refusal.
+#include "letter_parts.hpp"
 #include "support.hpp"
 
 #include "catalog/format/cvmfs/letter.hpp"
@@ -29,16 +30,7 @@ const key_set& keys() {
   return k;
 }
 
-struct parts {
-  std::string text, hash, signature;
-};
-parts split(const std::string& doc) {
-  const auto mark = doc.find("\n--\n");
-  REQUIRE(mark != std::string::npos);
-  const auto hash_end = doc.find('\n', mark + 4);
-  REQUIRE(hash_end != std::string::npos);
-  return {doc.substr(0, mark + 1), doc.substr(mark + 4, hash_end - mark - 4), doc.substr(hash_end + 1)};
-}
+letter_parts split(const std::string& doc) { return split_letter(doc); }
 
 }  // namespace
 
