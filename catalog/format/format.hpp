@@ -25,8 +25,22 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace stratum {
+
+// What a catalog's bytes may depend on besides its tree. stratum's own
+// format ignores it all (its catalogs are the tree alone, so an unchanged
+// subtree keeps its name across revisions). CernVM-FS's catalogs carry a
+// revision, a time, the catalog they replace, and counters of their nested
+// catalogs that the parent cannot recount from its own rows: the publisher
+// keeps catalog_note() of each nested catalog and passes it to the parent.
+struct catalog_context {
+  std::uint64_t revision = 0;       // the revision being published
+  std::int64_t timestamp = 0;       // its publish time, unix seconds
+  std::optional<hash256> previous;  // this catalog's object in the previous revision, if known
+  std::vector<bytes> nested_notes;  // one per catalog::nested, in its order: catalog_note() of each
+};
 
 class format_writer {
  public:
@@ -47,14 +61,31 @@ class format_writer {
   // The store key of an object.
   virtual std::string object_key(const hash256& h, object_kind k) const = 0;
 
-  virtual bytes encode_catalog(const catalog& c) const = 0;
+  virtual bytes encode_catalog(const catalog& c, const catalog_context& ctx) const = 0;
+  // What the parent's encode_catalog needs of nested catalog `c` (opaque to
+  // the publisher, which keeps it with the catalog's record; empty for a
+  // format that needs nothing). Same ctx as for encoding `c`.
+  virtual bytes catalog_note(const catalog& c, const catalog_context& ctx) const = 0;
   virtual bytes encode_history(const history& h) const = 0;
   // The content of the object that lets readers verify the manifest; its
   // name (object_hash) is the key's fingerprint.
+  // `key` is the publisher's Ed25519 key. A format with keys of its own
+  // (CernVM-FS: an RSA key set, cvmfs_format.hpp) holds them from its
+  // construction and ignores `key` here and in encode_manifest: that kept
+  // the interface to one signature for both formats.
   virtual bytes public_key_object(const signing_key& key) const = 0;
   // The key under which the manifest is stored, and its signed bytes.
   virtual std::string manifest_key() const = 0;
   virtual bytes encode_manifest(const manifest& m, const signing_key& key) const = 0;
+
+  // Contents of objects the catalogs may name with no file carrying them
+  // (CernVM-FS: the empty content, which every empty file names); the
+  // publisher stores each as an object_kind::file before the catalogs.
+  virtual std::vector<bytes> implicit_objects() const = 0;
+  // Fixed files (store key, bytes) the publisher writes before the manifest
+  // (CernVM-FS: the whitelist, valid from `now`, and the master replica
+  // marker); none for stratum's own format.
+  virtual std::vector<std::pair<std::string, bytes>> side_files(std::int64_t now) const = 0;
 };
 
 // What opening a repository yields: the verified manifest of its current

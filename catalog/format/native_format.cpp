@@ -15,11 +15,14 @@ class native_writer final : public format_writer {
   hash256 object_hash(byte_view b) const override { return sha256(b); }
   bytes compress(byte_view content) const override { return deflate_object(content, comp_); }
   std::string object_key(const hash256& h, object_kind k) const override { return stratum::object_key(h, k); }
-  bytes encode_catalog(const catalog& c) const override { return stratum::encode_catalog(c); }
+  bytes encode_catalog(const catalog& c, const catalog_context&) const override { return stratum::encode_catalog(c); }
+  bytes catalog_note(const catalog&, const catalog_context&) const override { return {}; }
   bytes encode_history(const history& h) const override { return stratum::encode_history(h); }
   bytes public_key_object(const signing_key& key) const override { return key.public_raw(); }
   std::string manifest_key() const override { return stratum::manifest_key; }
   bytes encode_manifest(const manifest& m, const signing_key& key) const override { return stratum::encode_manifest(m, key); }
+  std::vector<bytes> implicit_objects() const override { return {}; }
+  std::vector<std::pair<std::string, bytes>> side_files(std::int64_t) const override { return {}; }
 
  private:
   compression comp_;

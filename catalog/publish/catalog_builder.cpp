@@ -102,8 +102,9 @@ void assign_hardlinks(catalog& c, const std::vector<std::pair<std::uint64_t, std
 }
 
 catalog_builder::catalog_builder(run_state& run, object_sink& sink, const format_writer& fmt, asio::thread_pool& cpu,
-                                 publish_stats& stats)
-    : run_(run), sink_(sink), fmt_(fmt), cpu_(cpu), stats_(stats) {}
+                                 publish_stats& stats, catalog_context base, std::optional<hash256> previous_root)
+    : run_(run), sink_(sink), fmt_(fmt), cpu_(cpu), stats_(stats), base_(std::move(base)),
+      previous_root_(previous_root) {}
 
 bool catalog_builder::holds_marker(const std::string& dir) const {
   auto key = pj::entry_key(dir.empty() ? std::string(nested_marker) : dir + "/" + nested_marker);
@@ -162,7 +163,7 @@ awaitable<built_catalog> catalog_builder::build(std::string top) {
     // the same tree encodes to the same catalog, and its size is needed.
     if (r.run == run_.fixed().run && r.size != 0) {
       ++stats_.catalogs;
-      co_return built_catalog{r.hash, r.stats, r.size};
+      co_return built_catalog{r.hash, r.stats, r.size, bytes(as_bytes(r.note).begin(), as_bytes(r.note).end())};
     }
   }
   catalog c;
@@ -174,24 +175,29 @@ awaitable<built_catalog> catalog_builder::build(std::string top) {
     assign_hardlinks(c, inodes);
   });
   catalog_stats s = count(c);
+  catalog_context ctx = base_;
+  if (top.empty()) ctx.previous = previous_root_;
   for (const auto& path : nested) {
     auto b = co_await build(path);
     c.nested.push_back({path, b.h, b.size});
+    ctx.nested_notes.push_back(std::move(b.note));
     s += b.stats;
     ++s.nested;
   }
   c.stats = s;
   std::uint64_t size = 0;
+  bytes note;
   auto p = co_await run_on(cpu_, [&] {
-    auto encoded = fmt_.encode_catalog(c);
+    auto encoded = fmt_.encode_catalog(c, ctx);
     size = encoded.size();
+    note = fmt_.catalog_note(c, ctx);
     return sink_.prepare(encoded, object_kind::catalog);
   });
   co_await sink_.store(p);
-  j.put(pj::catalog_key(top), pj::encode_catalog_record({run_.fixed().run, p.h, s, size}));
+  j.put(pj::catalog_key(top), pj::encode_catalog_record({run_.fixed().run, p.h, s, size, to_string(note)}));
   ++stats_.catalogs;
   crash_point("catalog");
-  co_return built_catalog{p.h, s, size};
+  co_return built_catalog{p.h, s, size, std::move(note)};
 }
 
 }  // namespace stratum

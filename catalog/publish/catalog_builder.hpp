@@ -22,12 +22,16 @@ struct built_catalog {
   hash256 h;
   catalog_stats stats;
   std::uint64_t size = 0;  // encoded (content) size, which readers inflate exactly
+  bytes note;              // format_writer::catalog_note, for the parent's encoding
 };
 
 class catalog_builder {
  public:
+  // `base`: the revision and time every catalog of this run is encoded
+  // with (formats that write them: CernVM-FS); `previous_root`: the root
+  // catalog of the previous revision, if any.
   catalog_builder(run_state& run, object_sink& sink, const format_writer& fmt, asio::thread_pool& cpu,
-                  publish_stats& stats);
+                  publish_stats& stats, catalog_context base = {}, std::optional<hash256> previous_root = {});
 
   // Builds and stores the catalog of the subtree at `top` ("" for the root),
   // nested ones first; returns its name and totals.
@@ -43,6 +47,8 @@ class catalog_builder {
   const format_writer& fmt_;
   asio::thread_pool& cpu_;
   publish_stats& stats_;  // I/O thread only
+  catalog_context base_;
+  std::optional<hash256> previous_root_;
 };
 
 // Entries of one catalog that are the same inode share a group number,

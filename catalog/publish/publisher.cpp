@@ -139,6 +139,11 @@ struct publisher::impl {
     {
       auto pub = co_await run_on(cpu, [&] { return sink->prepare(fmt->public_key_object(key), object_kind::public_key); });
       co_await sink->store(pub);
+      // Objects the format's catalogs name with no file behind them.
+      for (const auto& content : fmt->implicit_objects()) {
+        auto o = co_await run_on(cpu, [&] { return sink->prepare(content, object_kind::file); });
+        co_await sink->store(o);
+      }
     }
 
     // 3. The files.
@@ -157,9 +162,15 @@ struct publisher::impl {
       co_return finished(previous->head(), true, root->stats);
     }
 
-    // 4. The catalogs, nested ones first.
+    // 4. The catalogs, nested ones first, encoded with the new revision's
+    // number and time (a format may write them into its catalogs).
     st.phase = "building catalogs";
-    catalog_builder catalogs(run, *sink, *fmt, cpu, st);
+    auto now = static_cast<std::int64_t>(std::time(nullptr));
+    const std::uint64_t next_revision = previous ? previous->head().revision + 1 : 1;
+    std::optional<hash256> previous_root;
+    if (previous) previous_root = previous->head().root;
+    catalog_builder catalogs(run, *sink, *fmt, cpu, st, catalog_context{.revision = next_revision, .timestamp = now},
+                             previous_root);
     auto top = co_await catalogs.build("");
     if (previous && top.h == previous->head().root && !want_tag) {
       run.finish(manifest_id(previous->head()));
@@ -168,7 +179,6 @@ struct publisher::impl {
 
     // 5. The history.
     st.phase = "writing history";
-    auto now = static_cast<std::int64_t>(std::time(nullptr));
     history h = next_history(previous.get(), top, now);
     const std::uint64_t revision = h.revisions.back().revision;
     std::uint64_t history_size = 0;
@@ -188,6 +198,7 @@ struct publisher::impl {
     // The intent tells a resumed run that a manifest it finds is its own.
     run.set_intent(manifest_id(m));
     // Everything the manifest refers to must be durable before it appears.
+    for (auto& [key, body] : fmt->side_files(now)) co_await store.put(key, std::make_shared<const bytes>(std::move(body)));
     co_await store.sync();
     crash_point("before-manifest");
     co_await store.put(fmt->manifest_key(), std::make_shared<const bytes>(fmt->encode_manifest(m, key)));

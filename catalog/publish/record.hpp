@@ -76,6 +76,10 @@ struct catalog_record {
   // parent's reference and in the manifest. 0: a record of an older version,
   // which did not keep it (the catalog is built again).
   std::uint64_t size = 0;
+  // What the format needs of this catalog to encode its parent
+  // (format_writer::catalog_note); empty for stratum's own format, and then
+  // not written, so its records are as before.
+  std::string note;
 };
 std::string encode_catalog_record(const catalog_record& r);
 catalog_record decode_catalog_record(std::string_view v, std::string_view key);

@@ -217,7 +217,7 @@ std::string crafted_store::resign_catalog(const std::string& mount, const std::f
   std::string crafted_key;
   auto encode = [&](catalog& c, bool crafted) {
     if (crafted) edit(c);
-    bytes content = writer().encode_catalog(c);
+    bytes content = writer().encode_catalog(c, catalog_context{});
     if (crafted && patch) {
       const auto size = content.size();
       patch(content);

@@ -70,4 +70,11 @@ TEST_CASE("entry and catalog records round-trip and detect damage") {
   auto encoded = pj::encode_catalog_record(c);
   CHECK(pj::decode_catalog_record(encoded, "ck").size == 1234);
   CHECK_THROWS(pj::decode_catalog_record(encoded + "x", "ck"));
+  CHECK(pj::decode_catalog_record(encoded, "ck").note.empty());
+  // A format's note for the parent catalog (CernVM-FS: the nested summary).
+  c.note = std::string("\x01\x00note", 6);
+  encoded = pj::encode_catalog_record(c);
+  CHECK(pj::decode_catalog_record(encoded, "ck").note == c.note);
+  CHECK(pj::decode_catalog_record(encoded, "ck").size == 1234);
+  CHECK_THROWS(pj::decode_catalog_record(encoded + "x", "ck"));
 }

@@ -1,0 +1,130 @@
+// The CernVM-FS format_writer (cvmfs_format.hpp). Thread: any; the writer
+// is immutable after construction.
+#include "catalog/format/cvmfs/cvmfs_format.hpp"
+
+#include "async/error.hpp"
+#include "catalog/format/cvmfs/catalog_sql.hpp"
+#include "catalog/format/cvmfs/history_sql.hpp"
+#include "catalog/format/cvmfs/manifest.hpp"
+#include "catalog/format/cvmfs/whitelist.hpp"
+#include "io/compress.hpp"
+
+#include <array>
+
+namespace stratum::cvmfs {
+namespace {
+
+// Level 6: zlib's and cvmfs_server's default (the catalogs, the history and
+// the files of a cvmfs_server repository are zlib level 6 too). libdeflate
+// at a fixed level is deterministic, which names_by_content() = false needs.
+constexpr compression zlib_level{6};
+
+std::array<std::int64_t*, 12> fields(counters& c) {
+  return {&c.chunked, &c.chunked_size, &c.chunks, &c.dir, &c.external, &c.external_file_size,
+          &c.file_size, &c.nested, &c.regular, &c.special, &c.symlink, &c.xattr};
+}
+
+}  // namespace
+
+bytes encode_note(const nested_summary& s) {
+  encoder e;
+  e.u8(1);  // version of this note, should it ever change within a STATE
+  auto total = s.total;
+  for (auto* v : fields(total)) e.svarint(*v);
+  e.varint(s.root_subdirs);
+  return e.take();
+}
+
+nested_summary decode_note(byte_view b, const std::string& what) {
+  decoder d(b, what);
+  if (d.u8() != 1) d.bad("unknown version of a nested catalog's summary");
+  nested_summary s;
+  for (auto* v : fields(s.total)) *v = d.svarint();
+  s.root_subdirs = d.varint();
+  if (!d.done()) d.bad("bytes after a nested catalog's summary");
+  return s;
+}
+
+cvmfs_writer::cvmfs_writer(key_set keys, algorithm alg) : keys_(std::move(keys)), alg_(alg) {
+  if (!keys_.repository)
+    fail(errc::usage, "the CernVM-FS format needs the repository key " + keys_.fqrn + ".key to sign manifests");
+  empty_ = object_hash(compress({}));
+  const auto& pem = keys_.cert.pem();
+  cert_object_ = object_hash(compress(as_bytes(pem)));
+}
+
+bytes cvmfs_writer::compress(byte_view content) const { return deflate_object(content, zlib_level); }
+
+std::string cvmfs_writer::object_key(const hash256& h, object_kind k) const {
+  const std::string t = to_text(h, alg_);
+  std::string key = "data/" + t.substr(0, 2) + "/" + t.substr(2);
+  if (k != object_kind::file) key += static_cast<char>(k);
+  return key;
+}
+
+catalog_params cvmfs_writer::params(const catalog& c, const catalog_context& ctx) const {
+  if (ctx.nested_notes.size() != c.nested.size())
+    fail(errc::usage, "catalog '/" + c.root_path + "': " + std::to_string(c.nested.size()) + " nested catalog(s) but " +
+                          std::to_string(ctx.nested_notes.size()) + " summaries (the publisher must pass one each)");
+  catalog_params p;
+  p.alg = alg_;
+  p.revision = ctx.revision;
+  p.previous = ctx.previous;
+  p.last_modified = ctx.timestamp;
+  // The TTL belongs to the root catalog only (catalog_sql refuses it
+  // elsewhere); the same value as the manifest's D.
+  if (c.root_path.empty()) p.ttl = default_manifest_ttl;
+  p.empty_object = empty_;
+  p.nested.reserve(c.nested.size());
+  for (std::size_t i = 0; i < c.nested.size(); ++i)
+    p.nested.push_back(decode_note(ctx.nested_notes[i], "summary of nested catalog '/" + c.nested[i].path + "'"));
+  return p;
+}
+
+bytes cvmfs_writer::encode_catalog(const catalog& c, const catalog_context& ctx) const {
+  return cvmfs::encode_catalog(c, params(c, ctx));
+}
+
+bytes cvmfs_writer::catalog_note(const catalog& c, const catalog_context& ctx) const {
+  return encode_note(summarize(c, params(c, ctx)));
+}
+
+bytes cvmfs_writer::encode_history(const history& h) const {
+  return cvmfs::encode_history(h, history_params{.fqrn = keys_.fqrn, .alg = alg_, .previous = std::nullopt});
+}
+
+bytes cvmfs_writer::public_key_object(const signing_key&) const {
+  const auto& pem = keys_.cert.pem();
+  return bytes(as_bytes(pem).begin(), as_bytes(pem).end());
+}
+
+bytes cvmfs_writer::encode_manifest(const stratum::manifest& m, const signing_key&) const {
+  if (!m.root_size)
+    fail(errc::usage, "a CernVM-FS manifest needs the root catalog's size (B); the publisher must pass it");
+  cvmfs::manifest out;
+  out.root_catalog = {m.root, alg_};
+  out.root_catalog_size = *m.root_size;
+  out.revision = m.revision;
+  out.fqrn = keys_.fqrn;
+  out.certificate = object_id{cert_object_, alg_};
+  out.history = object_id{m.history, alg_};
+  out.timestamp = m.timestamp > 0 ? static_cast<std::uint64_t>(m.timestamp) : 0;
+  const auto text = cvmfs::encode_manifest(out, *keys_.repository);
+  return bytes(as_bytes(text).begin(), as_bytes(text).end());
+}
+
+std::vector<std::pair<std::string, bytes>> cvmfs_writer::side_files(std::int64_t now) const {
+  std::vector<std::pair<std::string, bytes>> out;
+  out.emplace_back(whitelist_file, whitelist(std::chrono::sys_seconds(std::chrono::seconds(now)), default_whitelist_validity));
+  out.emplace_back(master_replica_file, bytes());
+  return out;
+}
+
+bytes cvmfs_writer::whitelist(std::chrono::sys_seconds now, std::chrono::seconds validity) const {
+  if (!keys_.master)
+    fail(errc::usage, "writing the whitelist of '" + keys_.fqrn + "' needs the master key " + keys_.fqrn + ".masterkey");
+  const auto text = encode_whitelist(new_whitelist(keys_.fqrn, keys_.cert, alg_, now, validity), *keys_.master);
+  return bytes(as_bytes(text).begin(), as_bytes(text).end());
+}
+
+}  // namespace stratum::cvmfs

@@ -1,0 +1,91 @@
+// The CernVM-FS repository format (docs/FORMAT-cvmfs.md) as a format_writer:
+// the units of this folder behind the seam of catalog/format/format.hpp.
+//
+//   names:     the digest (sha1, rmd160 or shake128) of the STORED bytes —
+//              names_by_content() is false, so compression must give the
+//              same bytes for the same content every time: libdeflate at
+//              level 6, one zlib stream per object (io/compress.hpp; data
+//              that does not shrink goes in stored blocks, still one zlib
+//              stream, which every CernVM-FS reader inflates).
+//   keys:      data/XX/<38 hex><alg suffix><type letter>: no letter for a
+//              file, P chunk, C catalog, H history, X certificate.
+//   catalogs:  catalog_sql (SQLite, schema 2.5 revision 7); the revision,
+//              time and replaced catalog come in catalog_context, the
+//              counters of nested catalogs as their catalog_note().
+//   history:   history_sql; manifest: `.cvmfspublished`, signed with the
+//              repository key of the key set.
+//
+// Keys: the writer holds the repository's RSA key set (FQRN.key signs the
+// manifest, FQRN.crt is the X object) from its construction; the Ed25519
+// signing_key the interface passes is ignored. The manifest's public_key,
+// root_size and expires fields of the native model do not map one to one:
+// X is the digest of the stored certificate (computed here), B is
+// root_size (required), and CernVM-FS's expiry lives in the whitelist, not
+// the manifest (whitelist(), below).
+// Thread: any (immutable after construction).
+#pragma once
+
+#include "catalog/format/cvmfs/catalog_sql.hpp"
+#include "catalog/format/cvmfs/keys.hpp"
+#include "catalog/format/format.hpp"
+
+#include <chrono>
+
+namespace stratum::cvmfs {
+
+// The store keys of the fixed files of a CernVM-FS repository.
+constexpr const char* manifest_file = ".cvmfspublished";
+constexpr const char* whitelist_file = ".cvmfswhitelist";
+// Empty; `cvmfs_swissknife pull` (a Stratum 1's replication) wants it.
+constexpr const char* master_replica_file = ".cvmfs_master_replica";
+
+class cvmfs_writer final : public format_writer {
+ public:
+  // `keys` must hold the repository private key (key_parts::repository).
+  cvmfs_writer(key_set keys, algorithm alg);
+
+  std::string_view name() const override { return "cvmfs"; }
+  bool names_by_content() const override { return false; }
+  hash256 object_hash(byte_view stored) const override { return digest(stored, alg_); }
+  bytes compress(byte_view content) const override;
+  std::string object_key(const hash256& h, object_kind k) const override;
+
+  bytes encode_catalog(const catalog& c, const catalog_context& ctx) const override;
+  bytes catalog_note(const catalog& c, const catalog_context& ctx) const override;
+  bytes encode_history(const history& h) const override;
+  bytes public_key_object(const signing_key&) const override;
+  std::string manifest_key() const override { return manifest_file; }
+  bytes encode_manifest(const stratum::manifest& m, const signing_key&) const override;
+  // The empty content (empty_object()).
+  std::vector<bytes> implicit_objects() const override { return {bytes()}; }
+  // `.cvmfswhitelist` (valid for cvmfs_server's 30 days from `now`) and an
+  // empty `.cvmfs_master_replica`.
+  std::vector<std::pair<std::string, bytes>> side_files(std::int64_t now) const override;
+
+  algorithm alg() const { return alg_; }
+  const key_set& keys() const { return keys_; }
+  // The object name of an empty regular file's content: CernVM-FS catalogs
+  // give every unchunked file a hash, so the publisher stores this object
+  // (compress of no bytes) whenever the tree has an empty file.
+  const hash256& empty_object() const { return empty_; }
+  // The name of the certificate object (the manifest's X).
+  const hash256& certificate_object() const { return cert_object_; }
+  // `.cvmfswhitelist` listing this key set's certificate from `now` for
+  // `validity`, signed with the master key (which `keys` must then hold).
+  bytes whitelist(std::chrono::sys_seconds now, std::chrono::seconds validity) const;
+
+ private:
+  catalog_params params(const catalog& c, const catalog_context& ctx) const;
+
+  key_set keys_;
+  algorithm alg_;
+  hash256 empty_;
+  hash256 cert_object_;
+};
+
+// The per-nested-catalog note (a nested_summary) as bytes, and back;
+// decode throws errc::corrupt naming `what`.
+bytes encode_note(const nested_summary& s);
+nested_summary decode_note(byte_view b, const std::string& what);
+
+}  // namespace stratum::cvmfs
