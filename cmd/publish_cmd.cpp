@@ -4,6 +4,7 @@
 #include "async/error.hpp"
 #include "cmd/command.hpp"
 #include "cmd/json.hpp"
+#include "cmd/format_choice.hpp"
 #include "cmd/progress.hpp"
 #include "cmd/state_settings.hpp"
 #include "storage/journal/journal.hpp"
@@ -79,6 +80,7 @@ awaitable<int> publish_to(parsed_args& a, const std::string& spec, const std::st
     o.tag_message = a.get_or("message", "");
   }
   o.expiry_seconds = expiry_seconds(a, state, 0);
+  auto fmt = chosen_format(a, state, fresh);
   const bool quiet = a.has("quiet") || a.has("json");
   // One-off notices go to stderr even with --json (stdout stays one JSON object).
   o.log = [quiet = a.has("quiet")](const std::string& m) { if (!quiet) std::fprintf(stderr, "stratum: %s\n", m.c_str()); };
@@ -89,7 +91,7 @@ awaitable<int> publish_to(parsed_args& a, const std::string& spec, const std::st
   // bound by the disk and the cores.
   if (store->stats() && !a.has("max-files")) o.max_files = remote_opts.max_requests;
   auto j = journal::open(state);
-  publisher pub(*store, *j, ctx->io, ctx->p.cpu, ctx->p.blocking, std::move(key), o);
+  publisher pub(*store, *j, ctx->io, ctx->p.cpu, ctx->p.blocking, std::move(key), o, std::move(fmt));
   progress prog(ctx->io, pub.stats(), quiet);
   prog.set_store_status([&] { return store->status(); });
   auto t0 = std::chrono::steady_clock::now();
@@ -138,7 +140,7 @@ awaitable<int> publish_to(parsed_args& a, const std::string& spec, const std::st
 // publish and load take the same options.
 std::vector<option_spec> publish_option_specs() {
   return with_store_options({{"new"}, {"key", 0, true}, opt_tag, {"message", 'm', true}, {"compression", 0, true}, {"level", 0, true},
-                             {"reader", 0, true}, {"expiry", 0, true}, {"max-files", 0, true}, {"memory", 0, true}, {"json"}, {"quiet", 'q'}, opt_help});
+                             {"reader", 0, true}, {"expiry", 0, true}, {"format", 0, true}, {"name", 0, true}, {"hash", 0, true}, {"keys", 0, true}, {"max-files", 0, true}, {"memory", 0, true}, {"json"}, {"quiet", 'q'}, opt_help});
 }
 
 // publish and load are one command with two command lines: the same
@@ -162,6 +164,12 @@ std::vector<command> publish_commands() {
        "  --new               create the repository (STORE must be empty) and its key\n"
        "  --key FILE          signing key (default STATE/keys/stratum.key)\n"
        "  --tag NAME          also tag the new revision NAME;  -m, --message TEXT  its description\n"
+       "  --format stratum|cvmfs   the repository format, chosen with --new and kept in STATE\n"
+       "                      (default stratum); cvmfs writes what CernVM-FS clients mount\n"
+       "                      (docs/FORMAT-cvmfs.md; so far its first revision only)\n"
+       "  --name FQRN         cvmfs: the repository's name;  --hash sha1|rmd160|shake128 (default sha1)\n"
+       "  --keys DIR          cvmfs: an existing key set (FQRN.masterkey, .pub, .key, .crt); default\n"
+       "                      STATE/keys, made by --new\n"
        "  --expiry DAYS       readers refuse the manifest DAYS after it is signed, so an old one cannot\n"
        "                      be replayed for longer (renew with 'stratum resign'); kept in STATE for\n"
        "                      later publishes; 0 (the default): never\n"

@@ -1,0 +1,52 @@
+// The repository format of a publish (format_choice.hpp). Thread: the main thread.
+#include "cmd/format_choice.hpp"
+
+#include "async/error.hpp"
+#include "catalog/format/cvmfs/cvmfs_format.hpp"
+#include "catalog/format/cvmfs/keys.hpp"
+#include "cmd/state_settings.hpp"
+
+#include <filesystem>
+
+namespace stratum::cmd {
+
+std::unique_ptr<format_writer> chosen_format(const parsed_args& a, const std::string& state, bool fresh) {
+  const auto recorded = read_setting(state, "format");
+  const std::string wanted = a.get_or("format", recorded.value_or("stratum"));
+  if (wanted != "stratum" && wanted != "cvmfs") fail(errc::usage, "--format must be stratum or cvmfs, not '" + wanted + "'");
+  if (recorded && *recorded != wanted)
+    fail(errc::usage, "STATE '" + state + "' publishes a repository in the " + *recorded + " format, not " + wanted +
+                          ": give the STATE of that repository, or a new one with --new");
+  if (wanted == "stratum") {
+    if (a.has("name") || a.has("hash")) fail(errc::usage, "--name and --hash are for --format cvmfs");
+    if (fresh && !recorded) write_setting(state, "format", wanted);
+    return nullptr;
+  }
+  // CernVM-FS: the repository's name and hash algorithm are fixed when it is made.
+  const auto name = a.get("name") ? a.get("name") : read_setting(state, "name");
+  if (!name) fail(errc::usage, "--format cvmfs needs --name FQRN, the repository's name (e.g. sw.example.org)");
+  cvmfs::check_fqrn(*name);
+  const std::string hash = a.get_or("hash", read_setting(state, "hash").value_or("sha1"));
+  const auto alg = cvmfs::algorithm_named(hash);
+  if (!alg) fail(errc::usage, "--hash must be sha1, rmd160 or shake128, not '" + hash + "'");
+  if (recorded && ((a.has("name") && *a.get("name") != read_setting(state, "name").value_or("")) ||
+                   (a.has("hash") && hash != read_setting(state, "hash").value_or("sha1"))))
+    fail(errc::usage, "STATE '" + state + "' publishes '" + read_setting(state, "name").value_or("?") +
+                          "'; its name and hash algorithm cannot change");
+  if (!fresh)
+    fail(errc::usage, "this version publishes a CernVM-FS repository's first revision only (--new): reading one back, "
+                      "which the next revision needs, is not built yet (issue 17)");
+  const std::string keys_dir = a.get_or("keys", state + "/keys");
+  std::error_code ec;
+  if (!a.has("keys") && !std::filesystem::exists(keys_dir + "/" + *name + ".crt", ec)) {
+    std::filesystem::create_directories(keys_dir, ec);
+    cvmfs::key_set::generate(*name).save(keys_dir);
+  }
+  auto keys = cvmfs::key_set::load(keys_dir, *name);
+  write_setting(state, "format", wanted);
+  write_setting(state, "name", *name);
+  write_setting(state, "hash", hash);
+  return std::make_unique<cvmfs::cvmfs_writer>(std::move(keys), *alg);
+}
+
+}  // namespace stratum::cmd
