@@ -61,6 +61,9 @@ class format_writer {
   // The store key of an object.
   virtual std::string object_key(const hash256& h, object_kind k) const = 0;
 
+  // The file whose presence in a directory starts a nested catalog there
+  // (".stratumcatalog"; CernVM-FS's ".cvmfscatalog").
+  virtual std::string_view nested_marker() const { return ".stratumcatalog"; }
   virtual bytes encode_catalog(const catalog& c, const catalog_context& ctx) const = 0;
   // What the parent's encode_catalog needs of nested catalog `c` (opaque to
   // the publisher, which keeps it with the catalog's record; empty for a

@@ -106,8 +106,10 @@ catalog_builder::catalog_builder(run_state& run, object_sink& sink, const format
     : run_(run), sink_(sink), fmt_(fmt), cpu_(cpu), stats_(stats), base_(std::move(base)),
       previous_root_(previous_root) {}
 
+// A directory holding the format's marker file gets a nested catalog.
 bool catalog_builder::holds_marker(const std::string& dir) const {
-  auto key = pj::entry_key(dir.empty() ? std::string(nested_marker) : dir + "/" + nested_marker);
+  const std::string marker(fmt_.nested_marker());
+  auto key = pj::entry_key(dir.empty() ? marker : dir + "/" + marker);
   auto v = run_.records().get(key);
   return v && S_ISREG(pj::decode_entry(*v, key).st.mode);
 }

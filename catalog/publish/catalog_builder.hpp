@@ -15,9 +15,6 @@ namespace stratum {
 
 class run_state;
 
-// A directory holding this file gets a nested catalog.
-constexpr const char* nested_marker = ".stratumcatalog";
-
 struct built_catalog {
   hash256 h;
   catalog_stats stats;

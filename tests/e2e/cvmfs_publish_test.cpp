@@ -40,13 +40,15 @@ open(sys.argv[2], 'wb').write(db)
 con = sqlite3.connect(sys.argv[2])
 print('schema', con.execute("select value from properties where key='schema'").fetchone()[0])
 print('names', ' '.join(sorted(r[0] for r in con.execute('select name from catalog'))))
+print('nested', ' '.join(r[0] for r in con.execute('select path from nested_catalogs')))
 )";
 
 }  // namespace
 
 TEST_CASE("cvmfs publish: a first revision whose names, keys and root catalog check out without our reader") {
   temp_dir d;
-  make_tree(d / "src", {{'d', "sub"}, {'f', "a.txt", "hello"}, {'f', "sub/b.txt", std::string(5000, 'x')}, {'l', "link", "", "a.txt"}});
+  make_tree(d / "src", {{'d', "sub"}, {'f', "a.txt", "hello"}, {'f', "sub/b.txt", std::string(5000, 'x')}, {'l', "link", "", "a.txt"},
+                        {'d', "pkg"}, {'f', "pkg/.cvmfscatalog", ""}, {'f', "pkg/p.txt", "p"}});
   auto r = run_stratum({"publish", "--new", "-q", d / "st", d / "src", d / "store", "--format", "cvmfs", "--name", "test.example.org"});
   REQUIRE_MESSAGE(r.code == 0, r.err);
   for (const char* f : {".cvmfspublished", ".cvmfswhitelist", ".cvmfs_master_replica"}) CHECK_MESSAGE(fs::exists(d / "store" + "/" + f), f);
@@ -60,7 +62,10 @@ TEST_CASE("cvmfs publish: a first revision whose names, keys and root catalog ch
   CHECK(has(out, "bad-names 0\n"));
   CHECK(has(out, "name test.example.org\n"));
   CHECK(has(out, "schema 2.5\n"));
-  CHECK(has(out, "names  a.txt b.txt link sub\n"));  // one catalog; the root entry's name is ''
+  // The root entry's name is ''; pkg is a mount point here, its files in
+  // the nested catalog its .cvmfscatalog starts.
+  CHECK(has(out, "names  a.txt b.txt link pkg sub\n"));
+  CHECK(has(out, "nested /pkg\n"));
 }
 
 TEST_CASE("cvmfs publish: what cannot be used is refused before anything is written") {

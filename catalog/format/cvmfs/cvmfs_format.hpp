@@ -46,6 +46,7 @@ class cvmfs_writer final : public format_writer {
 
   std::string_view name() const override { return "cvmfs"; }
   bool names_by_content() const override { return false; }
+  std::string_view nested_marker() const override { return ".cvmfscatalog"; }
   hash256 object_hash(byte_view stored) const override { return digest(stored, alg_); }
   bytes compress(byte_view content) const override;
   std::string object_key(const hash256& h, object_kind k) const override;
