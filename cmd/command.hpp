@@ -39,7 +39,8 @@ void print_problems(const std::vector<problem>& ps, const char* verb);
 store_options remote(const parsed_args& a);
 // What a reader trusts (catalog/read/trust.hpp), from --pubkey, --allow-older
 // and --allow-expired, with the known-repositories record of this account.
-trust_options reader_trust(const std::string& spec, const parsed_args& a, const backend& store);
+// `o`: the store options the store was opened with (remote(a)).
+trust_options reader_trust(const std::string& spec, const parsed_args& a, const backend& store, const store_options& o);
 // Opens STORE and the repository in it, verified as the command line asks.
 awaitable<std::unique_ptr<repository>> open_repo(const std::string& spec, const parsed_args& a, std::unique_ptr<backend>& store);
 std::string mode_string(const entry& e);

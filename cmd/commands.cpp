@@ -75,9 +75,9 @@ std::string repository_name(const std::string& spec, const backend& store, const
 
 }  // namespace
 
-trust_options reader_trust(const std::string& spec, const parsed_args& a, const backend& store) {
+trust_options reader_trust(const std::string& spec, const parsed_args& a, const backend& store, const store_options& o) {
   trust_options t;
-  t.repository = repository_name(spec, store, remote(a));
+  t.repository = repository_name(spec, store, o);
   t.pinned_key = pinned_key(a);
   t.known_file = default_known_file();
   t.allow_older = a.has("allow-older");
@@ -90,8 +90,9 @@ trust_options reader_trust(const std::string& spec, const parsed_args& a, const 
 }
 
 awaitable<std::unique_ptr<repository>> open_repo(const std::string& spec, const parsed_args& a, std::unique_ptr<backend>& store) {
-  store = open_store(spec, false, ctx->io, ctx->p.blocking, remote(a));
-  auto result_ = co_await repository::open(*store, ctx->p.cpu, reader_trust(spec, a, *store), nullptr, limits(a));
+  const store_options o = remote(a);
+  store = open_store(spec, false, ctx->io, ctx->p.blocking, o);
+  auto result_ = co_await repository::open(*store, ctx->p.cpu, reader_trust(spec, a, *store, o), nullptr, limits(a));
   co_return result_;
 }
 

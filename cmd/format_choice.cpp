@@ -11,7 +11,12 @@
 namespace stratum::cmd {
 
 std::unique_ptr<format_writer> chosen_format(const parsed_args& a, const std::string& state, bool fresh) {
-  const auto recorded = read_setting(state, "format");
+  const auto settings = read_settings(state);
+  auto setting = [&](const char* name) -> std::optional<std::string> {
+    auto it = settings.find(name);
+    return it == settings.end() ? std::nullopt : std::optional(it->second);
+  };
+  const auto recorded = setting("format");
   const std::string wanted = a.get_or("format", recorded.value_or("stratum"));
   if (wanted != "stratum" && wanted != "cvmfs") fail(errc::usage, "--format must be stratum or cvmfs, not '" + wanted + "'");
   if (recorded && *recorded != wanted)
@@ -23,15 +28,15 @@ std::unique_ptr<format_writer> chosen_format(const parsed_args& a, const std::st
     return nullptr;
   }
   // CernVM-FS: the repository's name and hash algorithm are fixed when it is made.
-  const auto name = a.get("name") ? a.get("name") : read_setting(state, "name");
+  const auto name = a.get("name") ? a.get("name") : setting("name");
   if (!name) fail(errc::usage, "--format cvmfs needs --name FQRN, the repository's name (e.g. sw.example.org)");
   cvmfs::check_fqrn(*name);
-  const std::string hash = a.get_or("hash", read_setting(state, "hash").value_or("sha1"));
+  const std::string hash = a.get_or("hash", setting("hash").value_or("sha1"));
   const auto alg = cvmfs::algorithm_named(hash);
   if (!alg) fail(errc::usage, "--hash must be sha1, rmd160 or shake128, not '" + hash + "'");
-  if (recorded && ((a.has("name") && *a.get("name") != read_setting(state, "name").value_or("")) ||
-                   (a.has("hash") && hash != read_setting(state, "hash").value_or("sha1"))))
-    fail(errc::usage, "STATE '" + state + "' publishes '" + read_setting(state, "name").value_or("?") +
+  if (recorded && ((a.has("name") && *a.get("name") != setting("name").value_or("")) ||
+                   (a.has("hash") && hash != setting("hash").value_or("sha1"))))
+    fail(errc::usage, "STATE '" + state + "' publishes '" + setting("name").value_or("?") +
                           "'; its name and hash algorithm cannot change");
   if (!fresh)
     fail(errc::usage, "this version publishes a CernVM-FS repository's first revision only (--new): reading one back, "

@@ -44,8 +44,8 @@ awaitable<int> do_resign(parsed_args& a) {
   manifest m = repo->head();
   // A manifest older than the one this STATE published is a replay: signing
   // it again would make it current for every reader.
-  if (auto published = j->get(pj::meta_key("published")); published && !published->empty()) {
-    const std::uint64_t ours = std::strtoull(published->c_str(), nullptr, 10);
+  if (auto published = j->get(pj::meta_key("published"))) {
+    const std::uint64_t ours = revision_of_id(*published, "journal in STATE '" + state + "', published revision");
     if (m.revision < ours)
       fail(errc::corrupt, store->describe() + " holds revision " + std::to_string(m.revision) + ", but STATE '" + state +
                               "' published revision " + std::to_string(ours) +

@@ -10,9 +10,8 @@
 #include <unistd.h>
 
 namespace stratum::cmd {
-namespace {
 
-std::map<std::string, std::string> read_all(const std::string& state) {
+std::map<std::string, std::string> read_settings(const std::string& state) {
   std::map<std::string, std::string> out;
   std::ifstream in(state + "/settings");
   for (std::string l; std::getline(in, l);) {
@@ -23,17 +22,15 @@ std::map<std::string, std::string> read_all(const std::string& state) {
   return out;
 }
 
-}  // namespace
-
 std::optional<std::string> read_setting(const std::string& state, const std::string& name) {
-  auto all = read_all(state);
+  auto all = read_settings(state);
   auto it = all.find(name);
   if (it == all.end()) return std::nullopt;
   return it->second;
 }
 
 void write_setting(const std::string& state, const std::string& name, const std::string& value) {
-  auto all = read_all(state);
+  auto all = read_settings(state);
   all[name] = value;
   const std::string file = state + "/settings", tmp = file + ".tmp";
   {

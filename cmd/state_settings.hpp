@@ -4,11 +4,14 @@
 // crash leaves the old file or the new one. Thread: the main thread.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 
 namespace stratum::cmd {
 
+// Every setting STATE records (one read of the file).
+std::map<std::string, std::string> read_settings(const std::string& state);
 std::optional<std::string> read_setting(const std::string& state, const std::string& name);
 // Throws errc::permanent naming the file when it cannot be written.
 void write_setting(const std::string& state, const std::string& name, const std::string& value);

@@ -16,7 +16,6 @@
 #include <unistd.h>
 
 namespace stratum {
-namespace {
 
 std::string openssl_error() {
   unsigned long e = ERR_get_error();
@@ -26,6 +25,8 @@ std::string openssl_error() {
   ERR_error_string_n(e, buf, sizeof buf);
   return buf;
 }
+
+namespace {
 
 EVP_PKEY* raw(const std::shared_ptr<void>& p) { return static_cast<EVP_PKEY*>(p.get()); }
 std::shared_ptr<void> own(EVP_PKEY* k) { return std::shared_ptr<void>(k, [](void* p) { EVP_PKEY_free(static_cast<EVP_PKEY*>(p)); }); }

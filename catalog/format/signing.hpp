@@ -32,6 +32,10 @@ class signing_key {
 // Verifies an Ed25519 signature with a raw 32-byte public key.
 bool verify_signature(byte_view public_raw, byte_view message, byte_view signature);
 
+// The last OpenSSL error as text (and the error queue cleared); for
+// messages. Both formats' signing code uses it.
+std::string openssl_error();
+
 // Reads a public key PEM file into its raw 32 bytes. Throws errc::usage.
 bytes load_public_key(const std::string& pem_path);
 

@@ -42,6 +42,10 @@ std::uint64_t to_number(const std::string& s, const std::string& what) {
 
 std::string manifest_id(const manifest& m) { return std::to_string(m.revision) + " " + m.root.hex() + " " + m.history.hex(); }
 
+std::uint64_t revision_of_id(const std::string& id, const std::string& what) {
+  return id.empty() ? 0 : to_number(id.substr(0, id.find(' ')), what);
+}
+
 run_state::run_state(journal& j, std::string source, std::string store, std::string key_fingerprint)
     : j_(j), source_(std::move(source)), store_(std::move(store)), key_(std::move(key_fingerprint)) {}
 

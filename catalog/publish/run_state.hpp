@@ -24,6 +24,9 @@ namespace stratum {
 
 // How the journal names a repository state: revision, root and history.
 std::string manifest_id(const manifest& m);
+// The revision an id names (0 for "", no repository). Throws errc::corrupt
+// naming `what` for an id that does not start with one.
+std::uint64_t revision_of_id(const std::string& id, const std::string& what);
 
 class run_state {
  public:

@@ -49,15 +49,6 @@ bool is_rsa(EVP_PKEY* k) { return EVP_PKEY_get_base_id(k) == EVP_PKEY_RSA; }
 
 }  // namespace
 
-std::string openssl_error() {
-  unsigned long e = ERR_get_error();
-  ERR_clear_error();
-  if (!e) return "unknown OpenSSL error";
-  char buf[256];
-  ERR_error_string_n(e, buf, sizeof buf);
-  return buf;
-}
-
 rsa_key rsa_key::generate() {
   // 2048 bits: cvmfs_server's `openssl genrsa 2048` (server/cvmfs_server_ssl.sh).
   EVP_PKEY* k = EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", static_cast<std::size_t>(2048));
@@ -68,26 +59,22 @@ rsa_key rsa_key::generate() {
   return r;
 }
 
-rsa_key rsa_key::from_private_pem(std::string_view pem, const std::string& what) {
+rsa_key rsa_key::read_pem(std::string_view pem, bool is_private, const std::string& what) {
   auto b = reader(pem);
-  EVP_PKEY* k = PEM_read_bio_PrivateKey(b.get(), nullptr, nullptr, nullptr);
-  if (!k) fail(errc::usage, what + " is not a PEM private key (" + openssl_error() + ")");
+  EVP_PKEY* k = is_private ? PEM_read_bio_PrivateKey(b.get(), nullptr, nullptr, nullptr)
+                           : PEM_read_bio_PUBKEY(b.get(), nullptr, nullptr, nullptr);
+  if (!k)
+    fail(errc::usage, what + (is_private ? " is not a PEM private key (" : " is not a PEM public key ('BEGIN PUBLIC KEY'; ") +
+                          openssl_error() + ")");
   rsa_key r;
   r.pkey_ = own(k);
-  r.private_ = true;
+  r.private_ = is_private;
   if (!is_rsa(k)) fail(errc::usage, what + " is not an RSA key; CernVM-FS signs with RSA only");
   return r;
 }
 
-rsa_key rsa_key::from_public_pem(std::string_view pem, const std::string& what) {
-  auto b = reader(pem);
-  EVP_PKEY* k = PEM_read_bio_PUBKEY(b.get(), nullptr, nullptr, nullptr);
-  if (!k) fail(errc::usage, what + " is not a PEM public key ('BEGIN PUBLIC KEY'; " + openssl_error() + ")");
-  rsa_key r;
-  r.pkey_ = own(k);
-  if (!is_rsa(k)) fail(errc::usage, what + " is not an RSA key; CernVM-FS signs with RSA only");
-  return r;
-}
+rsa_key rsa_key::from_private_pem(std::string_view pem, const std::string& what) { return read_pem(pem, true, what); }
+rsa_key rsa_key::from_public_pem(std::string_view pem, const std::string& what) { return read_pem(pem, false, what); }
 
 rsa_key rsa_key::adopt(void* evp_pkey) {
   rsa_key r;

@@ -10,6 +10,7 @@
 // Thread: any; an rsa_key may be shared (OpenSSL keys are immutable).
 #pragma once
 
+#include "catalog/format/signing.hpp"  // openssl_error
 #include "io/io.hpp"
 
 #include <memory>
@@ -44,6 +45,7 @@ class rsa_key {
   void* evp() const { return pkey_.get(); }  // the EVP_PKEY*, for OpenSSL calls
 
  private:
+  static rsa_key read_pem(std::string_view pem, bool is_private, const std::string& what);
   std::shared_ptr<void> pkey_;
   bool private_ = false;
 };
@@ -57,8 +59,5 @@ bool verify_raw(const rsa_key& key, byte_view message, byte_view signature);
 // PKCS#1 v1.5 signature of SHA-1(message) with DigestInfo: the manifest's.
 bytes sign_sha1(const rsa_key& key, byte_view message);
 bool verify_sha1(const rsa_key& key, byte_view message, byte_view signature);
-
-// The last OpenSSL error as text (and the error queue cleared); for messages.
-std::string openssl_error();
 
 }  // namespace stratum::cvmfs

@@ -1,6 +1,7 @@
 // CernVM-FS key sets (catalog/format/cvmfs/keys.hpp): names, files and modes,
 // loading, and the certificate, checked with the openssl command line — the
 // keys cvmfs_server's shell commands make are loaded, and ours read by openssl.
+#include "letter_parts.hpp"
 #include "support.hpp"
 
 #include "catalog/format/cvmfs/keys.hpp"
@@ -21,11 +22,6 @@ unsigned mode_of(const std::string& path) {
   struct stat st {};
   REQUIRE(::stat(path.c_str(), &st) == 0);
   return st.st_mode & 07777;
-}
-
-std::string trim(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
-  return s;
 }
 
 // The keys exactly as server/cvmfs_server_ssl.sh makes them (create_master_key,

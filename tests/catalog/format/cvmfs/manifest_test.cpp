@@ -17,11 +17,6 @@ using namespace std::chrono;
 
 namespace {
 
-std::string trim(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
-  return s;
-}
-
 const key_set& keys() {
   static const key_set k = key_set::generate("test.example.org");
   return k;

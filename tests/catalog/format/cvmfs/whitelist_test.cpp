@@ -18,11 +18,6 @@ using namespace std::chrono;
 
 namespace {
 
-std::string trim(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
-  return s;
-}
-
 // 2026-11-30 13:51:21 UTC, and the set made once (RSA key generation is slow).
 const sys_seconds now = sys_days{year{2026} / 11 / 30} + hours{13} + minutes{51} + seconds{21};
 const key_set& keys() {
