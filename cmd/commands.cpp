@@ -6,11 +6,13 @@
 #include "catalog/format/signing.hpp"
 #include "catalog/publish/publisher.hpp"
 #include "cmd/command.hpp"
+#include "cmd/state_settings.hpp"
 
 #include <chrono>
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
+#include <fstream>
 
 namespace stratum::cmd {
 
@@ -44,18 +46,40 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// --pubkey PATH: a public key file (stratum.pub), or the STATE directory of
-// the repository's publisher (its keys/stratum.pub, or the key itself).
+// A public key file: stratum's Ed25519 key as its 32 raw bytes; an RSA
+// public key (a CernVM-FS master key, FQRN.pub) as its PEM text, which the
+// reader checks and makes canonical.
+bytes public_key_file(const std::string& path) {
+  try {
+    return load_public_key(path);
+  } catch (const std::exception& e) {
+    if (!is(e, errc::usage)) throw;
+    std::ifstream in(path, std::ios::binary);
+    std::string text(64 << 10, '\0');
+    in.read(text.data(), static_cast<std::streamsize>(text.size()));
+    text.resize(static_cast<std::size_t>(in.gcount()));
+    if (text.find("-----BEGIN PUBLIC KEY-----") == std::string::npos) throw;
+    return bytes(as_bytes(text).begin(), as_bytes(text).end());
+  }
+}
+
+// --pubkey PATH: a public key file (stratum.pub, or a CernVM-FS FQRN.pub), or
+// the STATE directory of the repository's publisher (its keys/stratum.pub,
+// the key itself, or the master public key of its CernVM-FS key set).
 bytes pinned_key(const parsed_args& a) {
   auto k = a.get("pubkey");
   if (!k) return {};
   std::error_code ec;
-  if (!fs::is_directory(*k, ec)) return load_public_key(*k);
+  if (!fs::is_directory(*k, ec)) return public_key_file(*k);
+  if (auto fqrn = read_setting(*k, "name")) {  // a CernVM-FS publisher's STATE
+    const std::string pub = read_setting(*k, "keys").value_or(*k + "/keys") + "/" + *fqrn + ".pub";
+    if (fs::exists(pub, ec)) return public_key_file(pub);
+  }
   for (const char* name : {"/keys/stratum.pub", "/stratum.pub"})
-    if (fs::exists(*k + name, ec)) return load_public_key(*k + name);
+    if (fs::exists(*k + name, ec)) return public_key_file(*k + name);
   if (fs::exists(*k + "/keys/stratum.key", ec)) return signing_key::load(*k + "/keys/stratum.key").public_raw();
-  fail(errc::usage, "--pubkey '" + *k + "' is a directory without keys/stratum.pub: give the repository's public key "
-                    "file or its publisher's STATE directory");
+  fail(errc::usage, "--pubkey '" + *k + "' is a directory without keys/stratum.pub or a CernVM-FS key set: give the "
+                    "repository's public key file or its publisher's STATE directory");
 }
 
 // The repository as the known-repositories record names it: one name for
@@ -81,7 +105,7 @@ trust_options reader_trust(const std::string& spec, const parsed_args& a, const 
   t.pinned_key = pinned_key(a);
   t.known_file = default_known_file();
   t.allow_older = a.has("allow-older");
-  t.allow_expired = a.has("allow-expired");
+  t.allow_expired = a.has("allow-expired") || a.has("ignore-expiry");
   t.notice = [](const std::string& m) { std::fprintf(stderr, "stratum: warning: %s\n", m.c_str()); };
   if (t.known_file.empty() && t.pinned_key.empty())
     t.notice("neither XDG_CONFIG_HOME nor HOME is set, so no key can be remembered: the manifest is checked only "
@@ -143,6 +167,7 @@ std::vector<option_spec> with_read_options(std::vector<option_spec> v) {
   v.push_back(opt_pubkey);
   v.push_back({"allow-older"});
   v.push_back({"allow-expired"});
+  v.push_back({"ignore-expiry"});
   v.push_back({"max-catalog-size", 0, true});
   return with_store_options(std::move(v));
 }
@@ -173,7 +198,9 @@ const char* trust_help =
     "than one read before, or a manifest past its signed expiry, is refused.\n"
     "  --pubkey PATH       the repository's public key (stratum.pub), or its publisher's STATE\n"
     "  --allow-older       read a revision older than the newest seen (after a deliberate restore)\n"
-    "  --allow-expired     read a manifest past its expiry\n";
+    "  --allow-expired, --ignore-expiry   read a manifest (CernVM-FS: a whitelist) past its expiry\n"
+    "A CernVM-FS repository is verified with its master public key (FQRN.pub): the first read needs\n"
+    "--pubkey FILE (or the publisher's STATE); the key is kept beside the record for later reads.\n";
 
 const std::vector<command>& commands() {
   static const std::vector<command> list = [] {

@@ -38,12 +38,11 @@ std::unique_ptr<format_writer> chosen_format(const parsed_args& a, const std::st
                    (a.has("hash") && hash != setting("hash").value_or("sha1"))))
     fail(errc::usage, "STATE '" + state + "' publishes '" + setting("name").value_or("?") +
                           "'; its name and hash algorithm cannot change");
-  if (!fresh)
-    fail(errc::usage, "this version publishes a CernVM-FS repository's first revision only (--new): reading one back, "
-                      "which the next revision needs, is not built yet (issue 17)");
-  const std::string keys_dir = a.get_or("keys", state + "/keys");
+  // The key set: --keys DIR when the repository is made (remembered), else
+  // STATE/keys, made by --new when it holds none.
+  const std::string keys_dir = a.get_or("keys", setting("keys").value_or(state + "/keys"));
   std::error_code ec;
-  if (!a.has("keys") && !std::filesystem::exists(keys_dir + "/" + *name + ".crt", ec)) {
+  if (fresh && !a.has("keys") && !std::filesystem::exists(keys_dir + "/" + *name + ".crt", ec)) {
     std::filesystem::create_directories(keys_dir, ec);
     cvmfs::key_set::generate(*name).save(keys_dir);
   }
@@ -51,6 +50,7 @@ std::unique_ptr<format_writer> chosen_format(const parsed_args& a, const std::st
   write_setting(state, "format", wanted);
   write_setting(state, "name", *name);
   write_setting(state, "hash", hash);
+  if (a.has("keys")) write_setting(state, "keys", std::filesystem::absolute(keys_dir).string());
   return std::make_unique<cvmfs::cvmfs_writer>(std::move(keys), *alg);
 }
 

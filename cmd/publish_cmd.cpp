@@ -81,6 +81,7 @@ awaitable<int> publish_to(parsed_args& a, const std::string& spec, const std::st
   }
   o.expiry_seconds = expiry_seconds(a, state, 0);
   auto fmt = chosen_format(a, state, fresh);
+  const std::string fmt_name = fmt ? std::string(fmt->name()) : "stratum";
   const bool quiet = a.has("quiet") || a.has("json");
   // One-off notices go to stderr even with --json (stdout stays one JSON object).
   o.log = [quiet = a.has("quiet")](const std::string& m) { if (!quiet) std::fprintf(stderr, "stratum: %s\n", m.c_str()); };
@@ -133,6 +134,10 @@ awaitable<int> publish_to(parsed_args& a, const std::string& spec, const std::st
                  human_bytes(static_cast<double>(s.bytes_stored)).c_str(), secs);
     if (!r.problems.empty())
       std::fprintf(stderr, "%zu path(s) were not published; see %s/problems.txt\n", r.problems.size(), state.c_str());
+    if (fresh && fmt_name == "cvmfs")
+      std::fprintf(stderr, "clients verify it with the master public key %s (CVMFS_PUBLIC_KEY); readers with --pubkey %s\n",
+                   escape_name(read_setting(state, "keys").value_or(state + "/keys") + "/" + read_setting(state, "name").value_or("") + ".pub").c_str(),
+                   escape_name(state).c_str());
   }
   co_return r.problems.empty() ? ok : problems;
 }
@@ -166,10 +171,10 @@ std::vector<command> publish_commands() {
        "  --tag NAME          also tag the new revision NAME;  -m, --message TEXT  its description\n"
        "  --format stratum|cvmfs   the repository format, chosen with --new and kept in STATE\n"
        "                      (default stratum); cvmfs writes what CernVM-FS clients mount\n"
-       "                      (docs/FORMAT-cvmfs.md; so far its first revision only)\n"
+       "                      (docs/FORMAT-cvmfs.md)\n"
        "  --name FQRN         cvmfs: the repository's name;  --hash sha1|rmd160|shake128 (default sha1)\n"
-       "  --keys DIR          cvmfs: an existing key set (FQRN.masterkey, .pub, .key, .crt); default\n"
-       "                      STATE/keys, made by --new\n"
+       "  --keys DIR          cvmfs: an existing key set (FQRN.masterkey, .pub, .key, .crt), kept in\n"
+       "                      STATE; default STATE/keys, made by --new\n"
        "  --expiry DAYS       readers refuse the manifest DAYS after it is signed, so an old one cannot\n"
        "                      be replayed for longer (renew with 'stratum resign'); kept in STATE for\n"
        "                      later publishes; 0 (the default): never\n"

@@ -102,15 +102,25 @@ awaitable<int> do_info(parsed_args& a) {
     std::fputs(info_json(store->describe(), m, s, repo->history().tags.size()).c_str(), stdout);
     co_return ok;
   }
-  std::printf("store:           %s\nrevision:        %llu\npublished:       %s UTC\nroot catalog:    %s\n"
+  const auto& f = repo->format();
+  const std::string anchor_fp = sha256(repo->anchor()).hex();
+  std::printf("store:           %s\nformat:          %s\nrevision:        %llu\npublished:       %s UTC\nroot catalog:    %s\n"
               "history:         %s\nsigning key:     %s (signature verified)\n"
               "files:           %llu (%s), %llu chunked into %llu chunks\ndirectories:     %llu\n"
               "symlinks:        %llu\nspecial files:   %llu\nnested catalogs: %llu\n",
-              escape_name(store->describe()).c_str(), (unsigned long long)m.revision, time_string(m.timestamp).c_str(), m.root.hex().c_str(),
-              m.history.hex().c_str(), m.public_key.hex().c_str(), (unsigned long long)s.regular,
+              escape_name(store->describe()).c_str(), std::string(f.name()).c_str(), (unsigned long long)m.revision,
+              time_string(m.timestamp).c_str(), f.hash_text(m.root).c_str(), f.hash_text(m.history).c_str(),
+              f.hash_text(m.public_key).c_str(), (unsigned long long)s.regular,
               human_bytes(static_cast<double>(s.bytes)).c_str(), (unsigned long long)s.chunked, (unsigned long long)s.chunks,
               (unsigned long long)s.directories, (unsigned long long)s.symlinks, (unsigned long long)s.specials,
               (unsigned long long)s.nested);
+  // What a CernVM-FS client must be given: the master public key, kept
+  // beside the trust record once a read was given it.
+  if (f.anchor_required()) {
+    const std::string kept = default_known_file().empty() ? "" : anchor_file(default_known_file(), sha256(repo->anchor()));
+    std::printf("master key:      %s (SHA-256 %s; CVMFS_PUBLIC_KEY for clients; its publisher has it in STATE/keys)\n",
+                kept.empty() ? "(not kept)" : escape_name(kept).c_str(), anchor_fp.c_str());
+  }
   for (auto& t : repo->history().tags)
     std::printf("tag:             %s -> revision %llu (%s)%s%s\n", t.name.c_str(), (unsigned long long)t.revision,
                 time_string(t.timestamp).c_str(), t.description.empty() ? "" : ": ", escape_name(t.description).c_str());

@@ -42,6 +42,8 @@ struct catalog_context {
   std::vector<bytes> nested_notes;  // one per catalog::nested, in its order: catalog_note() of each
 };
 
+class format_reader;
+
 class format_writer {
  public:
   virtual ~format_writer() = default;
@@ -64,6 +66,10 @@ class format_writer {
   // The file whose presence in a directory starts a nested catalog there
   // (".stratumcatalog"; CernVM-FS's ".cvmfscatalog").
   virtual std::string_view nested_marker() const { return ".stratumcatalog"; }
+  // true when a catalog's bytes depend on the revision (CernVM-FS), so an
+  // unchanged subtree would get a new catalog each revision: the publisher
+  // then keeps an unchanged nested catalog as it was (catalog_builder).
+  virtual bool catalogs_carry_revision() const { return false; }
   virtual bytes encode_catalog(const catalog& c, const catalog_context& ctx) const = 0;
   // What the parent's encode_catalog needs of nested catalog `c` (opaque to
   // the publisher, which keeps it with the catalog's record; empty for a
@@ -89,6 +95,14 @@ class format_writer {
   // (CernVM-FS: the whitelist, valid from `now`, and the master replica
   // marker); none for stratum's own format.
   virtual std::vector<std::pair<std::string, bytes>> side_files(std::int64_t now) const = 0;
+
+  // The key a reader of this publisher's repository trusts (format_reader::
+  // vouch's anchor): stratum's own format, the Ed25519 public key;
+  // CernVM-FS, the master public key. The publisher pins it when it reads
+  // its previous revision.
+  virtual bytes trust_anchor(const signing_key& key) const = 0;
+  // The reader of the repositories this writer writes.
+  virtual std::unique_ptr<format_reader> reader() const = 0;
 };
 
 // What opening a repository yields: the verified manifest of its current
@@ -106,6 +120,9 @@ class format_reader {
   // The most bytes of a manifest a reader reads; a larger one is refused.
   virtual std::size_t manifest_max_size() const = 0;
   virtual std::string object_key(const hash256& h, object_kind k) const = 0;
+  // An object name as the format writes it in text (hex; CernVM-FS: hex of
+  // its 20 bytes and the algorithm's suffix).
+  virtual std::string hash_text(const hash256& h) const { return h.hex(); }
 
   // Parses the manifest's bytes; returns the manifest and what must be
   // verified: the signed part, the signature and the public key object it
@@ -113,9 +130,34 @@ class format_reader {
   virtual parsed_manifest parse_manifest(byte_view text, const std::string& what) const = 0;
   // Whether `key_object` (the public key object's content) signed `p`.
   virtual bool verify_manifest(const parsed_manifest& p, byte_view key_object) const = 0;
-  // The exact content size of the public key object, so a hostile store
-  // cannot make a reader inflate more than that before any check.
+  // The content size of the public key object, so a hostile store cannot
+  // make a reader inflate more than that before any check: exact, or (when
+  // public_key_size_exact() is false: a CernVM-FS certificate) at most.
   virtual std::uint64_t public_key_size() const = 0;
+  virtual bool public_key_size_exact() const { return true; }
+
+  // The chain from the key a reader trusts — the anchor: pinned with
+  // --pubkey or recorded on first use (catalog/read/trust.hpp) — to the key
+  // that signed the manifest. stratum's own format: the manifest's key is
+  // the anchor, so a first read can learn it. CernVM-FS: the master key
+  // signs the whitelist, which lists the certificate that signed the
+  // manifest; a reader must have the anchor beforehand (anchor_required()).
+  //
+  // Fixed files the chain needs besides the manifest (".cvmfswhitelist"),
+  // each read up to manifest_max_size() bytes.
+  virtual std::vector<std::string> chain_files() const { return {}; }
+  virtual bool anchor_required() const { return false; }
+  // Checks that `anchor` (empty: none known yet) vouches for the verified
+  // manifest `p` signed with `key_object`, through `files` (the content of
+  // chain_files(), nullopt for one that is missing), at time `now`; a chain
+  // past its expiry is refused unless `ignore_expiry`. Returns the anchor
+  // in its canonical form, whose SHA-256 the trust record keeps. Throws
+  // errc::corrupt saying which link fails and what to do.
+  virtual bytes vouch(const parsed_manifest& p, byte_view key_object, const std::vector<std::optional<bytes>>& files,
+                      byte_view anchor, bool ignore_expiry, std::int64_t now) const {
+    (void)p, (void)files, (void)anchor, (void)ignore_expiry, (void)now;
+    return bytes(key_object.begin(), key_object.end());
+  }
 
   // Turns a stored object into its content, checked against its name:
   // inflates to exactly `size` bytes (or, without a size, in a stream that

@@ -23,6 +23,8 @@ class native_writer final : public format_writer {
   bytes encode_manifest(const manifest& m, const signing_key& key) const override { return stratum::encode_manifest(m, key); }
   std::vector<bytes> implicit_objects() const override { return {}; }
   std::vector<std::pair<std::string, bytes>> side_files(std::int64_t) const override { return {}; }
+  bytes trust_anchor(const signing_key& key) const override { return key.public_raw(); }
+  std::unique_ptr<format_reader> reader() const override;
 
  private:
   compression comp_;
@@ -64,6 +66,8 @@ class native_reader final : public format_reader {
 };
 
 }  // namespace
+
+std::unique_ptr<format_reader> native_writer::reader() const { return make_native_reader(); }
 
 std::unique_ptr<format_writer> make_native_writer(compression c) { return std::make_unique<native_writer>(c); }
 std::unique_ptr<format_reader> make_native_reader() { return std::make_unique<native_reader>(); }

@@ -159,15 +159,17 @@ void catalog_builder::collect(const std::string& top, catalog& c, std::vector<st
 
 awaitable<built_catalog> catalog_builder::build(std::string top) {
   journal& j = run_.records();
-  if (auto v = j.get(pj::catalog_key(top))) {
-    auto r = pj::decode_catalog_record(*v, pj::catalog_key(top));
-    // A record without the size (an older version's run) is built again:
-    // the same tree encodes to the same catalog, and its size is needed.
-    if (r.run == run_.fixed().run && r.size != 0) {
-      ++stats_.catalogs;
-      co_return built_catalog{r.hash, r.stats, r.size, bytes(as_bytes(r.note).begin(), as_bytes(r.note).end())};
-    }
+  const std::uint64_t this_run = run_.fixed().run;
+  std::optional<pj::catalog_record> prior;
+  if (auto v = j.get(pj::catalog_key(top))) prior = pj::decode_catalog_record(*v, pj::catalog_key(top));
+  // A record without the size (an older version's run) is built again:
+  // the same tree encodes to the same catalog, and its size is needed.
+  if (prior && prior->run == this_run && prior->size != 0) {
+    ++stats_.catalogs;
+    co_return built_catalog{prior->hash, prior->stats, prior->size, bytes(as_bytes(prior->note).begin(), as_bytes(prior->note).end())};
   }
+  // The previous revision's catalog here (its record is that revision's).
+  if (prior && prior->size == 0) prior.reset();
   catalog c;
   c.root_path = top;
   std::vector<std::string> nested;
@@ -179,6 +181,7 @@ awaitable<built_catalog> catalog_builder::build(std::string top) {
   catalog_stats s = count(c);
   catalog_context ctx = base_;
   if (top.empty()) ctx.previous = previous_root_;
+  else if (prior) ctx.previous = prior->hash;
   for (const auto& path : nested) {
     auto b = co_await build(path);
     c.nested.push_back({path, b.h, b.size});
@@ -187,6 +190,19 @@ awaitable<built_catalog> catalog_builder::build(std::string top) {
     ++s.nested;
   }
   c.stats = s;
+  const bool keep_tree = fmt_.catalogs_carry_revision();
+  std::optional<hash256> tree;
+  if (keep_tree) tree = co_await run_on(cpu_, [&] { return sha256(encode_catalog(c)); });
+  // A nested catalog whose tree did not change stays the catalog the
+  // previous revision has (its revision and time included), as cvmfs_server
+  // keeps it — when the store confirmed it to this journal. The root is
+  // always new: it carries the revision.
+  if (keep_tree && !top.empty() && prior && prior->tree == tree &&
+      j.get(pj::object_key(prior->hash, object_kind::catalog))) {
+    j.put(pj::catalog_key(top), pj::encode_catalog_record({this_run, prior->hash, s, prior->size, prior->note, tree}));
+    ++stats_.catalogs;
+    co_return built_catalog{prior->hash, s, prior->size, bytes(as_bytes(prior->note).begin(), as_bytes(prior->note).end())};
+  }
   std::uint64_t size = 0;
   bytes note;
   auto p = co_await run_on(cpu_, [&] {
@@ -196,7 +212,7 @@ awaitable<built_catalog> catalog_builder::build(std::string top) {
     return sink_.prepare(encoded, object_kind::catalog);
   });
   co_await sink_.store(p);
-  j.put(pj::catalog_key(top), pj::encode_catalog_record({run_.fixed().run, p.h, s, size, to_string(note)}));
+  j.put(pj::catalog_key(top), pj::encode_catalog_record({this_run, p.h, s, size, to_string(note), tree}));
   ++stats_.catalogs;
   crash_point("catalog");
   co_return built_catalog{p.h, s, size, std::move(note)};

@@ -74,12 +74,12 @@ struct publisher::impl {
       try {
         // Its own key only; an expired manifest is what a publish renews.
         trust_options own;
-        own.pinned_key = key.public_raw();
-        own.pinned_from = "this publisher's signing key (--key, or STATE/keys/stratum.key)";
+        own.pinned_key = fmt->trust_anchor(key);
+        own.pinned_from = "this publisher's key (--key or --keys, or STATE/keys)";
         own.allow_expired = true;
         // Its catalogs are this publisher's: an older repository's, which
         // carry no sizes, are read up to 4 GiB, as before sizes were recorded.
-        previous = co_await repository::open(store, cpu, own, nullptr, read_limits{std::uint64_t(1) << 32});
+        previous = co_await repository::open(store, cpu, own, fmt->reader(), read_limits{std::uint64_t(1) << 32});
       } catch (const std::exception& e) {
         if (!is(e, errc::not_found)) throw;
       }

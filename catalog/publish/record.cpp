@@ -153,7 +153,8 @@ std::string encode_catalog_record(const catalog_record& r) {
   const auto& s = r.stats;
   for (auto v : {s.regular, s.directories, s.symlinks, s.specials, s.bytes, s.chunked, s.chunks, s.nested}) e.varint(v);
   if (r.size) e.varint(r.size);
-  if (r.size && !r.note.empty()) e.str(r.note);
+  if (r.size && (!r.note.empty() || r.tree)) e.str(r.note);
+  if (r.size && r.tree) e.hash(*r.tree);
   return as_string(e.take());
 }
 
@@ -168,6 +169,7 @@ catalog_record decode_catalog_record(std::string_view v, std::string_view key) {
   // The size came later: an older version's record ends before it.
   if (!d.done() && (r.size = d.varint()) == 0) d.bad("catalog size 0");
   if (!d.done()) r.note = d.str();
+  if (!d.done()) r.tree = d.hash();
   if (!d.done()) d.bad("trailing bytes");
   return r;
 }

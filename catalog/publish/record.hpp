@@ -80,6 +80,11 @@ struct catalog_record {
   // (format_writer::catalog_note); empty for stratum's own format, and then
   // not written, so its records are as before.
   std::string note;
+  // The tree the catalog was encoded from (the SHA-256 of stratum's own
+  // encoding of it), kept by formats whose catalogs carry the revision
+  // (format_writer::catalogs_carry_revision): a nested catalog whose tree is
+  // unchanged in the next revision is kept, not written again.
+  std::optional<hash256> tree;
 };
 std::string encode_catalog_record(const catalog_record& r);
 catalog_record decode_catalog_record(std::string_view v, std::string_view key);

@@ -77,7 +77,10 @@ void run_state::start(std::uint64_t n, const std::string& base, bool verify, boo
   journal::batch b;
   if (wipe) b.erase_range("a", "z");  // every record kind
   else
-    for (char kind : {'p', 'c', 'i'}) b.erase_range(pj::prefix_begin(kind), pj::prefix_end(kind));
+    // Catalog records stay: they are the previous revision's, which a
+    // format whose catalogs carry the revision keeps where unchanged
+    // (catalog_builder); each names the run that built it.
+    for (char kind : {'p', 'i'}) b.erase_range(pj::prefix_begin(kind), pj::prefix_end(kind));
   b.put(pj::meta_key("source"), source_);
   b.put(pj::meta_key("store"), store_);
   b.put(pj::meta_key("key"), key_);

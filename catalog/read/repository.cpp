@@ -3,6 +3,8 @@
 #include "catalog/read/repository.hpp"
 
 #include "async/error.hpp"
+#include "catalog/format/cvmfs/cvmfs_format.hpp"
+#include "catalog/format/cvmfs/cvmfs_reader.hpp"
 #include "catalog/format/native_format.hpp"
 #include "io/compress.hpp"
 #include "catalog/read/validator.hpp"
@@ -18,47 +20,89 @@ const nested_ref* nested_for(const catalog& c, std::string_view path) {
   return nullptr;
 }
 
+namespace {
+
+std::string too_large(const backend& store, const std::string& key, std::size_t most) {
+  return store.describe() + ": " + key + " is larger than " + std::to_string(most) +
+         " bytes, more than any such file; the store is damaged or was tampered with: remove it, or publish again";
+}
+
+}  // namespace
+
 awaitable<std::unique_ptr<repository>> repository::open(backend& store, asio::thread_pool& cpu, trust_options trust,
                                                         std::unique_ptr<format_reader> fmt, read_limits limits) {
+  const bool detect = !fmt;
   if (!fmt) fmt = make_native_reader();
+  // One byte more than a manifest may hold tells a larger one apart, without
+  // reading it whole (a sparse 3 GiB one was).
+  auto text = co_await store.get(fmt->manifest_key(), 0, fmt->manifest_max_size() + 1);
+  if (!text && detect) {
+    // No stratum manifest: a CernVM-FS repository, if the store holds one.
+    constexpr std::size_t cvmfs_most = 64 << 10;
+    text = co_await store.get(cvmfs::manifest_file, 0, cvmfs_most + 1);
+    if (text && text->size() <= cvmfs_most) fmt = cvmfs::reader_for(*text, store.describe());
+  }
   std::unique_ptr<repository> r(new repository(store, cpu, std::move(fmt), limits));
   const format_reader& f = *r->fmt_;
   const std::string mkey = f.manifest_key();
-  // One byte more than a manifest may hold tells a larger one apart, without
-  // reading it whole (a sparse 3 GiB one was).
   const std::size_t most = f.manifest_max_size();
-  auto text = co_await store.get(mkey, 0, most + 1);
   if (!text) fail(errc::not_found, "store '" + store.describe() + "' holds no repository (no " + mkey + "); publish one with 'stratum publish --new'");
-  if (text->size() > most)
-    fail(errc::corrupt, store.describe() + ": " + mkey + " is larger than " + std::to_string(most) +
-                            " bytes, more than any manifest; the store is damaged or was tampered with: remove it, or "
-                            "publish again");
+  if (text->size() > most) fail(errc::corrupt, too_large(store, mkey, most));
   auto p = f.parse_manifest(*text, store.describe());
-  // The key object's size is fixed by the format: a hostile store cannot
+  // The key object's size is bounded by the format: a hostile store cannot
   // make this inflate more before the signature is checked.
-  auto key = co_await r->read(p.m.public_key, object_kind::public_key, f.public_key_size());
+  const bool exact = f.public_key_size_exact();
+  auto key = co_await r->read(p.m.public_key, object_kind::public_key, exact ? std::optional(f.public_key_size()) : std::nullopt,
+                              f.public_key_size());
   if (!f.verify_manifest(p, key))
     fail(errc::corrupt, store.describe() + ": the manifest's signature does not verify; the repository may have been tampered with");
-  if (trust.repository.empty()) trust.repository = store.describe();
-  trust_manifest(trust, p.m, key, static_cast<std::int64_t>(std::time(nullptr)));
+  co_await r->trust(p, key, trust);
   r->head_ = p.m;
   if (p.m.root_size) r->catalog_sizes_.emplace(p.m.root, *p.m.root_size);
   // A bad history is damage to list (check exits 1), not a repository that
   // cannot be trusted: the signed manifest names the current root without it.
-  // A store that is down still ends the command.
-  try {
-    auto h = co_await r->read(p.m.history, object_kind::history, p.m.history_size);
-    r->history_ = f.decode_history(h, f.object_key(p.m.history, object_kind::history));
-  } catch (const std::exception& e) {
-    if (ends_run(e) || !(is(e, errc::corrupt) || is(e, errc::not_found))) throw;
-    r->history_problem_ = std::string("the history (tags, earlier revisions) is damaged: ") + e.what();
-  }
+  // A store that is down still ends the command. A CernVM-FS manifest may
+  // name no history: no tags, then.
+  if (p.m.history != hash256{}) try {
+      auto h = co_await r->read(p.m.history, object_kind::history, p.m.history_size);
+      r->history_ = f.decode_history(h, f.object_key(p.m.history, object_kind::history));
+    } catch (const std::exception& e) {
+      if (ends_run(e) || !(is(e, errc::corrupt) || is(e, errc::not_found))) throw;
+      r->history_problem_ = std::string("the history (tags, earlier revisions) is damaged: ") + e.what();
+    }
   // Tagged revisions' root catalogs, at the sizes the history recorded.
   for (const auto& t : r->history_.tags)
     if (t.root_size) r->catalog_sizes_.emplace(t.root, t.root_size);
   for (const auto& v : r->history_.revisions)
     if (v.root_size) r->catalog_sizes_.emplace(v.root, v.root_size);
   co_return r;
+}
+
+awaitable<void> repository::trust(const parsed_manifest& p, byte_view key, trust_options& t) {
+  const format_reader& f = *fmt_;
+  if (t.repository.empty()) t.repository = store_.describe();
+  std::vector<std::optional<bytes>> files;
+  for (const auto& name : f.chain_files()) {
+    auto b = co_await store_.get(name, 0, f.manifest_max_size() + 1);
+    if (b && b->size() > f.manifest_max_size()) fail(errc::corrupt, too_large(store_, name, f.manifest_max_size()));
+    files.push_back(std::move(b));
+  }
+  // The anchor: pinned, else (for a format that cannot learn it from the
+  // store) the one kept when it was first given.
+  bytes anchor = t.pinned_key;
+  if (anchor.empty() && f.anchor_required())
+    if (auto rec = read_known(t.known_file, t.repository))
+      if (auto kept = read_anchor(t.known_file, rec->key)) anchor = std::move(*kept);
+  const auto now = static_cast<std::int64_t>(std::time(nullptr));
+  bytes canonical = co_await run_on(cpu_, [&] { return f.vouch(p, key, files, anchor, t.allow_expired, now); });
+  // A format that verified with the pinned key has made it canonical.
+  if (f.anchor_required() && !t.pinned_key.empty()) t.pinned_key = canonical;
+  trust_manifest(t, p.m, canonical, now);
+  anchor_ = canonical;
+  if (f.anchor_required())
+    if (auto why = keep_anchor(t.known_file, canonical); !why.empty() && t.notice)
+      t.notice("cannot keep the master key of " + t.repository + " beside " + t.known_file + ": " + why +
+               "; give it with --pubkey next time");
 }
 
 const history& repository::history() const {
@@ -76,11 +120,13 @@ hash256 repository::root_for(const std::optional<std::string>& tag) const {
 
 awaitable<bytes> repository::read_object(const hash256& h, object_kind k, std::uint64_t size) { return read(h, k, size); }
 
-awaitable<bytes> repository::read(const hash256& h, object_kind k, std::optional<std::uint64_t> size) {
+awaitable<bytes> repository::read(const hash256& h, object_kind k, std::optional<std::uint64_t> size,
+                                  std::optional<std::uint64_t> limit) {
   auto key = fmt_->object_key(h, k);
+  const std::uint64_t most = limit ? *limit : limits_.max_catalog_size;
   // Stored bytes beyond what any zlib stream of the content can take are not
   // fetched: one byte more is enough to know the object is not what it says.
-  const std::uint64_t content = size ? *size : limits_.max_catalog_size;
+  const std::uint64_t content = size ? *size : most;
   const std::uint64_t bound = max_stored_size(content);
   auto stored = co_await store_.get(key, 0, bound == UINT64_MAX ? 0 : bound + 1);
   if (!stored) fail(errc::not_found, store_.describe() + ": object " + key + " is missing");
@@ -89,7 +135,7 @@ awaitable<bytes> repository::read(const hash256& h, object_kind k, std::optional
                             (size ? "its " + std::to_string(content) + "-byte content"
                                   : "up to " + std::to_string(content) + " bytes (the limit for an object of unknown size)") +
                             "; remove it or restore the object");
-  auto result_ = co_await run_on(cpu_, [&] { return fmt_->open_object(*stored, h, k, size, limits_.max_catalog_size); });
+  auto result_ = co_await run_on(cpu_, [&] { return fmt_->open_object(*stored, h, k, size, most); });
   co_return result_;
 }
 

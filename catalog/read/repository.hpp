@@ -40,11 +40,15 @@ class repository {
   // or recorded key, no replay, no expired manifest), then reads the
   // history. Throws errc::not_found when the store holds no repository,
   // errc::corrupt when the manifest is invalid, too large, forged or not
-  // trusted. The format is stratum's own unless `fmt` is given.
+  // trusted. Without `fmt`, the format is the store's: stratum's own, or
+  // CernVM-FS when the store holds a `.cvmfspublished` and no
+  // `.stratumpublished`.
   static awaitable<std::unique_ptr<repository>> open(backend& store, asio::thread_pool& cpu, trust_options trust,
                                                      std::unique_ptr<format_reader> fmt = nullptr, read_limits limits = {});
 
   const manifest& head() const { return head_; }
+  // The key the manifest was trusted through (format_reader::vouch), canonical.
+  const bytes& anchor() const { return anchor_; }
   // The history (tags). A history object that is missing or does not decode
   // does not stop open(): the current revision is still readable and `check`
   // lists it as damage. history() then throws errc::corrupt with the reason,
@@ -89,13 +93,18 @@ class repository {
  private:
   repository(backend& store, asio::thread_pool& cpu, std::unique_ptr<format_reader> fmt, read_limits limits)
       : store_(store), cpu_(cpu), fmt_(std::move(fmt)), limits_(limits) {}
-  // Without a size: inflated under limits_.max_catalog_size.
-  awaitable<bytes> read(const hash256& h, object_kind k, std::optional<std::uint64_t> size);
+  // Without a size: inflated under `limit`, or limits_.max_catalog_size.
+  awaitable<bytes> read(const hash256& h, object_kind k, std::optional<std::uint64_t> size,
+                        std::optional<std::uint64_t> limit = std::nullopt);
+  // The manifest's verified chain of trust (format_reader::vouch), and the
+  // trust decision (trust.hpp).
+  awaitable<void> trust(const parsed_manifest& p, byte_view key, trust_options& t);
 
   backend& store_;
   asio::thread_pool& cpu_;
   std::unique_ptr<format_reader> fmt_;
   manifest head_;
+  bytes anchor_;
   struct history history_;
   read_limits limits_;
   std::optional<std::string> history_problem_;

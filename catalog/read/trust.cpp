@@ -125,6 +125,43 @@ const char* header[] = {
 
 }  // namespace
 
+std::string anchor_file(const std::string& known_file, const hash256& fp) {
+  return (fs::path(known_file).parent_path() / "keys" / (fp.hex() + ".pem")).string();
+}
+
+std::optional<bytes> read_anchor(const std::string& known_file, const hash256& fp) {
+  if (known_file.empty()) return std::nullopt;
+  std::ifstream in(anchor_file(known_file, fp), std::ios::binary);
+  if (!in) return std::nullopt;
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  bytes b(as_bytes(text).begin(), as_bytes(text).end());
+  // A file that is not the key the record names is no key at all.
+  if (sha256(b) != fp) return std::nullopt;
+  return b;
+}
+
+std::string keep_anchor(const std::string& known_file, byte_view anchor) {
+  if (known_file.empty()) return "";
+  const std::string file = anchor_file(known_file, sha256(anchor));
+  std::error_code ec;
+  if (fs::exists(file, ec)) return "";
+  fs::create_directories(fs::path(file).parent_path(), ec);
+  if (ec) return ec.message();
+  const std::string tmp = file + ".tmp." + std::to_string(::getpid());
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out.write(reinterpret_cast<const char*>(anchor.data()), static_cast<std::streamsize>(anchor.size()));
+    out.flush();
+    if (!out) return std::strerror(errno);
+  }
+  if (std::rename(tmp.c_str(), file.c_str()) != 0) {
+    std::string why = std::strerror(errno);
+    std::remove(tmp.c_str());
+    return why;
+  }
+  return "";
+}
+
 std::string default_known_file() {
   const char* xdg = std::getenv("XDG_CONFIG_HOME");
   if (xdg && *xdg == '/') return std::string(xdg) + "/stratum/known_repositories";

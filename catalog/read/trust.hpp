@@ -47,6 +47,15 @@ struct known_repository {
 // Reads the record of `repository` from `file` (nullopt: none).
 std::optional<known_repository> read_known(const std::string& file, const std::string& repository);
 
+// A format whose anchor a reader must hold in full to verify anything
+// (CernVM-FS: the master public key; format_reader::anchor_required) keeps
+// it beside the record, in keys/<SHA-256 hex>.pem, so a later read needs no
+// --pubkey. read_anchor: nullopt when absent or not the key named;
+// keep_anchor returns "" or why it could not write it.
+std::string anchor_file(const std::string& known_file, const hash256& fp);
+std::optional<bytes> read_anchor(const std::string& known_file, const hash256& fp);
+std::string keep_anchor(const std::string& known_file, byte_view anchor);
+
 // Decides whether the manifest `m` (its signature already verified with the
 // key `key_raw` that its public_key names) is to be trusted, at time `now`,
 // and records what was accepted. Throws errc::corrupt with a message saying

@@ -84,9 +84,10 @@ TEST_CASE("cvmfs publish: what cannot be used is refused before anything is writ
   auto other = run_stratum({"publish", d / "st", d / "src", d / "store", "--format", "stratum"});
   CHECK(other.code == 2);
   CHECK(has(other.err, "in the cvmfs format, not stratum"));
-  auto next = run_stratum({"publish", d / "st", d / "src", d / "store"});
-  CHECK(next.code == 2);
-  CHECK(has(next.err, "first revision only"));
+  // --name and --hash are fixed when the repository is made.
+  auto renamed = run_stratum({"publish", d / "st", d / "src", d / "store", "--name", "c.d"});
+  CHECK(renamed.code == 2);
+  CHECK(has(renamed.err, "cannot change"));
   // A native STATE refuses the other format too.
   REQUIRE(run_stratum({"publish", "--new", "-q", d / "st2", d / "src", d / "store2"}).code == 0);
   auto mixed = run_stratum({"publish", d / "st2", d / "src", d / "store2", "--format", "cvmfs", "--name", "a.b"});

@@ -4,6 +4,7 @@
 
 #include "async/error.hpp"
 #include "catalog/format/cvmfs/catalog_sql.hpp"
+#include "catalog/format/cvmfs/cvmfs_reader.hpp"
 #include "catalog/format/cvmfs/history_sql.hpp"
 #include "catalog/format/cvmfs/manifest.hpp"
 #include "catalog/format/cvmfs/whitelist.hpp"
@@ -55,12 +56,14 @@ cvmfs_writer::cvmfs_writer(key_set keys, algorithm alg) : keys_(std::move(keys))
 
 bytes cvmfs_writer::compress(byte_view content) const { return deflate_object(content, zlib_level); }
 
-std::string cvmfs_writer::object_key(const hash256& h, object_kind k) const {
-  const std::string t = to_text(h, alg_);
-  std::string key = "data/" + t.substr(0, 2) + "/" + t.substr(2);
-  if (k != object_kind::file) key += static_cast<char>(k);
-  return key;
+std::string cvmfs_writer::object_key(const hash256& h, object_kind k) const { return cvmfs::object_key(h, k, alg_); }
+
+bytes cvmfs_writer::trust_anchor(const signing_key&) const {
+  const std::string pem = keys_.master_public.public_pem();
+  return bytes(as_bytes(pem).begin(), as_bytes(pem).end());
 }
+
+std::unique_ptr<format_reader> cvmfs_writer::reader() const { return make_reader(alg_); }
 
 catalog_params cvmfs_writer::params(const catalog& c, const catalog_context& ctx) const {
   if (ctx.nested_notes.size() != c.nested.size())

@@ -47,6 +47,7 @@ class cvmfs_writer final : public format_writer {
   std::string_view name() const override { return "cvmfs"; }
   bool names_by_content() const override { return false; }
   std::string_view nested_marker() const override { return ".cvmfscatalog"; }
+  bool catalogs_carry_revision() const override { return true; }
   hash256 object_hash(byte_view stored) const override { return digest(stored, alg_); }
   bytes compress(byte_view content) const override;
   std::string object_key(const hash256& h, object_kind k) const override;
@@ -62,6 +63,10 @@ class cvmfs_writer final : public format_writer {
   // `.cvmfswhitelist` (valid for cvmfs_server's 30 days from `now`) and an
   // empty `.cvmfs_master_replica`.
   std::vector<std::pair<std::string, bytes>> side_files(std::int64_t now) const override;
+
+  // The master public key (canonical PEM): what readers of this repository trust.
+  bytes trust_anchor(const signing_key&) const override;
+  std::unique_ptr<format_reader> reader() const override;
 
   algorithm alg() const { return alg_; }
   const key_set& keys() const { return keys_; }

@@ -115,7 +115,7 @@ whitelist verify_whitelist(std::string_view doc, std::string_view fqrn, std::spa
   // compare year, month, day and hour only (Whitelist::IsBefore).
   if (e == expiry::enforce && now >= floor<hours>(w.expires))
     fail(errc::corrupt, what + " expired at " + readable(w.expires) + " (clients refuse it from " + readable(floor<hours>(w.expires)) +
-                            "); renew it with 'stratum resign', which needs the master key");
+                            "); its publisher renews it with 'stratum resign STATE STORE' (which needs the master key); --ignore-expiry reads it anyway");
   return w;
 }
 

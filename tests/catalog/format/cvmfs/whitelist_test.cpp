@@ -114,7 +114,8 @@ TEST_CASE("cvmfs whitelist: expiry counts to the hour, as clients count it") {
   const auto hour = sys_days{year{2026} / 12 / 30} + hours{13};  // E20261230135121
   CHECK_NOTHROW(verify_whitelist(doc, "test.example.org", masters, hour - seconds{1}));
   const std::string prefix = "the whitelist (.cvmfswhitelist) of 'test.example.org' expired at 2026-12-30 13:51:21 UTC";
-  expect_failure([&] { verify_whitelist(doc, "test.example.org", masters, hour); }, errc::corrupt, prefix, "renew it with 'stratum resign'");
+  expect_failure([&] { verify_whitelist(doc, "test.example.org", masters, hour); }, errc::corrupt, prefix, "renews it with 'stratum resign STATE STORE'");
+  expect_failure([&] { verify_whitelist(doc, "test.example.org", masters, hour); }, errc::corrupt, prefix, "--ignore-expiry");
   expect_failure([&] { verify_whitelist(doc, "test.example.org", masters, hour + days{400}); }, errc::corrupt, prefix,
                  "clients refuse it from 2026-12-30 13:00:00 UTC");
   CHECK(verify_whitelist(doc, "test.example.org", masters, hour + days{400}, expiry::ignore).expires == now + days{30});
