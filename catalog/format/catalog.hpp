@@ -84,7 +84,7 @@ bytes encode_catalog(const catalog& c);
 catalog decode_catalog(byte_view data, const std::string& what);
 
 // Store key of an object: "data/XX/<64 hex digits><suffix>".
-enum class object_kind : char { file = 0, chunk = 'P', catalog = 'C', history = 'H', public_key = 'X' };
+enum class object_kind : char { file = 0, chunk = 'P', catalog = 'C', history = 'H', public_key = 'X', meta_info = 'M' };
 std::string object_key(const hash256& h, object_kind k);
 
 }  // namespace stratum

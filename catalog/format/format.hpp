@@ -91,10 +91,26 @@ class format_writer {
   // (CernVM-FS: the empty content, which every empty file names); the
   // publisher stores each as an object_kind::file before the catalogs.
   virtual std::vector<bytes> implicit_objects() const = 0;
+  // The content of the repository's meta-info object (object_kind::
+  // meta_info; CernVM-FS's `M`), which the publisher stores with the files;
+  // none for stratum's own format.
+  virtual std::optional<bytes> meta_info() const { return std::nullopt; }
   // Fixed files (store key, bytes) the publisher writes before the manifest
-  // (CernVM-FS: the whitelist, valid from `now`, and the master replica
-  // marker); none for stratum's own format.
-  virtual std::vector<std::pair<std::string, bytes>> side_files(std::int64_t now) const = 0;
+  // (CernVM-FS: the whitelist when it is missing or near its expiry, the
+  // master replica marker, the reflog); none for stratum's own format.
+  // `kept` holds what the store has now of each of kept_files() (nullopt:
+  // missing), which the publisher reads first; `m` is the manifest about to
+  // be written.
+  virtual std::vector<std::string> kept_files() const { return {}; }
+  virtual std::vector<std::pair<std::string, bytes>> side_files(const manifest& m, std::int64_t now,
+                                                                const std::vector<std::optional<bytes>>& kept) const = 0;
+  // encode_manifest, for a format whose manifest names side files (CernVM-FS:
+  // the reflog's hash); `side` is what side_files returned.
+  virtual bytes seal_manifest(const manifest& m, const signing_key& key,
+                              const std::vector<std::pair<std::string, bytes>>& side) const {
+    (void)side;
+    return encode_manifest(m, key);
+  }
 
   // The key a reader of this publisher's repository trusts (format_reader::
   // vouch's anchor): stratum's own format, the Ed25519 public key;

@@ -22,7 +22,10 @@ class native_writer final : public format_writer {
   std::string manifest_key() const override { return stratum::manifest_key; }
   bytes encode_manifest(const manifest& m, const signing_key& key) const override { return stratum::encode_manifest(m, key); }
   std::vector<bytes> implicit_objects() const override { return {}; }
-  std::vector<std::pair<std::string, bytes>> side_files(std::int64_t) const override { return {}; }
+  std::vector<std::pair<std::string, bytes>> side_files(const manifest&, std::int64_t,
+                                                        const std::vector<std::optional<bytes>>&) const override {
+    return {};
+  }
   bytes trust_anchor(const signing_key& key) const override { return key.public_raw(); }
   std::unique_ptr<format_reader> reader() const override;
 

@@ -144,6 +144,10 @@ struct publisher::impl {
         auto o = co_await run_on(cpu, [&] { return sink->prepare(content, object_kind::file); });
         co_await sink->store(o);
       }
+      if (auto meta = fmt->meta_info()) {
+        auto o = co_await run_on(cpu, [&] { return sink->prepare(*meta, object_kind::meta_info); });
+        co_await sink->store(o);
+      }
     }
 
     // 3. The files.
@@ -198,10 +202,13 @@ struct publisher::impl {
     // The intent tells a resumed run that a manifest it finds is its own.
     run.set_intent(manifest_id(m));
     // Everything the manifest refers to must be durable before it appears.
-    for (auto& [key, body] : fmt->side_files(now)) co_await store.put(key, std::make_shared<const bytes>(std::move(body)));
+    std::vector<std::optional<bytes>> kept;
+    for (const auto& name : fmt->kept_files()) kept.push_back(co_await store.get(name, 0, 0));
+    auto side = fmt->side_files(m, now, kept);
+    for (auto& [name, body] : side) co_await store.put(name, std::make_shared<const bytes>(body));
     co_await store.sync();
     crash_point("before-manifest");
-    co_await store.put(fmt->manifest_key(), std::make_shared<const bytes>(fmt->encode_manifest(m, key)));
+    co_await store.put(fmt->manifest_key(), std::make_shared<const bytes>(fmt->seal_manifest(m, key, side)));
     crash_point("after-manifest");
     co_await store.sync();
     run.finish(manifest_id(m));

@@ -7,6 +7,7 @@
 #include "catalog/format/cvmfs/cvmfs_reader.hpp"
 #include "catalog/format/cvmfs/history_sql.hpp"
 #include "catalog/format/cvmfs/manifest.hpp"
+#include "catalog/format/cvmfs/reflog_sql.hpp"
 #include "catalog/format/cvmfs/whitelist.hpp"
 #include "io/compress.hpp"
 
@@ -23,6 +24,21 @@ constexpr compression zlib_level{6};
 std::array<std::int64_t*, 12> fields(counters& c) {
   return {&c.chunked, &c.chunked_size, &c.chunks, &c.dir, &c.external, &c.external_file_size,
           &c.file_size, &c.nested, &c.regular, &c.special, &c.symlink, &c.xattr};
+}
+
+// The meta-info object: cvmfs_server's template (`update-repoinfo`), the
+// fields empty for the release manager to fill, so it names no one.
+std::string meta_info_json(const std::string& fqrn) {
+  return "{\n"
+         "  \"administrator\" : \"\",\n"
+         "  \"email\"         : \"\",\n"
+         "  \"organisation\"  : \"\",\n"
+         "  \"description\"   : \"CernVM-FS repository " + fqrn + ", published with stratum\",\n"
+         "  \"url\"           : \"\",\n"
+         "  \"recommended-stratum0\"  : \"\",\n"
+         "  \"recommended-stratum1s\" : [],\n"
+         "  \"custom\" : {}\n"
+         "}\n";
 }
 
 }  // namespace
@@ -52,6 +68,7 @@ cvmfs_writer::cvmfs_writer(key_set keys, algorithm alg) : keys_(std::move(keys))
   empty_ = object_hash(compress({}));
   const auto& pem = keys_.cert.pem();
   cert_object_ = object_hash(compress(as_bytes(pem)));
+  meta_object_ = object_hash(compress(*meta_info()));
 }
 
 bytes cvmfs_writer::compress(byte_view content) const { return deflate_object(content, zlib_level); }
@@ -101,7 +118,9 @@ bytes cvmfs_writer::public_key_object(const signing_key&) const {
   return bytes(as_bytes(pem).begin(), as_bytes(pem).end());
 }
 
-bytes cvmfs_writer::encode_manifest(const stratum::manifest& m, const signing_key&) const {
+bytes cvmfs_writer::encode_manifest(const stratum::manifest& m, const signing_key&) const { return encode(m, std::nullopt); }
+
+bytes cvmfs_writer::encode(const stratum::manifest& m, const std::optional<object_id>& reflog) const {
   if (!m.root_size)
     fail(errc::usage, "a CernVM-FS manifest needs the root catalog's size (B); the publisher must pass it");
   cvmfs::manifest out;
@@ -112,15 +131,55 @@ bytes cvmfs_writer::encode_manifest(const stratum::manifest& m, const signing_ke
   out.certificate = object_id{cert_object_, alg_};
   out.history = object_id{m.history, alg_};
   out.timestamp = m.timestamp > 0 ? static_cast<std::uint64_t>(m.timestamp) : 0;
+  out.meta_info = object_id{meta_object_, alg_};
+  out.reflog = reflog;
   const auto text = cvmfs::encode_manifest(out, *keys_.repository);
   return bytes(as_bytes(text).begin(), as_bytes(text).end());
 }
 
-std::vector<std::pair<std::string, bytes>> cvmfs_writer::side_files(std::int64_t now) const {
+std::optional<bytes> cvmfs_writer::meta_info() const {
+  const std::string json = meta_info_json(keys_.fqrn);
+  return bytes(as_bytes(json).begin(), as_bytes(json).end());
+}
+
+std::vector<std::pair<std::string, bytes>> cvmfs_writer::side_files(const stratum::manifest& m, std::int64_t now,
+                                                                     const std::vector<std::optional<bytes>>& kept) const {
+  using namespace std::chrono;
+  const sys_seconds t{seconds(now)};
   std::vector<std::pair<std::string, bytes>> out;
-  out.emplace_back(whitelist_file, whitelist(std::chrono::sys_seconds(std::chrono::seconds(now)), default_whitelist_validity));
+  // The whitelist: kept while it is ours and has 15 days left, so a longer
+  // one signed with `stratum resign --days` is not shortened by a publish.
+  bool renew = kept.empty() || !kept[0];
+  if (!renew) try {
+      const std::string doc(reinterpret_cast<const char*>(kept[0]->data()), kept[0]->size());
+      const auto w = verify_whitelist(doc, keys_.fqrn, std::span<const rsa_key>(&keys_.master_public, 1), t);
+      check_listed(w, keys_.cert);
+      renew = w.expires - t < default_whitelist_validity / 2;
+    } catch (const std::exception& e) {
+      if (!is(e, errc::corrupt)) throw;
+      renew = true;
+    }
+  if (renew) out.emplace_back(whitelist_file, whitelist(t, default_whitelist_validity));
   out.emplace_back(master_replica_file, bytes());
+  // The reflog: the store's, with this revision's objects added (a resumed
+  // run adds the same hashes again, which replaces them: each hash once).
+  reflog log{keys_.fqrn, {}};
+  if (kept.size() > 1 && kept[1]) log = decode_reflog(*kept[1], std::string("the store's ") + reflog_file, alg_);
+  log.fqrn = keys_.fqrn;
+  log.refs.push_back({m.root, ref_kind::catalog, now});
+  log.refs.push_back({m.history, ref_kind::history, now});
+  log.refs.push_back({cert_object_, ref_kind::certificate, now});
+  log.refs.push_back({meta_object_, ref_kind::meta_info, now});
+  out.emplace_back(reflog_file, encode_reflog(log, alg_));
   return out;
+}
+
+bytes cvmfs_writer::seal_manifest(const stratum::manifest& m, const signing_key&,
+                                  const std::vector<std::pair<std::string, bytes>>& side) const {
+  std::optional<object_id> reflog;
+  for (const auto& [name, body] : side)
+    if (name == reflog_file) reflog = object_id{digest(body, alg_), alg_};
+  return encode(m, reflog);
 }
 
 bytes cvmfs_writer::whitelist(std::chrono::sys_seconds now, std::chrono::seconds validity) const {

@@ -27,6 +27,7 @@
 
 #include "catalog/format/cvmfs/catalog_sql.hpp"
 #include "catalog/format/cvmfs/keys.hpp"
+#include "catalog/format/cvmfs/manifest.hpp"
 #include "catalog/format/format.hpp"
 
 #include <chrono>
@@ -38,6 +39,9 @@ constexpr const char* manifest_file = ".cvmfspublished";
 constexpr const char* whitelist_file = ".cvmfswhitelist";
 // Empty; `cvmfs_swissknife pull` (a Stratum 1's replication) wants it.
 constexpr const char* master_replica_file = ".cvmfs_master_replica";
+// The reflog: every root catalog, history, certificate and meta-info the
+// repository has published (SQLite, uncompressed; reflog_sql.hpp).
+constexpr const char* reflog_file = ".cvmfsreflog";
 
 class cvmfs_writer final : public format_writer {
  public:
@@ -60,9 +64,19 @@ class cvmfs_writer final : public format_writer {
   bytes encode_manifest(const stratum::manifest& m, const signing_key&) const override;
   // The empty content (empty_object()).
   std::vector<bytes> implicit_objects() const override { return {bytes()}; }
-  // `.cvmfswhitelist` (valid for cvmfs_server's 30 days from `now`) and an
-  // empty `.cvmfs_master_replica`.
-  std::vector<std::pair<std::string, bytes>> side_files(std::int64_t now) const override;
+  // The meta-info object (JSON, as cvmfs_server's `update-repoinfo` keeps it).
+  std::optional<bytes> meta_info() const override;
+  // The whitelist and the reflog as the store has them.
+  std::vector<std::string> kept_files() const override { return {whitelist_file, reflog_file}; }
+  // `.cvmfswhitelist` when the store's is missing, not ours or expires within
+  // 15 days (valid for cvmfs_server's 30 days from `now`), an empty
+  // `.cvmfs_master_replica`, and `.cvmfsreflog`: the store's with the new
+  // root catalog, history, certificate and meta-info added.
+  std::vector<std::pair<std::string, bytes>> side_files(const stratum::manifest& m, std::int64_t now,
+                                                        const std::vector<std::optional<bytes>>& kept) const override;
+  // The manifest with M (meta-info) and Y (the reflog in `side`).
+  bytes seal_manifest(const stratum::manifest& m, const signing_key& key,
+                      const std::vector<std::pair<std::string, bytes>>& side) const override;
 
   // The master public key (canonical PEM): what readers of this repository trust.
   bytes trust_anchor(const signing_key&) const override;
@@ -81,12 +95,14 @@ class cvmfs_writer final : public format_writer {
   bytes whitelist(std::chrono::sys_seconds now, std::chrono::seconds validity) const;
 
  private:
+  bytes encode(const stratum::manifest& m, const std::optional<object_id>& reflog) const;
   catalog_params params(const catalog& c, const catalog_context& ctx) const;
 
   key_set keys_;
   algorithm alg_;
   hash256 empty_;
   hash256 cert_object_;
+  hash256 meta_object_;
 };
 
 // The per-nested-catalog note (a nested_summary) as bytes, and back;

@@ -7,6 +7,7 @@
 
 #include "catalog/format/cvmfs/catalog_sql.hpp"
 #include "catalog/format/cvmfs/cvmfs_format.hpp"
+#include "catalog/format/cvmfs/reflog_sql.hpp"
 #include "catalog/format/cvmfs/history_sql.hpp"
 #include "catalog/format/cvmfs/manifest.hpp"
 #include "catalog/format/cvmfs/whitelist.hpp"
@@ -173,14 +174,43 @@ TEST_CASE("cvmfs writer: the manifest is signed by the repository key and names 
   CHECK_NOTHROW(check_listed(v, keys().cert));
 
   // What the publisher writes beside the manifest, and the empty object.
-  const auto side = w.side_files(1700000000);
-  REQUIRE(side.size() == 2);
+  stratum::manifest first;
+  first.root = digest(as_bytes("root"), algorithm::sha1);
+  first.history = digest(as_bytes("history"), algorithm::sha1);
+  first.root_size = 8192;
+  const auto side = w.side_files(first, 1700000000, {std::nullopt, std::nullopt});
+  REQUIRE(side.size() == 3);
   CHECK(side[0].first == ".cvmfswhitelist");
   CHECK(verify_whitelist(to_string(side[0].second), "wire.example.org", masters, now).fqrn == "wire.example.org");
   CHECK(side[1].first == ".cvmfs_master_replica");
   CHECK(side[1].second.empty());
+  CHECK(side[2].first == ".cvmfsreflog");
+  const auto log = decode_reflog(side[2].second, "reflog", algorithm::sha1);
+  REQUIRE(log.refs.size() == 4);
+  CHECK(log.refs[0].hash == first.root);
+  CHECK(log.refs[0].kind == ref_kind::catalog);
+  CHECK(log.refs[1].hash == first.history);
+  CHECK(log.refs[2].hash == w.certificate_object());
+  CHECK(log.refs[3].kind == ref_kind::meta_info);
+  CHECK(log.refs[3].hash == w.object_hash(w.compress(*w.meta_info())));
   REQUIRE(w.implicit_objects().size() == 1);
   CHECK(w.object_hash(w.compress(w.implicit_objects()[0])) == w.empty_object());
+
+  // The next publish: the whitelist, ours with 30 days left, is kept; the
+  // reflog grows by the new root and history (the rest are the same hashes).
+  stratum::manifest next = first;
+  next.root = digest(as_bytes("root 2"), algorithm::sha1);
+  next.history = digest(as_bytes("history 2"), algorithm::sha1);
+  const auto again = w.side_files(next, 1700000000 + 3600, {side[0].second, side[2].second});
+  REQUIRE(again.size() == 2);
+  CHECK(again[0].first == ".cvmfs_master_replica");
+  CHECK(decode_reflog(again[1].second, "reflog", algorithm::sha1).refs.size() == 6);
+  // 20 days later it is renewed.
+  CHECK(w.side_files(next, 1700000000 + 20 * 86400, {side[0].second, side[2].second}).size() == 3);
+  // The manifest names the reflog by the hash of its bytes, and the meta-info.
+  const auto sealed = to_string(w.seal_manifest(next, signing_key::generate(), again));
+  CHECK(sealed.find("\nY" + to_text(digest(again[1].second, algorithm::sha1), algorithm::sha1) + "\n") != std::string::npos);
+  CHECK(sealed.find("\nM" + to_text(w.object_hash(w.compress(*w.meta_info())), algorithm::sha1) + "\n") != std::string::npos);
 }
 
 TEST_CASE("cvmfs writer: the history database names the repository") {
