@@ -228,3 +228,36 @@ TEST_CASE("rclone's azureblob backend lists and downloads exactly what stratum w
     CHECK(rclone("cat az:repo/r/" + k) == to_string(*mine));
   }
 }
+
+TEST_CASE("a CernVM-FS repository on Azure: killed, resumed, the next revision, read back") {
+  az_env s;
+  std::vector<fixture> tree;
+  for (int i = 0; i < 50; ++i) tree.push_back({'f', "f" + std::to_string(i), pattern(300 + 17 * i, i)});
+  tree.push_back({'d', "pkg"});
+  tree.push_back({'f', "pkg/.cvmfscatalog", ""});
+  tree.push_back({'f', "pkg/p", "nested"});
+  make_tree(s.d / "src", tree);
+  const std::string sas = s.server.sas("repo", "racwdl", "2035-01-01T00:00:00Z");
+  const std::string store = "az://devstoreaccount1/repo/cvmfs";
+  run_options crash = with_sas(sas);
+  crash.env.push_back("STRATUM_CRASH_AT=upload:20");
+  auto first = run_stratum(
+      s.args({"publish", "--new", s.d / "st", s.d / "src", store, "--format", "cvmfs", "--name", "sw.example.org", "--json"}), crash);
+  REQUIRE_MESSAGE(first.code == 128 + 9, first.err);
+  auto again = run_stratum(s.args({"publish", s.d / "st", s.d / "src", store, "--json"}), with_sas(sas));
+  REQUIRE_MESSAGE(again.code == 0, again.err);
+  CHECK(json_field(again.out, "resumed") == "true");
+  CHECK(std::stoull(json_field(again.out, "objects_resent")) <= std::stoull(json_field(again.out, "in_flight_at_stop")));
+  CHECK(std::stoull(json_field(again.out, "objects_stored")) < 50);
+
+  write_file(s.d / "src/f1", "revision two");
+  auto next = run_stratum(s.args({"publish", s.d / "st", s.d / "src", store, "--json"}), with_sas(sas));
+  REQUIRE_MESSAGE(next.code == 0, next.err);
+  CHECK(json_field(next.out, "revision") == "2");
+  auto res = run_stratum(s.args({"restore", store, s.d / "dst", "--pubkey", s.d / "st"}), with_sas(sas));
+  REQUIRE_MESSAGE(res.code == 0, res.err);
+  auto diffs = compare_trees(s.d / "src", s.d / "dst", ::geteuid() == 0);
+  CHECK_MESSAGE(diffs.empty(), (diffs.empty() ? std::string() : diffs.front()));
+  auto chk = run_stratum(s.args({"check", "-i", store}), with_sas(sas));
+  CHECK_MESSAGE(chk.code == 0, chk.err);
+}

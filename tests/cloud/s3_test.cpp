@@ -390,3 +390,44 @@ TEST_CASE("a permanent S3 error stops the publish with a clear message, and the 
   CHECK(json_field(resumed.out, "resumed") == "true");
   CHECK(run_stratum({"check", "-i", "s3://bucket/repo", "--endpoint", s.server.endpoint()}, with_keys()).code == 0);
 }
+
+TEST_CASE("a CernVM-FS repository on S3: killed, resumed, the next revision, read back") {
+  s3_env s;
+  std::vector<fixture> tree;
+  for (int i = 0; i < 50; ++i) tree.push_back({'f', "f" + std::to_string(i), pattern(300 + 17 * i, i)});
+  tree.push_back({'d', "pkg"});
+  tree.push_back({'f', "pkg/.cvmfscatalog", ""});
+  tree.push_back({'f', "pkg/p", "nested"});
+  make_tree(s.d / "src", tree);
+  const std::string store = "s3://bucket/cvmfs";
+  run_options crash = with_keys();
+  crash.env.push_back("STRATUM_CRASH_AT=upload:20");
+  auto first = run_stratum(
+      s.args({"publish", "--new", s.d / "st", s.d / "src", store, "--format", "cvmfs", "--name", "sw.example.org", "--json"}), crash);
+  REQUIRE_MESSAGE(first.code == 128 + 9, first.err);
+  auto again = run_stratum(s.args({"publish", s.d / "st", s.d / "src", store, "--json"}), with_keys());
+  REQUIRE_MESSAGE(again.code == 0, again.err);
+  CHECK(json_field(again.out, "resumed") == "true");
+  // What the first run confirmed is not sent again.
+  CHECK(std::stoull(json_field(again.out, "objects_resent")) <= std::stoull(json_field(again.out, "in_flight_at_stop")));
+  CHECK(std::stoull(json_field(again.out, "objects_stored")) < 50);
+
+  write_file(s.d / "src/f1", "revision two");
+  auto next = run_stratum(s.args({"publish", s.d / "st", s.d / "src", store, "--json"}), with_keys());
+  REQUIRE_MESSAGE(next.code == 0, next.err);
+  CHECK(json_field(next.out, "revision") == "2");
+  CHECK(json_field(next.out, "files_read") == "1");
+  auto res = run_stratum(s.args({"restore", store, s.d / "dst", "--pubkey", s.d / "st"}), with_keys());
+  REQUIRE_MESSAGE(res.code == 0, res.err);
+  auto diffs = compare_trees(s.d / "src", s.d / "dst", ::geteuid() == 0);
+  CHECK_MESSAGE(diffs.empty(), (diffs.empty() ? std::string() : diffs.front()));
+  auto chk = run_stratum(s.args({"check", "-i", store}), with_keys());
+  CHECK_MESSAGE(chk.code == 0, chk.err);
+  // The CernVM-FS layout, as awscli lists it.
+  auto listing = shell("AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER /usr/bin/aws --endpoint-url " + s.server.endpoint() +
+                       " --ca-bundle " + s.tls.cert + " s3 ls --recursive s3://bucket/cvmfs/ 2>&1");
+  CAPTURE(listing);
+  for (const char* f : {" cvmfs/.cvmfspublished\n", " cvmfs/.cvmfswhitelist\n", " cvmfs/.cvmfsreflog\n", " cvmfs/.cvmfs_master_replica\n",
+                        " cvmfs/data/"})
+    CHECK(listing.find(f) != std::string::npos);
+}
