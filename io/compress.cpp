@@ -156,6 +156,21 @@ bytes deflate_object(byte_view data, compression c) {
   return run(data, 0);
 }
 
+bytes zlib_deflate(byte_view data, int level) {
+  z_stream z{};
+  if (deflateInit(&z, level) != Z_OK) fail(errc::permanent, "zlib: deflateInit failed");
+  bytes out(deflateBound(&z, static_cast<uLong>(data.size())));
+  z.next_in = const_cast<Bytef*>(data.data());
+  z.avail_in = static_cast<uInt>(data.size());
+  z.next_out = out.data();
+  z.avail_out = static_cast<uInt>(out.size());
+  const int r = deflate(&z, Z_FINISH);
+  out.resize(z.total_out);
+  deflateEnd(&z);
+  if (r != Z_STREAM_END) fail(errc::permanent, "zlib: deflate did not finish");
+  return out;
+}
+
 bytes inflate_object(byte_view stream, std::size_t size, const std::string& what) {
   bytes out(size);
   std::size_t got = 0;

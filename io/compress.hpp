@@ -28,6 +28,11 @@ struct compression {
 // Thread-safe; allocates a compressor per call-thread and caches it.
 bytes deflate_object(byte_view data, compression c);
 
+// zlib's own deflate (deflateInit at `level`, one Z_FINISH): for objects whose
+// stored bytes others re-create and must get the same (a CernVM-FS Stratum 1
+// compresses the certificate and meta-info again when it replicates them).
+bytes zlib_deflate(byte_view data, int level);
+
 // Inflates a zlib stream whose decompressed size must be exactly `size`.
 // Throws errc::corrupt (with `what` naming the object) on any mismatch.
 bytes inflate_object(byte_view stream, std::size_t size, const std::string& what);

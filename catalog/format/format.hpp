@@ -60,6 +60,12 @@ class format_writer {
   virtual hash256 object_hash(byte_view b) const = 0;
   // The bytes stored for `content` (compressed, or raw when that is smaller).
   virtual bytes compress(byte_view content) const = 0;
+  // The same for an object of kind `k`: a format may compress some kinds
+  // otherwise (CernVM-FS: the certificate and meta-info as zlib itself does).
+  virtual bytes compress(byte_view content, object_kind k) const {
+    (void)k;
+    return compress(content);
+  }
   // The store key of an object.
   virtual std::string object_key(const hash256& h, object_kind k) const = 0;
 

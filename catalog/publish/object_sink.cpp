@@ -61,7 +61,7 @@ prepared_object object_sink::prepare(byte_view data, object_kind kind) {
   if (fmt_.names_by_content()) {
     p.h = fmt_.object_hash(data);
   } else {
-    stored = fmt_.compress(data);
+    stored = fmt_.compress(data, kind);
     p.h = fmt_.object_hash(stored);
   }
   const std::string jk = pj::object_key(p.h, kind);
@@ -82,7 +82,7 @@ prepared_object object_sink::prepare(byte_view data, object_kind kind) {
     p.known = true;
     return p;
   }
-  if (fmt_.names_by_content()) stored = fmt_.compress(data);
+  if (fmt_.names_by_content()) stored = fmt_.compress(data, kind);
   auto body = std::make_shared<const bytes>(std::move(stored));
   const std::string key = fmt_.object_key(p.h, kind);
   if (fixed.store_here) {

@@ -36,6 +36,7 @@ void expect_sound(const std::string& view) {
   CHECK(field(view, "whitelist_lists_cert") == "true");
   CHECK(field(view, "root_size_ok") == "true");
   CHECK(field(view, "reflog_hash_ok") == "true");
+  CHECK(field(view, "zlib_bytes_ok") == "true");
 }
 
 std::vector<std::string> publish_args(const std::string& st, const std::string& src, const std::string& store, bool fresh) {

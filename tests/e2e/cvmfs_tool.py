@@ -75,6 +75,11 @@ def inspect(store):
     out['manifest'] = m
     out['manifest_hash_ok'] = hashlib.sha1(text).hexdigest() == hash_line.decode()
     cert = object_content(store, m['X'], 'X')
+    # A Stratum 1 compresses the certificate and the meta-info again with
+    # zlib (swissknife pull): their stored bytes must be zlib's, or their
+    # names would not hold there.
+    out['zlib_bytes_ok'] = all(open(object_path(store, m[k], k), 'rb').read() == zlib.compress(object_content(store, m[k], k), 6)
+                               for k in 'XM')
     open(os.path.join(tmp, 'cert.pem'), 'wb').write(cert)
     open(os.path.join(tmp, 'cert.pub'), 'wb').write(run(['openssl', 'x509', '-in', os.path.join(tmp, 'cert.pem'), '-pubkey', '-noout']))
     open(os.path.join(tmp, 'm.sig'), 'wb').write(sig)

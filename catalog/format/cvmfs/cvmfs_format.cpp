@@ -67,11 +67,16 @@ cvmfs_writer::cvmfs_writer(key_set keys, algorithm alg) : keys_(std::move(keys))
     fail(errc::usage, "the CernVM-FS format needs the repository key " + keys_.fqrn + ".key to sign manifests");
   empty_ = object_hash(compress({}));
   const auto& pem = keys_.cert.pem();
-  cert_object_ = object_hash(compress(as_bytes(pem)));
-  meta_object_ = object_hash(compress(*meta_info()));
+  cert_object_ = object_hash(compress(as_bytes(pem), object_kind::public_key));
+  meta_object_ = object_hash(compress(*meta_info(), object_kind::meta_info));
 }
 
 bytes cvmfs_writer::compress(byte_view content) const { return deflate_object(content, zlib_level); }
+
+bytes cvmfs_writer::compress(byte_view content, object_kind k) const {
+  if (k == object_kind::public_key || k == object_kind::meta_info) return zlib_deflate(content, zlib_level.level);
+  return compress(content);
+}
 
 std::string cvmfs_writer::object_key(const hash256& h, object_kind k) const { return cvmfs::object_key(h, k, alg_); }
 

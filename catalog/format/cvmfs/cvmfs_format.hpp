@@ -54,6 +54,10 @@ class cvmfs_writer final : public format_writer {
   bool catalogs_carry_revision() const override { return true; }
   hash256 object_hash(byte_view stored) const override { return digest(stored, alg_); }
   bytes compress(byte_view content) const override;
+  // The certificate and the meta-info through zlib itself: `cvmfs_swissknife
+  // pull` (a Stratum 1's replication) compresses those two again with zlib
+  // and stores them under the same name, so their bytes must be zlib's.
+  bytes compress(byte_view content, object_kind k) const override;
   std::string object_key(const hash256& h, object_kind k) const override;
 
   bytes encode_catalog(const catalog& c, const catalog_context& ctx) const override;

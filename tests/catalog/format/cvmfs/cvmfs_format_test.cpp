@@ -151,7 +151,7 @@ TEST_CASE("cvmfs writer: the manifest is signed by the repository key and names 
   const cvmfs_writer w(keys(), algorithm::sha1);
   const auto pem = w.public_key_object(signing_key::generate());
   CHECK(to_string(pem) == keys().cert.pem());
-  CHECK(w.certificate_object() == w.object_hash(w.compress(pem)));
+  CHECK(w.certificate_object() == w.object_hash(w.compress(pem, object_kind::public_key)));
 
   stratum::manifest m{.revision = 4, .timestamp = 1700000200, .root = digest(as_bytes("r"), algorithm::sha1),
                       .history = digest(as_bytes("h"), algorithm::sha1), .root_size = 8192};
@@ -192,7 +192,7 @@ TEST_CASE("cvmfs writer: the manifest is signed by the repository key and names 
   CHECK(log.refs[1].hash == first.history);
   CHECK(log.refs[2].hash == w.certificate_object());
   CHECK(log.refs[3].kind == ref_kind::meta_info);
-  CHECK(log.refs[3].hash == w.object_hash(w.compress(*w.meta_info())));
+  CHECK(log.refs[3].hash == w.object_hash(w.compress(*w.meta_info(), object_kind::meta_info)));
   REQUIRE(w.implicit_objects().size() == 1);
   CHECK(w.object_hash(w.compress(w.implicit_objects()[0])) == w.empty_object());
 
@@ -210,7 +210,7 @@ TEST_CASE("cvmfs writer: the manifest is signed by the repository key and names 
   // The manifest names the reflog by the hash of its bytes, and the meta-info.
   const auto sealed = to_string(w.seal_manifest(next, signing_key::generate(), again));
   CHECK(sealed.find("\nY" + to_text(digest(again[1].second, algorithm::sha1), algorithm::sha1) + "\n") != std::string::npos);
-  CHECK(sealed.find("\nM" + to_text(w.object_hash(w.compress(*w.meta_info())), algorithm::sha1) + "\n") != std::string::npos);
+  CHECK(sealed.find("\nM" + to_text(w.object_hash(w.compress(*w.meta_info(), object_kind::meta_info)), algorithm::sha1) + "\n") != std::string::npos);
 }
 
 TEST_CASE("cvmfs writer: the history database names the repository") {
