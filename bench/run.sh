@@ -7,6 +7,9 @@
 #                                 compressible and 2 large incompressible ones
 #   bench/run.sh --linux          the Linux 6.1 source (Debian linux-source-6.1)
 #
+# stratum publishes twice each round: in its own format ("stratum") and in
+# the CernVM-FS format ("stratum-cvmfs": --format cvmfs, docs/FORMAT-cvmfs.md),
+# each restored after.
 # BENCH_BASELINE=BINARY also publishes with another stratum binary (an
 # earlier commit's), interleaved, as "stratum-before".
 # BENCH_RUNS=N (default 3) runs the tools N times, interleaved, and reports
@@ -62,6 +65,8 @@ for round in $(seq 1 "${BENCH_RUNS:-3}"); do
   measure stratum "$work/store-stratum" ./build/stratum publish --new "$work/state-stratum" "$src" "$work/store-stratum" --quiet
   # Check the repository stratum wrote, untimed.
   ./build/stratum check "$work/store-stratum" --pubkey "$work/state-stratum/keys/stratum.pub" >/dev/null 2>&1 || { echo "stratum check failed" >&2; exit 1; }
+  measure stratum-cvmfs "$work/store-cvmfs" ./build/stratum publish --new "$work/state-stratum-cvmfs" "$src" "$work/store-cvmfs" \
+    --format cvmfs --name bench.example.org --quiet
   if [ -n "${BENCH_BASELINE:-}" ]; then
     measure stratum-before "$work/store-before" "$BENCH_BASELINE" publish --new "$work/state-stratum-before" "$src" "$work/store-before" --quiet
   fi
@@ -71,6 +76,8 @@ for round in $(seq 1 "${BENCH_RUNS:-3}"); do
   # key its publisher made.
   measure restore:stratum "$work/restored-stratum" ./build/stratum restore "$work/store-stratum" "$work/restored-stratum" \
     --pubkey "$work/state-stratum/keys/stratum.pub" --quiet
+  measure restore:stratum-cvmfs "$work/restored-cvmfs" ./build/stratum restore "$work/store-cvmfs" "$work/restored-cvmfs" \
+    --pubkey "$work/state-stratum-cvmfs" --quiet
   if [ -n "${BENCH_BASELINE:-}" ]; then
     measure restore:stratum-before "$work/restored-before" "$BENCH_BASELINE" restore "$work/store-before" "$work/restored-before" \
       --pubkey "$work/state-stratum-before/keys/stratum.pub" --quiet
@@ -113,9 +120,13 @@ rs = by["restic"]
 print()
 print("stratum/restic: wall %.2f×, CPU %.2f×, stored %.2f×, peak RSS %d MiB" % (
     float(s[1]) / float(rs[1]), float(s[2]) / float(rs[2]), int(s[4]) / int(rs[4]), int(s[3])))
+c = by["stratum-cvmfs"]
+print("stratum-cvmfs/stratum: wall %.2f×, CPU %.2f×, stored %.2f×; stratum-cvmfs/restic: wall %.2f×" % (
+    float(c[1]) / float(s[1]), float(c[2]) / float(s[2]), int(c[4]) / int(s[4]), float(c[1]) / float(rs[1])))
 PY
 
 # Delete the outputs now rather than before the next run: ext4 without a
 # journal skips recently freed inodes for minutes (bench/README.md).
+rm -rf "$work/store-cvmfs" "$work/state-stratum-cvmfs" "$work/restored-cvmfs"
 rm -rf "$work/store-stratum" "$work/state-stratum" "$work/store-restic" "$work/copy-cp" "$work/store-before" "$work/state-stratum-before" \
   "$work/config" "$work/restored-stratum" "$work/restored-before" "$work/restored-restic"

@@ -133,6 +133,9 @@ for i in $(seq "${BENCH_RUNS:-3}"); do
   run stratum ./build/stratum publish --new "$work/s3-state" "$src" s3://bucket/stratum --endpoint "$endpoint" "${stratum_tls[@]}" --json --quiet
   sed 's/.*"requests_in_flight_peak":\([0-9]*\).*"requests_in_flight_mean":\([0-9]*\).*"requests_in_flight_sustained":\([0-9]*\).*/\1 \2 \3/' "$work/s3-out-stratum" >> "$work/s3-inflight"
   stored=$(sed 's/.*"objects_stored":\([0-9]*\).*/\1/' "$work/s3-out-stratum")
+  rm -rf "$work/s3-state-cvmfs" "$sink/bucket/stratum-cvmfs"
+  run stratum-cvmfs ./build/stratum publish --new "$work/s3-state-cvmfs" "$src" s3://bucket/stratum-cvmfs --endpoint "$endpoint" \
+    "${stratum_tls[@]}" --format cvmfs --name bench.example.org --json --quiet
   run $best_label rclone copy "$src" sink:bucket/$best_label "${rclone_best[@]}" "${rclone_tls[@]}"
   if [ -n "${BENCH_BASELINE:-}" ]; then
     rm -rf "$work/s3-state-before" "$sink/bucket/stratum-before"
@@ -165,9 +168,12 @@ s = by["stratum"]
 best = min((r for r in rows if r[0].startswith("rclone")), key=lambda r: float(r[1]))
 print()
 print("stratum vs rclone's best (%s): files/s %.1f×, CPU per file %.2f×" % (best[0], float(best[1]) / float(s[1]), float(s[2]) / float(best[2])))
+c = by["stratum-cvmfs"]
+print("stratum --format cvmfs vs rclone's best: files/s %.1f×; vs stratum's own format: wall %.2f×" % (float(best[1]) / float(c[1]), float(c[1]) / float(s[1])))
 PY
 echo
 echo "stratum: stratum publish --new STATE SOURCE s3://bucket/stratum --endpoint URL${stratum_tls[*]:+ --ca-file CA} --json --quiet"
+echo "stratum-cvmfs: the same with --format cvmfs --name bench.example.org"
 echo "$best_label: rclone $(rclone version | head -1 | cut -d' ' -f2) copy SOURCE sink:bucket/$best_label ${rclone_best[*]}${rclone_tls[*]:+ --ca-cert CA}"
 [ "${BENCH_QUICK:-0}" = 1 ] ||
   echo "$default_label: rclone copy SOURCE sink:bucket/$default_label ${rclone_per_file[*]}${rclone_tls[*]:+ --ca-cert CA} (default 4 transfers, 8 checkers)"
