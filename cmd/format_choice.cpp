@@ -51,7 +51,15 @@ std::unique_ptr<format_writer> chosen_format(const parsed_args& a, const std::st
   write_setting(state, "name", *name);
   write_setting(state, "hash", hash);
   if (a.has("keys")) write_setting(state, "keys", std::filesystem::absolute(keys_dir).string());
-  return std::make_unique<cvmfs::cvmfs_writer>(std::move(keys), *alg);
+  // The compression level names the objects: fixed when the repository is made.
+  const auto level = setting("level").value_or(std::to_string(cvmfs::cvmfs_writer::default_level));
+  if (!fresh && a.has("level") && a.get("level") != level)
+    fail(errc::usage, "STATE '" + state + "' publishes with --level " + level + ", fixed when the repository was made "
+                      "(object names depend on it)");
+  const int lvl = fresh ? static_cast<int>(a.number("level", std::stoul(level))) : std::stoi(level);
+  auto w = std::make_unique<cvmfs::cvmfs_writer>(std::move(keys), *alg, lvl);
+  write_setting(state, "level", std::to_string(lvl));
+  return w;
 }
 
 }  // namespace stratum::cmd

@@ -146,7 +146,7 @@ bytes deflate_object(byte_view data, compression c) {
   constexpr std::size_t small_input = 4096;
   // Worth keeping only if it saves at least 1/32 of the size.
   const std::size_t worth = data.size() - data.size() / 32;
-  if (c.level == 1 && data.size() <= std::numeric_limits<std::uint32_t>::max()) {
+  if (c.level == 1 && !c.portable && data.size() <= std::numeric_limits<std::uint32_t>::max()) {
     if (worth > 1)
       if (auto out = run_igzip(data, worth - 1, data.size() < small_input ? 0 : 1); !out.empty()) return out;
   } else if (c.level > 0) {  // 2..12, and level 1 beyond igzip's 4 GiB

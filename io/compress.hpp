@@ -21,6 +21,10 @@ namespace stratum {
 
 struct compression {
   int level = 1;  // 0 = stored blocks only ("none"); 1 igzip; 2..12 libdeflate levels
+  // libdeflate at every level, never igzip: the same bytes on every machine
+  // for a format that names objects by their stored bytes (igzip picks its
+  // code by the CPU's instruction set, and its output with it).
+  bool portable = false;
 };
 
 // Compresses `data` at `c.level`; falls back to stored blocks when compressing

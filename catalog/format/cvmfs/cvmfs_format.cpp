@@ -16,10 +16,9 @@
 namespace stratum::cvmfs {
 namespace {
 
-// Level 6: zlib's and cvmfs_server's default (the catalogs, the history and
-// the files of a cvmfs_server repository are zlib level 6 too). libdeflate
-// at a fixed level is deterministic, which names_by_content() = false needs.
-constexpr compression zlib_level{6};
+// zlib's and cvmfs_server's default level, for the objects a Stratum 1
+// compresses again (the certificate, the meta-info).
+constexpr int zlib_default_level = 6;
 
 std::array<std::int64_t*, 12> fields(counters& c) {
   return {&c.chunked, &c.chunked_size, &c.chunks, &c.dir, &c.external, &c.external_file_size,
@@ -62,7 +61,9 @@ nested_summary decode_note(byte_view b, const std::string& what) {
   return s;
 }
 
-cvmfs_writer::cvmfs_writer(key_set keys, algorithm alg) : keys_(std::move(keys)), alg_(alg) {
+cvmfs_writer::cvmfs_writer(key_set keys, algorithm alg, int level)
+    : keys_(std::move(keys)), alg_(alg), level_{level, true} {
+  if (level < 0 || level > 12) fail(errc::usage, "--level must be 0..12, not " + std::to_string(level));
   if (!keys_.repository)
     fail(errc::usage, "the CernVM-FS format needs the repository key " + keys_.fqrn + ".key to sign manifests");
   empty_ = object_hash(compress({}));
@@ -71,10 +72,10 @@ cvmfs_writer::cvmfs_writer(key_set keys, algorithm alg) : keys_(std::move(keys))
   meta_object_ = object_hash(compress(*meta_info(), object_kind::meta_info));
 }
 
-bytes cvmfs_writer::compress(byte_view content) const { return deflate_object(content, zlib_level); }
+bytes cvmfs_writer::compress(byte_view content) const { return deflate_object(content, level_); }
 
 bytes cvmfs_writer::compress(byte_view content, object_kind k) const {
-  if (k == object_kind::public_key || k == object_kind::meta_info) return zlib_deflate(content, zlib_level.level);
+  if (k == object_kind::public_key || k == object_kind::meta_info) return zlib_deflate(content, zlib_default_level);
   return compress(content);
 }
 

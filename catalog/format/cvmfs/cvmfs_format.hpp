@@ -3,10 +3,13 @@
 //
 //   names:     the digest (sha1, rmd160 or shake128) of the STORED bytes —
 //              names_by_content() is false, so compression must give the
-//              same bytes for the same content every time: libdeflate at
-//              level 6, one zlib stream per object (io/compress.hpp; data
-//              that does not shrink goes in stored blocks, still one zlib
-//              stream, which every CernVM-FS reader inflates).
+//              same bytes for the same content every time, on every
+//              machine: libdeflate at a fixed level (1 unless chosen at
+//              --new), never igzip (whose output follows the CPU), one zlib
+//              stream per object (io/compress.hpp; data that does not
+//              shrink goes in stored blocks, still one zlib stream, which
+//              every CernVM-FS reader inflates); the certificate and the
+//              meta-info through zlib itself, as a Stratum 1 makes them.
 //   keys:      data/XX/<38 hex><alg suffix><type letter>: no letter for a
 //              file, P chunk, C catalog, H history, X certificate.
 //   catalogs:  catalog_sql (SQLite, schema 2.5 revision 7); the revision,
@@ -29,6 +32,7 @@
 #include "catalog/format/cvmfs/keys.hpp"
 #include "catalog/format/cvmfs/manifest.hpp"
 #include "catalog/format/format.hpp"
+#include "io/compress.hpp"
 
 #include <chrono>
 
@@ -46,7 +50,12 @@ constexpr const char* reflog_file = ".cvmfsreflog";
 class cvmfs_writer final : public format_writer {
  public:
   // `keys` must hold the repository private key (key_parts::repository).
-  cvmfs_writer(key_set keys, algorithm alg);
+  // `level`: libdeflate's compression level (0 stored .. 12), fixed for a
+  // repository so that names stay the same (STATE/settings keeps it).
+  cvmfs_writer(key_set keys, algorithm alg, int level = default_level);
+  // Level 1: the Linux tree stores 18% more bytes than at level 6 but
+  // publishes 2.4x faster (bench/README.md, session 11).
+  static constexpr int default_level = 1;
 
   std::string_view name() const override { return "cvmfs"; }
   bool names_by_content() const override { return false; }
@@ -104,6 +113,7 @@ class cvmfs_writer final : public format_writer {
 
   key_set keys_;
   algorithm alg_;
+  compression level_;
   hash256 empty_;
   hash256 cert_object_;
   hash256 meta_object_;
