@@ -94,3 +94,28 @@ TEST_CASE("cvmfs publish: what cannot be used is refused before anything is writ
   CHECK(mixed.code == 2);
   CHECK(has(mixed.err, "in the stratum format, not cvmfs"));
 }
+
+TEST_CASE("cvmfs publish: an existing key set with --keys, another hash algorithm, and a level fixed at --new") {
+  temp_dir d;
+  make_tree(d / "src", {{'f', "a.txt", "hello"}, {'f', "b.txt", std::string(20000, 'b')}});
+  // A key set made by another repository's --new, given with --keys.
+  REQUIRE(run_stratum({"publish", "--new", "-q", d / "first", d / "src", d / "first-store", "--format", "cvmfs", "--name", "k.example.org"}).code == 0);
+  auto r = run_stratum({"publish", "--new", "-q", d / "st", d / "src", d / "store", "--format", "cvmfs", "--name", "k.example.org",
+                        "--keys", d / "first/keys", "--hash", "shake128", "--level", "6"});
+  REQUIRE_MESSAGE(r.code == 0, r.err);
+  CHECK(!fs::exists(d / "st/keys/k.example.org.key"));  // no new key set
+  // The certificate object is the one of that key set, named with shake128.
+  const std::string manifest = read_file(d / "store/.cvmfspublished");
+  CHECK(has(manifest, "-shake128\n"));
+  auto restored = run_stratum({"restore", d / "store", d / "dst", "--pubkey", d / "first/keys/k.example.org.pub"});
+  REQUIRE_MESSAGE(restored.code == 0, restored.err);
+  CHECK(read_file(d / "dst/b.txt") == std::string(20000, 'b'));
+  // The next publish uses the recorded keys, hash and level; the level cannot change.
+  write_file(d / "src/a.txt", "again");
+  auto next = run_stratum({"publish", "-q", d / "st", d / "src", d / "store"});
+  CHECK_MESSAGE(next.code == 0, next.err);
+  auto relevel = run_stratum({"publish", d / "st", d / "src", d / "store", "--level", "1"});
+  CHECK(relevel.code == 2);
+  CHECK(has(relevel.err, "--level 6"));
+  CHECK(run_stratum({"cat", d / "store", "a.txt"}).out == "again");
+}
