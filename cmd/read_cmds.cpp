@@ -105,12 +105,14 @@ awaitable<int> do_info(parsed_args& a) {
   const auto& f = repo->format();
   const std::string anchor_fp = sha256(repo->anchor()).hex();
   std::printf("store:           %s\nformat:          %s\nrevision:        %llu\npublished:       %s UTC\nroot catalog:    %s\n"
-              "history:         %s\nsigning key:     %s (signature verified)\n"
+              "history:         %s\n%s%s (signature verified)\n"
               "files:           %llu (%s), %llu chunked into %llu chunks\ndirectories:     %llu\n"
               "symlinks:        %llu\nspecial files:   %llu\nnested catalogs: %llu\n",
               escape_name(store->describe()).c_str(), std::string(f.name()).c_str(), (unsigned long long)m.revision,
               time_string(m.timestamp).c_str(), f.hash_text(m.root).c_str(), f.hash_text(m.history).c_str(),
-              f.hash_text(m.public_key).c_str(), (unsigned long long)s.regular,
+              // CernVM-FS signs with the certificate the whitelist lists.
+              f.anchor_required() ? "certificate:     " : "signing key:     ", f.hash_text(m.public_key).c_str(),
+              (unsigned long long)s.regular,
               human_bytes(static_cast<double>(s.bytes)).c_str(), (unsigned long long)s.chunked, (unsigned long long)s.chunks,
               (unsigned long long)s.directories, (unsigned long long)s.symlinks, (unsigned long long)s.specials,
               (unsigned long long)s.nested);
