@@ -115,7 +115,7 @@ trust_options reader_trust(const std::string& spec, const parsed_args& a, const 
 
 awaitable<std::unique_ptr<repository>> open_repo(const std::string& spec, const parsed_args& a, std::unique_ptr<backend>& store) {
   const store_options o = remote(a);
-  store = open_store(spec, false, ctx->io, ctx->p.blocking, o);
+  store = open_store(spec, store_use::read, ctx->io, ctx->p.blocking, o);
   auto result_ = co_await repository::open(*store, ctx->p.cpu, reader_trust(spec, a, *store, o), nullptr, limits(a));
   co_return result_;
 }

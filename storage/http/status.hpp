@@ -20,6 +20,7 @@ struct http_response {
   unsigned status = 0;
   std::vector<std::pair<std::string, std::string>> headers;
   bytes body;
+  bool body_cut = false;  // the body is longer than http_request::max_body: this is its start
   std::optional<std::string> header(std::string_view name) const;  // case-insensitive
   // Retry-After in its delta-seconds form (1*DIGIT), at most 300 s; 0 when
   // absent, a date, or not a number (it is advice: a bad one is ignored).
