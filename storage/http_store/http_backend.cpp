@@ -13,26 +13,11 @@
 #include "storage/store_util.hpp"
 
 #include <algorithm>
-#include <charconv>
 
 namespace stratum {
 namespace {
 
 using namespace store_util;
-
-// "bytes FIRST-LAST/TOTAL" or "bytes FIRST-LAST/*" (RFC 9110, 14.4): FIRST,
-// or nullopt when the value is not that.
-std::optional<std::uint64_t> range_start(std::string_view v) {
-  v = trim(v);
-  if (v.substr(0, 6) != "bytes ") return std::nullopt;
-  v.remove_prefix(6);
-  std::uint64_t first = 0, last = 0;
-  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), first);
-  if (ec != std::errc() || p == v.data() + v.size() || *p != '-') return std::nullopt;
-  auto [q, ec2] = std::from_chars(p + 1, v.data() + v.size(), last);
-  if (ec2 != std::errc() || q == v.data() + v.size() || *q != '/' || last < first) return std::nullopt;
-  return first;
-}
 
 class http_backend final : public backend {
  public:
@@ -89,8 +74,8 @@ class http_backend final : public backend {
       // The part asked for; a server that sends another one is not to be
       // read as if it were that part.
       auto cr = r.header("Content-Range");
-      auto first = cr ? range_start(*cr) : std::nullopt;
-      if (!first || *first != offset)
+      auto range = cr ? parse_content_range(*cr) : std::nullopt;
+      if (!range || range->first != offset)
         fail(errc::corrupt, "GET " + shown(key) + ": HTTP 206 with Content-Range '" + cr.value_or("").substr(0, 60) +
                                 "', not the part from byte " + std::to_string(offset) + " that was asked for");
       if (length > 0 && r.body.size() > length) r.body.resize(length);
