@@ -177,7 +177,8 @@ namespace {
 
 const char* store_help =
     "\nSTORE is a directory, file:///abs/path, s3://BUCKET[/PREFIX], az://ACCOUNT/CONTAINER[/PREFIX]\n"
-    "or https://ACCOUNT.blob.core.windows.net/CONTAINER[/PREFIX]?SAS. Azure credentials:\n"
+    "or https://ACCOUNT.blob.core.windows.net/CONTAINER[/PREFIX]?SAS; to read only, any other\n"
+    "http(s)://HOST[:PORT][/PATH] (a web server, such as a CernVM-FS Stratum 0/1). Azure credentials:\n"
     "AZURE_STORAGE_SAS_TOKEN (a container or account SAS) or AZURE_STORAGE_KEY (the account key).\n"
     "S3 credentials: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN. For both:\n"
     "  --endpoint URL      https://host[:port] of an S3-compatible service or Azure emulator\n"
