@@ -110,7 +110,7 @@ TEST_CASE("http store: a CernVM-FS repository served by python3 -m http.server r
   }
 }
 
-TEST_CASE("http store: https with --ca-file; a server the CA does not vouch for is refused") {
+TEST_CASE("http store: https with --ca-file, and a server the CA does not vouch for is refused") {
   temp_dir d;
   publish_cvmfs(d);
   auto tls = make_certificate(d / "tls");
