@@ -115,7 +115,7 @@ trust_options reader_trust(const std::string& spec, const parsed_args& a, const 
 
 awaitable<std::unique_ptr<repository>> open_repo(const std::string& spec, const parsed_args& a, std::unique_ptr<backend>& store) {
   const store_options o = remote(a);
-  store = open_store(spec, false, ctx->io, ctx->p.blocking, o);
+  store = open_store(spec, store_use::read, ctx->io, ctx->p.blocking, o);
   auto result_ = co_await repository::open(*store, ctx->p.cpu, reader_trust(spec, a, *store, o), nullptr, limits(a));
   co_return result_;
 }
@@ -177,7 +177,8 @@ namespace {
 
 const char* store_help =
     "\nSTORE is a directory, file:///abs/path, s3://BUCKET[/PREFIX], az://ACCOUNT/CONTAINER[/PREFIX]\n"
-    "or https://ACCOUNT.blob.core.windows.net/CONTAINER[/PREFIX]?SAS. Azure credentials:\n"
+    "or https://ACCOUNT.blob.core.windows.net/CONTAINER[/PREFIX]?SAS; to read only, any other\n"
+    "http(s)://HOST[:PORT][/PATH] (a web server, such as a CernVM-FS Stratum 0/1). Azure credentials:\n"
     "AZURE_STORAGE_SAS_TOKEN (a container or account SAS) or AZURE_STORAGE_KEY (the account key).\n"
     "S3 credentials: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN. For both:\n"
     "  --endpoint URL      https://host[:port] of an S3-compatible service or Azure emulator\n"

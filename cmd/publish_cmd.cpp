@@ -38,6 +38,7 @@ awaitable<int> do_load(parsed_args& a) {
 awaitable<int> publish_to(parsed_args& a, const std::string& spec, const std::string& sas) {
   const std::string state = a.positional[0], source = a.positional[1];
   const bool fresh = a.has("new");
+  require_writable_store(spec);  // an http(s) store: refused before STATE is touched
   std::error_code ec;
   fs::create_directories(state, ec);
   if (ec || !fs::is_directory(state)) fail(errc::usage, "cannot use STATE directory '" + state + "': " + (ec ? ec.message() : "not a directory"));
@@ -86,7 +87,7 @@ awaitable<int> publish_to(parsed_args& a, const std::string& spec, const std::st
   // One-off notices go to stderr even with --json (stdout stays one JSON object).
   o.log = [quiet = a.has("quiet")](const std::string& m) { if (!quiet) std::fprintf(stderr, "stratum: %s\n", m.c_str()); };
 
-  auto store = open_store(spec, fresh, ctx->io, ctx->p.blocking, remote_opts);
+  auto store = open_store(spec, fresh ? store_use::create : store_use::write, ctx->io, ctx->p.blocking, remote_opts);
   // A remote store (the ones with a request window) is latency bound: as many
   // small files in flight as requests, each being one PUT. A local one is
   // bound by the disk and the cores.

@@ -53,7 +53,7 @@ awaitable<int> do_resign(parsed_args& a) {
                                               : expiry_seconds(a, state, 30);
   if (validity == 0) fail(errc::usage, "a validity of 0 days means nothing expires: nothing to renew");
 
-  auto store = open_store(spec, false, ctx->io, ctx->p.blocking, remote(a));
+  auto store = open_store(spec, store_use::write, ctx->io, ctx->p.blocking, remote(a));
   if (auto ours = j->get(pj::meta_key("store")); ours && *ours != store->describe())
     fail(errc::usage, "STATE '" + state + "' publishes to '" + *ours + "', not to '" + store->describe() +
                           "': give the STATE of this store's publisher");

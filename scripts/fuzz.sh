@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 targets=(decode_catalog decode_history parse_manifest decode_entry decode_catalog_record inflate
-  s3_xml azure_xml http_fields cvmfs_catalog)
+  s3_xml azure_xml http_fields http_store cvmfs_catalog)
 if [ "${1:-}" = --list ]; then printf '%s\n' "${targets[@]}"; exit 0; fi
 if [ $# -lt 2 ] || [[ ! " ${targets[*]} " = *" $1 "* ]] || ! [[ $2 =~ ^[0-9]+$ ]]; then
   echo "usage: scripts/fuzz.sh TARGET SECONDS [libFuzzer options]  (TARGET: ${targets[*]})" >&2

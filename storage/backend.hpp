@@ -1,7 +1,8 @@
 // storage/ — where a repository's objects live.
 //
 // One narrow interface, `backend`, that every store implements (local
-// directory, memory, S3 in storage/s3/, Azure Blob in storage/azure/), and
+// directory, memory, S3 in storage/s3/, Azure Blob in storage/azure/, a
+// read-only web server in storage/http_store/), and
 // that wrappers (retries, fault injection) implement around another backend. Keys are relative names with
 // '/' separators, such as "data/ab/ab12...C" or ".stratumpublished"; a backend
 // maps them to files, objects or blobs.
@@ -150,19 +151,34 @@ struct store_options {
   std::string azure_sas;  // a SAS given on the command line (`load`); never printed
 };
 
+// What a command will do with the store it opens.
+enum class store_use {
+  read,    // ls, cat, restore, check, info
+  write,   // publish to an existing repository, resign
+  create,  // publish --new: a local directory is created if missing
+};
+
 // Opens a store from the command line's STORE argument: a path or
-// file:///abs/path (local directory, created if missing when `create`),
-// s3://BUCKET[/PREFIX], az://ACCOUNT/CONTAINER[/PREFIX],
-// https://ACCOUNT.blob.core.windows.net/CONTAINER[/PREFIX]?SAS, or mem:NAME
-// (in-process, tests only). Throws
-// errc::usage with a clear message for anything else.
-std::unique_ptr<backend> open_store(const std::string& spec, bool create, asio::io_context& io, asio::thread_pool& blocking,
+// file:///abs/path (local directory, created if missing for
+// store_use::create), s3://BUCKET[/PREFIX], az://ACCOUNT/CONTAINER[/PREFIX],
+// https://ACCOUNT.blob.core.windows.net/CONTAINER[/PREFIX]?SAS, any other
+// http(s)://HOST[:PORT][/PATH] (read-only: storage/http_store/), or mem:NAME
+// (in-process, tests only). Throws errc::usage with a clear message for
+// anything else, and for a read-only store opened to write.
+std::unique_ptr<backend> open_store(const std::string& spec, store_use use, asio::io_context& io, asio::thread_pool& blocking,
                                     const store_options& o = {});
+
+// Throws errc::usage when `spec` names a store that cannot be written (an
+// http(s) store): what open_store() does for store_use::write, from the
+// argument alone, so a command can refuse before it touches anything.
+void require_writable_store(const std::string& spec);
 
 std::unique_ptr<backend> make_local_backend(const std::string& root, bool create, asio::thread_pool& blocking);
 std::unique_ptr<backend> make_memory_backend(std::string name);
 // az://ACCOUNT/CONTAINER[/PREFIX]; `sas` (may be empty) overrides AZURE_STORAGE_SAS_TOKEN.
 std::unique_ptr<backend> make_azure_backend(const std::string& spec, asio::io_context& io, const store_options& o, const std::string& sas);
+// A read-only http(s)://HOST[:PORT][/PATH] (storage/http_store/).
+std::unique_ptr<backend> make_http_backend(const std::string& url, asio::io_context& io, const store_options& o);
 std::unique_ptr<backend> make_s3_backend(const std::string& spec, asio::io_context& io, asio::thread_pool& blocking,
                                          const store_options& o);
 

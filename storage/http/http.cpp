@@ -3,6 +3,7 @@
 #include "async/error.hpp"
 #include "storage/system_error.hpp"
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
@@ -26,6 +27,16 @@ namespace ssl = boost::asio::ssl;
 using tcp = boost::asio::ip::tcp;
 
 namespace {
+
+// A body longer than this is an error: no object of a store is larger
+// (stratum's are at most 16 MiB chunks; S3's single PUT at most 5 GiB).
+constexpr std::uint64_t max_body_ever = std::uint64_t(1) << 32;
+// A body's first piece when its length is not known (chunked, or up to the
+// end of the connection), and how much of a length a server claims is
+// reserved at once: above stratum's 16 MiB chunks and the manifest's and
+// catalogs' usual sizes, so that one read takes a whole object.
+constexpr std::uint64_t first_piece = 64u << 10;
+constexpr std::uint64_t reserve_most = 64u << 20;
 
 // Counts a connection in http_client::connections().open from its TCP
 // connect until it is closed or destroyed, whatever ends it (an exception,
@@ -267,17 +278,44 @@ class client_impl final : public http_client {
     c.lowest().expires_after(opt_.timeout);
     co_await asio::async_write(s, asio::buffer(head), use_awaitable);
     if (r.body && !joined) co_await asio::async_write(s, asio::buffer(*r.body), use_awaitable);
-    bhttp::response_parser<bhttp::vector_body<std::uint8_t>> p;
-    p.body_limit(std::uint64_t(1) << 32);
+    // The body is read into out.body piece by piece (buffer_body), so that
+    // reading can stop at r.max_body: a server that sends more than that —
+    // the whole object for a Range it ignores, or far more than any object
+    // holds — costs no more memory than was asked for. The vector grows
+    // with what arrives (each piece at most what is there already), and a
+    // Content-Length the server claims is believed, to reserve room, up to
+    // `reserve_most` only.
+    bhttp::response_parser<bhttp::buffer_body> p;
+    const std::uint64_t most = r.max_body > 0 ? r.max_body : max_body_ever;
+    p.body_limit(boost::none);  // `most` is enforced below
     if (r.method == "HEAD") p.skip(true);
     co_await bhttp::async_read_header(s, c.buffer, p, use_awaitable);
     answered = true;
-    if (!p.is_done()) co_await bhttp::async_read(s, c.buffer, p, use_awaitable);
+    if (auto length = p.content_length_remaining(); length && !p.is_done())
+      out.body.reserve(std::min({*length, most, reserve_most}));
+    bool whole = true;
+    std::size_t n = 0;
+    while (!p.is_done()) {
+      if (n >= most) {
+        if (r.max_body == 0) throw boost::system::system_error(bhttp::error::body_limit);
+        whole = false;  // the rest stays unread: the connection is closed
+        break;
+      }
+      std::uint64_t room = std::min<std::uint64_t>(most - n, std::max<std::uint64_t>({first_piece, n, out.body.capacity() - n}));
+      if (auto length = p.content_length_remaining(); length && *length > 0) room = std::min(room, *length);
+      out.body.resize(n + room);
+      p.get().body().data = out.body.data() + n;
+      p.get().body().size = room;
+      auto [ec, got] = co_await bhttp::async_read(s, c.buffer, p, asio::as_tuple(use_awaitable));
+      n += room - p.get().body().size;
+      if (ec && ec != bhttp::error::need_buffer) throw boost::system::system_error(ec);
+    }
+    out.body.resize(n);
+    out.body_cut = !whole;
     auto& m = p.get();
     out.status = m.result_int();
     for (auto& f : m) out.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
-    out.body = std::move(m.body());
-    co_return m.keep_alive();
+    co_return whole && m.keep_alive();
   }
 
   awaitable<bool> exchange(connection& c, const http_request& r, http_response& out, bool& answered) {

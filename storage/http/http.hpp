@@ -46,6 +46,10 @@ struct http_request {
   std::vector<std::pair<std::string, std::string>> headers;
   const std::vector<std::pair<std::string, std::string>>* more_headers = nullptr;  // sent after `headers`
   std::shared_ptr<const bytes> body;  // may be null
+  // Read at most this many bytes of the answer's body (0: up to 4 GiB,
+  // and a longer body is an error); the rest is left unread, the
+  // connection closed, and http_response::body_cut set.
+  std::uint64_t max_body = 0;
 };
 
 class http_client {

@@ -1,4 +1,5 @@
-// HTTP answers of S3 and Azure as stratum errors (status.hpp).
+// HTTP answers of S3, Azure and web servers as stratum errors, and their
+// headers (status.hpp). Pure functions, any thread.
 #include "storage/http/status.hpp"
 
 #include <algorithm>
@@ -28,6 +29,34 @@ std::chrono::milliseconds http_response::retry_after() const {
   auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), seconds);
   if (ec == std::errc::result_out_of_range || seconds > std::uint64_t(most.count())) return most;  // digits, only too many
   return std::chrono::seconds(seconds);
+}
+
+std::optional<content_range> parse_content_range(std::string_view v) {
+  auto space = [](char c) { return c == ' ' || c == '\t'; };
+  while (!v.empty() && space(v.front())) v.remove_prefix(1);
+  while (!v.empty() && space(v.back())) v.remove_suffix(1);
+  if (v.substr(0, 6) != "bytes ") return std::nullopt;
+  v.remove_prefix(6);
+  // Digits only: from_chars would also take a sign.
+  auto number = [&](std::uint64_t& n) {
+    if (v.empty() || v.front() < '0' || v.front() > '9') return false;
+    auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+    if (ec != std::errc()) return false;
+    v.remove_prefix(static_cast<std::size_t>(end - v.data()));
+    return true;
+  };
+  auto take = [&](char c) {
+    if (v.empty() || v.front() != c) return false;
+    v.remove_prefix(1);
+    return true;
+  };
+  content_range r;
+  if (!number(r.first) || !take('-') || !number(r.last) || !take('/') || r.last < r.first) return std::nullopt;
+  if (v == "*") return r;
+  std::uint64_t total = 0;
+  if (!number(total) || !v.empty() || r.last >= total) return std::nullopt;
+  r.total = total;
+  return r;
 }
 
 status_meaning classify_status(unsigned status, std::string_view code) {

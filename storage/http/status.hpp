@@ -1,7 +1,7 @@
 // What an object store's answer means: the HTTP status and the service's
 // error code (S3's <Code>, Azure's x-ms-error-code) mapped to stratum's error
 // classes in one table for both services, and the response's own headers
-// (Retry-After). Pure functions, any thread; no Beast here.
+// (Retry-After, Content-Range). Pure functions, any thread; no Beast here.
 #pragma once
 
 #include "async/error.hpp"
@@ -20,11 +20,22 @@ struct http_response {
   unsigned status = 0;
   std::vector<std::pair<std::string, std::string>> headers;
   bytes body;
+  bool body_cut = false;  // the body is longer than http_request::max_body: this is its start
   std::optional<std::string> header(std::string_view name) const;  // case-insensitive
   // Retry-After in its delta-seconds form (1*DIGIT), at most 300 s; 0 when
   // absent, a date, or not a number (it is advice: a bad one is ignored).
   std::chrono::milliseconds retry_after() const;
 };
+
+// A Content-Range header of a 206 answer: "bytes FIRST-LAST/TOTAL" or
+// "bytes FIRST-LAST/*" (RFC 9110, 14.4), with FIRST <= LAST < TOTAL.
+struct content_range {
+  std::uint64_t first = 0, last = 0;
+  std::optional<std::uint64_t> total;  // none for '*'
+};
+// The range, or nullopt when `value` is not that (surrounding whitespace
+// allowed). Never throws: the value comes from the server.
+std::optional<content_range> parse_content_range(std::string_view value);
 
 // What a failed answer means.
 struct status_meaning {

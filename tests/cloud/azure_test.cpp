@@ -44,7 +44,7 @@ std::unique_ptr<backend> open_in_process(const az_env& s, const std::string& spe
   store_options o;
   o.endpoint = s.server.endpoint();
   o.ca_file = s.tls.cert;
-  return open_store(spec, false, io, pool, o);
+  return open_store(spec, store_use::write, io, pool, o);
 }
 
 std::size_t confirmed_objects(const std::string& state) {

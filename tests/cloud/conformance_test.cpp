@@ -49,7 +49,7 @@ const std::vector<store_under_test>& stores() {
          o.endpoint = server->endpoint();
          o.ca_file = tls.cert;
          o.max_requests = 64;
-         return open_store("s3://conformance/some/prefix", true, io, p, o);
+         return open_store("s3://conformance/some/prefix", store_use::create, io, p, o);
        }},
       // Azurite over HTTPS, signed with the account key, then with a SAS.
       {"azure-sharedkey", [](const std::string& dir, asio::io_context& io, asio::thread_pool& p, std::shared_ptr<void>& keep) {
@@ -62,7 +62,7 @@ const std::vector<store_under_test>& stores() {
          o.endpoint = server->endpoint();
          o.ca_file = tls.cert;
          o.max_requests = 16;  // Azurite is one Node thread
-         return open_store("az://devstoreaccount1/conformance/some/prefix", true, io, p, o);
+         return open_store("az://devstoreaccount1/conformance/some/prefix", store_use::create, io, p, o);
        }},
       {"azure-sas", [](const std::string& dir, asio::io_context& io, asio::thread_pool& p, std::shared_ptr<void>& keep) {
          auto tls = make_certificate(dir + "/tls");
@@ -74,7 +74,7 @@ const std::vector<store_under_test>& stores() {
          o.endpoint = server->endpoint();
          o.ca_file = tls.cert;
          o.max_requests = 16;
-         return open_store("az://devstoreaccount1/conformance/some/prefix", true, io, p, o);
+         return open_store("az://devstoreaccount1/conformance/some/prefix", store_use::create, io, p, o);
        }},
   };
   return list;

@@ -317,6 +317,21 @@ void http_fields() {
   }
 }
 
+// What the http store parses: Content-Range values (0), STORE URLs (1), and
+// the same with a secret put into the query (2).
+void http_store_fields() {
+  int i = 0;
+  for (const char* v : {"bytes 10-29/100000", "bytes 0-0/*", " bytes 5-4/10", "bytes 0-9/10", "bytes */100",
+                        "bytes 18446744073709551615-18446744073709551615/*", "bytes +1-2/3", ""})
+    write_chosen("http_store", "range-" + std::to_string(i++), 0, v);
+  for (const char* u : {"http://127.0.0.1:8000/cvmfs/sw.example.org/", "https://stratum1.example.org", "https://[::1]:8443/a%2Fb//",
+                        "https://acct.blob.core.windows.net/c/p", "http://127.0.0.1:10000/devstoreaccount1/c", "https://u@h/r",
+                        "http://h:0/", "HTTPS://H/R", "http://h/r?sv=1&sig=x", "http://h/r#f", "ftp://h/r", "http:#"}) {
+    write_chosen("http_store", "url-" + std::to_string(i), 1, u);
+    write_chosen("http_store", "query-" + std::to_string(i++), 2, u);
+  }
+}
+
 }  // namespace
 
 // CernVM-FS catalogs (SQLite databases): a root-only one, and one with
@@ -401,6 +416,7 @@ int main(int argc, char** argv) {
   s3_answers();
   azure_answers();
   http_fields();
+  http_store_fields();
   cvmfs_catalogs();
   return 0;
 }

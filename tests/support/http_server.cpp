@@ -140,7 +140,7 @@ void http_server::serve(int fd, int) {
     // Counted before it is sent: the client may look as soon as it has the answer.
     ++answers;
     ++answered_;
-    const std::string body = "ok";
+    const std::string& body = o_.body;
     ok = s.write("HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size()) + "\r\n" + o_.extra_headers + "\r\n" + body);
   }
   // No SSL_shutdown: the connection ends without close_notify.

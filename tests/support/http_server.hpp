@@ -1,6 +1,6 @@
 // A small HTTP/1.1 server for the HTTP client's tests, plain or TLS (OpenSSL,
 // blocking, a thread per connection), answering every request with 200 and a
-// short body. It misbehaves on demand as real stores do and s3rver or Azurite
+// body (short unless asked). It misbehaves on demand as real stores do and s3rver or Azurite
 // will not when asked: it closes connections that sat idle (S3 after ~20 s,
 // Node's servers after 5 s), closes a kept-alive connection just as the next
 // request arrives (the race a client meets when it reuses one at that moment),
@@ -29,6 +29,7 @@ struct http_server_options {
   // Connections served; later ones are accepted and closed at once (-1: no limit).
   int connections_served = -1;
   std::string extra_headers;  // added to every answer, each ending in \r\n
+  std::string body = "ok";    // of every answer
 };
 
 class http_server {

@@ -131,6 +131,23 @@ azurite::azurite(const std::string& dir, const std::string& container, const tls
 
 azurite::~azurite() { stop_server(pid_); }
 
+web_server::web_server(const std::string& dir, const web_server_options& o) : port_(free_port()), tls_(!o.tls.cert.empty()) {
+  std::vector<std::string> args;
+  if (o.plain()) {
+    args = {"/usr/bin/python3", "-m", "http.server", "--bind", "127.0.0.1", "--directory", dir, std::to_string(port_)};
+  } else {
+    args = {"/usr/bin/python3", std::string(STRATUM_SOURCE_DIR) + "/tests/tools/http_serve.py", dir, std::to_string(port_)};
+    if (tls_) args.insert(args.end(), {"--cert", o.tls.cert, "--key", o.tls.key});
+    if (o.ranges) args.push_back("--ranges");
+    if (!o.log.empty()) args.insert(args.end(), {"--log", o.log});
+  }
+  pid_ = spawn_server(args, {}, port_);
+}
+
+web_server::~web_server() { stop_server(pid_); }
+
+std::string web_server::url() const { return std::string(tls_ ? "https" : "http") + "://127.0.0.1:" + std::to_string(port_); }
+
 std::string azurite::sas(const std::string& container, const std::string& permissions, const std::string& expiry) const {
   const std::string cmd = "/usr/bin/python3 " + std::string(STRATUM_SOURCE_DIR) + "/tests/tools/az_sas.py " + account + " '" + key +
                           "' " + container + " " + permissions + " " + expiry;

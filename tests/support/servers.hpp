@@ -1,7 +1,7 @@
 // Real servers for the tests, started by the tests themselves on 127.0.0.1:
-// s3rver (the S3 emulator, installed into .tools/ by scripts/install-deps.sh
-// --test) over HTTPS with a throwaway certificate. Each is stopped (by pid)
-// when its object dies.
+// s3rver and Azurite (the S3 and Azure emulators, installed into .tools/ by
+// scripts/install-deps.sh --test) over HTTPS with a throwaway certificate,
+// and Python's http.server. Each is stopped (by pid) when its object dies.
 #pragma once
 
 #include <string>
@@ -61,6 +61,31 @@ class azurite {
   pid_t pid_ = -1;
   int port_ = 0;
   std::string ca_;
+};
+
+// A directory served by Python's http.server on 127.0.0.1, as a CernVM-FS
+// Stratum 1 serves its repositories: plain `python3 -m http.server`, as a
+// user would run it, unless the options ask for what that cannot do; then
+// tests/tools/http_serve.py (the same file handler).
+struct web_server_options {
+  tls_files tls;        // HTTPS with this certificate (empty cert: plain HTTP)
+  bool ranges = false;  // answer a Range with 206 (http.server sends 200 and the whole file)
+  std::string log;      // append "METHOD PATH RANGE" per request to this file
+  bool plain() const { return tls.cert.empty() && !ranges && log.empty(); }
+};
+
+class web_server {
+ public:
+  web_server(const std::string& dir, const web_server_options& o = {});
+  ~web_server();
+  web_server(const web_server&) = delete;
+  web_server& operator=(const web_server&) = delete;
+  std::string url() const;  // http://127.0.0.1:PORT (https:// with TLS)
+
+ private:
+  pid_t pid_ = -1;
+  int port_ = 0;
+  bool tls_ = false;
 };
 
 // Where the npm-installed tools are (the checkout's .tools/ directory).

@@ -107,3 +107,22 @@ TEST_CASE("fail_status throws with the operation, the status, the code and what 
   CHECK(is(busy, errc::transient));
   CHECK(!busy.throttled);
 }
+
+TEST_CASE("Content-Range of a 206: bytes FIRST-LAST/TOTAL or /*, or nothing") {
+  auto r = parse_content_range("bytes 10-29/100000");
+  REQUIRE(r.has_value());
+  CHECK(r->first == 10);
+  CHECK(r->last == 29);
+  CHECK(r->total == std::optional<std::uint64_t>(100000));
+  auto unknown = parse_content_range(" bytes 0-0/*\t");
+  REQUIRE(unknown.has_value());
+  CHECK(unknown->first == 0);
+  CHECK(!unknown->total.has_value());
+  CHECK(parse_content_range("bytes 18446744073709551614-18446744073709551614/18446744073709551615").has_value());
+  for (const char* bad : {"", "bytes", "bytes */100", "bytes 5-4/100", "bytes 0-100/100", "bytes 0-9/", "bytes 0-9", "bytes -1-9/10",
+                          "bytes +0-9/10", "bytes 0--9/10", "bytes 0-9/10x", "bytes 0-9/*x", "items 0-9/10", "Bytes 0-9/10",
+                          "bytes 0-18446744073709551616/*", "bytes  0-9/10"}) {
+    CAPTURE(bad);
+    CHECK(!parse_content_range(bad).has_value());
+  }
+}
