@@ -101,12 +101,13 @@ class record_lock {
   int fd_ = -1;
 };
 
-// Replaces FILE by rename; returns an error message, or "" when written.
-std::string write_lines(const std::string& file, const std::vector<std::string>& lines) {
+// Replaces FILE by rename with `content`; returns an error message, or ""
+// when written.
+std::string replace_file(const std::string& file, std::string_view content) {
   const std::string tmp = file + ".tmp." + std::to_string(::getpid());
   {
-    std::ofstream out(tmp, std::ios::trunc);
-    for (auto& l : lines) out << l << "\n";
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out.write(content.data(), static_cast<std::streamsize>(content.size()));
     out.flush();
     if (!out) return std::strerror(errno);
   }
@@ -116,6 +117,12 @@ std::string write_lines(const std::string& file, const std::vector<std::string>&
     return why;
   }
   return "";
+}
+
+std::string write_lines(const std::string& file, const std::vector<std::string>& lines) {
+  std::string text;
+  for (auto& l : lines) text += l + "\n";
+  return replace_file(file, text);
 }
 
 const char* header[] = {
@@ -147,19 +154,7 @@ std::string keep_anchor(const std::string& known_file, byte_view anchor) {
   if (fs::exists(file, ec)) return "";
   fs::create_directories(fs::path(file).parent_path(), ec);
   if (ec) return ec.message();
-  const std::string tmp = file + ".tmp." + std::to_string(::getpid());
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out.write(reinterpret_cast<const char*>(anchor.data()), static_cast<std::streamsize>(anchor.size()));
-    out.flush();
-    if (!out) return std::strerror(errno);
-  }
-  if (std::rename(tmp.c_str(), file.c_str()) != 0) {
-    std::string why = std::strerror(errno);
-    std::remove(tmp.c_str());
-    return why;
-  }
-  return "";
+  return replace_file(file, std::string_view(reinterpret_cast<const char*>(anchor.data()), anchor.size()));
 }
 
 std::string default_known_file() {

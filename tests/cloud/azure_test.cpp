@@ -231,12 +231,7 @@ TEST_CASE("rclone's azureblob backend lists and downloads exactly what stratum w
 
 TEST_CASE("a CernVM-FS repository on Azure: killed, resumed, the next revision, read back") {
   az_env s;
-  std::vector<fixture> tree;
-  for (int i = 0; i < 50; ++i) tree.push_back({'f', "f" + std::to_string(i), pattern(300 + 17 * i, i)});
-  tree.push_back({'d', "pkg"});
-  tree.push_back({'f', "pkg/.cvmfscatalog", ""});
-  tree.push_back({'f', "pkg/p", "nested"});
-  make_tree(s.d / "src", tree);
+  make_tree(s.d / "src", small_cvmfs_tree(50));
   const std::string sas = s.server.sas("repo", "racwdl", "2035-01-01T00:00:00Z");
   const std::string store = "az://devstoreaccount1/repo/cvmfs";
   run_options crash = with_sas(sas);

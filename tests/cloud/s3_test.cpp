@@ -393,12 +393,7 @@ TEST_CASE("a permanent S3 error stops the publish with a clear message, and the 
 
 TEST_CASE("a CernVM-FS repository on S3: killed, resumed, the next revision, read back") {
   s3_env s;
-  std::vector<fixture> tree;
-  for (int i = 0; i < 50; ++i) tree.push_back({'f', "f" + std::to_string(i), pattern(300 + 17 * i, i)});
-  tree.push_back({'d', "pkg"});
-  tree.push_back({'f', "pkg/.cvmfscatalog", ""});
-  tree.push_back({'f', "pkg/p", "nested"});
-  make_tree(s.d / "src", tree);
+  make_tree(s.d / "src", small_cvmfs_tree(50));
   const std::string store = "s3://bucket/cvmfs";
   run_options crash = with_keys();
   crash.env.push_back("STRATUM_CRASH_AT=upload:20");

@@ -143,11 +143,7 @@ TEST_CASE("cvmfs revisions: unchanged nested catalogs are kept, trunk moves, tag
 TEST_CASE("cvmfs revisions: a publish killed at any step resumes to a sound repository, sending nothing confirmed again") {
   const std::vector<std::string> points = {"upload:3", "catalog:1", "before-manifest:1", "after-manifest:1"};
   temp_dir d;
-  std::vector<fixture> tree;
-  for (int i = 0; i < 40; ++i) tree.push_back({'f', "f" + std::to_string(i), pattern(200 + 31 * i, i)});
-  tree.push_back({'d', "pkg"});
-  tree.push_back({'f', "pkg/.cvmfscatalog", ""});
-  tree.push_back({'f', "pkg/p", "nested"});
+  auto tree = small_cvmfs_tree(40);
   tree.push_back({'f', "large", pattern(9 << 20, 5)});
   make_tree(d / "src", tree);
   for (const auto& point : points) {
@@ -175,6 +171,6 @@ TEST_CASE("cvmfs revisions: a publish killed at any step resumes to a sound repo
     expect_sound(view);
     CHECK(json_field(json_field(view, "root"), "revision") == "2");
     expect_restores(store, st, d / "src", d / ("dst-" + point));
-    write_file(d / "src/f0", pattern(200, 0));
+    write_file(d / "src/f0", pattern(300, 0));  // as small_cvmfs_tree made it
   }
 }

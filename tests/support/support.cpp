@@ -273,4 +273,13 @@ std::map<std::string, ino_t> object_inodes(const std::string& store) {
   return out;
 }
 
+std::vector<fixture> small_cvmfs_tree(int files) {
+  std::vector<fixture> tree;
+  for (int i = 0; i < files; ++i) tree.push_back({'f', "f" + std::to_string(i), pattern(300 + 17 * i, static_cast<unsigned>(i))});
+  tree.push_back({'d', "pkg"});
+  tree.push_back({'f', "pkg/.cvmfscatalog", ""});
+  tree.push_back({'f', "pkg/p", "nested"});
+  return tree;
+}
+
 }  // namespace stratum::test

@@ -87,6 +87,10 @@ struct fixture {
   unsigned mode = 0644;
   std::uint64_t size = 0;
 };
+// `files` small files f0, f1, ... and a nested CernVM-FS catalog at pkg/
+// (pkg/.cvmfscatalog, pkg/p): the tree the CernVM-FS store tests publish.
+std::vector<fixture> small_cvmfs_tree(int files);
+
 // Creates the tree under root; every entry gets a distinct nanosecond mtime.
 void make_tree(const std::string& root, const std::vector<fixture>& tree);
 
