@@ -41,6 +41,8 @@ std::unique_ptr<format_writer> chosen_format(const parsed_args& a, const std::st
   // The key set: --keys DIR when the repository is made (remembered), else
   // STATE/keys, made by --new when it holds none.
   const std::string keys_dir = a.get_or("keys", setting("keys").value_or(state + "/keys"));
+  // New keys are made and saved before anything is sent: a run killed
+  // before they were kept could never sign what it sent.
   std::error_code ec;
   if (fresh && !a.has("keys") && !std::filesystem::exists(keys_dir + "/" + *name + ".crt", ec)) {
     std::filesystem::create_directories(keys_dir, ec);

@@ -61,15 +61,37 @@ nested_summary decode_note(byte_view b, const std::string& what) {
   return s;
 }
 
+namespace {
+
+std::shared_future<key_set> ready(key_set k) {
+  std::promise<key_set> p;
+  p.set_value(std::move(k));
+  return p.get_future().share();
+}
+
+}  // namespace
+
 cvmfs_writer::cvmfs_writer(key_set keys, algorithm alg, int level)
-    : keys_(std::move(keys)), alg_(alg), level_{level, true} {
+    : cvmfs_writer(std::string(keys.fqrn), ready(keys), alg, level) {
+  this->keys();  // a missing repository key is refused at once
+}
+
+cvmfs_writer::cvmfs_writer(std::string fqrn, std::shared_future<key_set> keys, algorithm alg, int level)
+    : fqrn_(std::move(fqrn)), keys_(std::move(keys)), alg_(alg), level_{level, true} {
   if (level < 0 || level > 12) fail(errc::usage, "--level must be 0..12, not " + std::to_string(level));
-  if (!keys_.repository)
-    fail(errc::usage, "the CernVM-FS format needs the repository key " + keys_.fqrn + ".key to sign manifests");
   empty_ = object_hash(compress({}));
-  const auto& pem = keys_.cert.pem();
-  cert_object_ = object_hash(compress(as_bytes(pem), object_kind::public_key));
   meta_object_ = object_hash(compress(*meta_info(), object_kind::meta_info));
+}
+
+const key_set& cvmfs_writer::keys() const {
+  const key_set& k = keys_.get();
+  if (!k.repository) fail(errc::usage, "the CernVM-FS format needs the repository key " + k.fqrn + ".key to sign manifests");
+  return k;
+}
+
+const hash256& cvmfs_writer::certificate_object() const {
+  std::call_once(cert_once_, [&] { cert_object_ = object_hash(compress(as_bytes(keys().cert.pem()), object_kind::public_key)); });
+  return cert_object_;
 }
 
 bytes cvmfs_writer::compress(byte_view content) const { return deflate_object(content, level_); }
@@ -82,7 +104,7 @@ bytes cvmfs_writer::compress(byte_view content, object_kind k) const {
 std::string cvmfs_writer::object_key(const hash256& h, object_kind k) const { return cvmfs::object_key(h, k, alg_); }
 
 bytes cvmfs_writer::trust_anchor(const signing_key&) const {
-  const std::string pem = keys_.master_public.public_pem();
+  const std::string pem = keys().master_public.public_pem();
   return bytes(as_bytes(pem).begin(), as_bytes(pem).end());
 }
 
@@ -116,11 +138,11 @@ bytes cvmfs_writer::catalog_note(const catalog& c, const catalog_context& ctx) c
 }
 
 bytes cvmfs_writer::encode_history(const history& h) const {
-  return cvmfs::encode_history(h, history_params{.fqrn = keys_.fqrn, .alg = alg_, .previous = std::nullopt});
+  return cvmfs::encode_history(h, history_params{.fqrn = fqrn_, .alg = alg_, .previous = std::nullopt});
 }
 
 bytes cvmfs_writer::public_key_object(const signing_key&) const {
-  const auto& pem = keys_.cert.pem();
+  const auto& pem = keys().cert.pem();
   return bytes(as_bytes(pem).begin(), as_bytes(pem).end());
 }
 
@@ -133,18 +155,18 @@ bytes cvmfs_writer::encode(const stratum::manifest& m, const std::optional<objec
   out.root_catalog = {m.root, alg_};
   out.root_catalog_size = *m.root_size;
   out.revision = m.revision;
-  out.fqrn = keys_.fqrn;
-  out.certificate = object_id{cert_object_, alg_};
+  out.fqrn = fqrn_;
+  out.certificate = object_id{certificate_object(), alg_};
   out.history = object_id{m.history, alg_};
   out.timestamp = m.timestamp > 0 ? static_cast<std::uint64_t>(m.timestamp) : 0;
   out.meta_info = object_id{meta_object_, alg_};
   out.reflog = reflog;
-  const auto text = cvmfs::encode_manifest(out, *keys_.repository);
+  const auto text = cvmfs::encode_manifest(out, *keys().repository);
   return bytes(as_bytes(text).begin(), as_bytes(text).end());
 }
 
 std::optional<bytes> cvmfs_writer::meta_info() const {
-  const std::string json = meta_info_json(keys_.fqrn);
+  const std::string json = meta_info_json(fqrn_);
   return bytes(as_bytes(json).begin(), as_bytes(json).end());
 }
 
@@ -158,8 +180,8 @@ std::vector<std::pair<std::string, bytes>> cvmfs_writer::side_files(const stratu
   bool renew = kept.empty() || !kept[0];
   if (!renew) try {
       const std::string doc(reinterpret_cast<const char*>(kept[0]->data()), kept[0]->size());
-      const auto w = verify_whitelist(doc, keys_.fqrn, std::span<const rsa_key>(&keys_.master_public, 1), t);
-      check_listed(w, keys_.cert);
+      const auto w = verify_whitelist(doc, fqrn_, std::span<const rsa_key>(&keys().master_public, 1), t);
+      check_listed(w, keys().cert);
       renew = w.expires - t < default_whitelist_validity / 2;
     } catch (const std::exception& e) {
       if (!is(e, errc::corrupt)) throw;
@@ -169,12 +191,12 @@ std::vector<std::pair<std::string, bytes>> cvmfs_writer::side_files(const stratu
   out.emplace_back(master_replica_file, bytes());
   // The reflog: the store's, with this revision's objects added (a resumed
   // run adds the same hashes again, which replaces them: each hash once).
-  reflog log{keys_.fqrn, {}};
+  reflog log{fqrn_, {}};
   if (kept.size() > 1 && kept[1]) log = decode_reflog(*kept[1], std::string("the store's ") + reflog_file, alg_);
-  log.fqrn = keys_.fqrn;
+  log.fqrn = fqrn_;
   log.refs.push_back({m.root, ref_kind::catalog, now});
   log.refs.push_back({m.history, ref_kind::history, now});
-  log.refs.push_back({cert_object_, ref_kind::certificate, now});
+  log.refs.push_back({certificate_object(), ref_kind::certificate, now});
   log.refs.push_back({meta_object_, ref_kind::meta_info, now});
   out.emplace_back(reflog_file, encode_reflog(log, alg_));
   return out;
@@ -189,9 +211,9 @@ bytes cvmfs_writer::seal_manifest(const stratum::manifest& m, const signing_key&
 }
 
 bytes cvmfs_writer::whitelist(std::chrono::sys_seconds now, std::chrono::seconds validity) const {
-  if (!keys_.master)
-    fail(errc::usage, "writing the whitelist of '" + keys_.fqrn + "' needs the master key " + keys_.fqrn + ".masterkey");
-  const auto text = encode_whitelist(new_whitelist(keys_.fqrn, keys_.cert, alg_, now, validity), *keys_.master);
+  const key_set& k = keys();
+  if (!k.master) fail(errc::usage, "writing the whitelist of '" + fqrn_ + "' needs the master key " + fqrn_ + ".masterkey");
+  const auto text = encode_whitelist(new_whitelist(fqrn_, k.cert, alg_, now, validity), *k.master);
   return bytes(as_bytes(text).begin(), as_bytes(text).end());
 }
 
