@@ -135,17 +135,7 @@ struct publisher::impl {
     writes = std::make_unique<group_writer>(j, io, blocking, !run.fixed().store_here);
     sink = std::make_unique<object_sink>(store, run, *writes, *fmt, io, st);
 
-    // 2. The files.
-    if (run.meta_or("phase", "files") == "files") {
-      co_await publish_files();
-      run.set_phase("catalogs");
-      // The files' records (tens of MB for a large tree) start moving into a
-      // table file while the catalogs are built; finish() flushes the rest.
-      j.checkpoint(false);
-    }
-    // 3. The public key, so readers can verify the manifest: after the
-    // files, so that keys still being made (a first CernVM-FS publish's) are
-    // made while the files are sent.
+    // 2. The public key, so readers can verify the manifest.
     {
       auto pub = co_await run_on(cpu, [&] { return sink->prepare(fmt->public_key_object(key), object_kind::public_key); });
       co_await sink->store(pub);
@@ -160,6 +150,14 @@ struct publisher::impl {
       }
     }
 
+    // 3. The files.
+    if (run.meta_or("phase", "files") == "files") {
+      co_await publish_files();
+      run.set_phase("catalogs");
+      // The files' records (tens of MB for a large tree) start moving into a
+      // table file while the catalogs are built; finish() flushes the rest.
+      j.checkpoint(false);
+    }
     const bool want_tag = opt.tag.has_value();
     if (previous && !run.dirty() && !want_tag) {
       // Nothing changed since the last revision: publish nothing.

@@ -61,37 +61,14 @@ nested_summary decode_note(byte_view b, const std::string& what) {
   return s;
 }
 
-namespace {
-
-std::shared_future<key_set> ready(key_set k) {
-  std::promise<key_set> p;
-  p.set_value(std::move(k));
-  return p.get_future().share();
-}
-
-}  // namespace
-
 cvmfs_writer::cvmfs_writer(key_set keys, algorithm alg, int level)
-    : cvmfs_writer(std::string(keys.fqrn), ready(keys), alg, level) {
-  this->keys();  // a missing repository key is refused at once
-}
-
-cvmfs_writer::cvmfs_writer(std::string fqrn, std::shared_future<key_set> keys, algorithm alg, int level)
-    : fqrn_(std::move(fqrn)), keys_(std::move(keys)), alg_(alg), level_{level, true} {
+    : fqrn_(keys.fqrn), keys_(std::move(keys)), alg_(alg), level_{level, true} {
   if (level < 0 || level > 12) fail(errc::usage, "--level must be 0..12, not " + std::to_string(level));
+  if (!keys_.repository)
+    fail(errc::usage, "the CernVM-FS format needs the repository key " + fqrn_ + ".key to sign manifests");
   empty_ = object_hash(compress({}));
+  cert_object_ = object_hash(compress(as_bytes(keys_.cert.pem()), object_kind::public_key));
   meta_object_ = object_hash(compress(*meta_info(), object_kind::meta_info));
-}
-
-const key_set& cvmfs_writer::keys() const {
-  const key_set& k = keys_.get();
-  if (!k.repository) fail(errc::usage, "the CernVM-FS format needs the repository key " + k.fqrn + ".key to sign manifests");
-  return k;
-}
-
-const hash256& cvmfs_writer::certificate_object() const {
-  std::call_once(cert_once_, [&] { cert_object_ = object_hash(compress(as_bytes(keys().cert.pem()), object_kind::public_key)); });
-  return cert_object_;
 }
 
 bytes cvmfs_writer::compress(byte_view content) const { return deflate_object(content, level_); }
@@ -156,7 +133,7 @@ bytes cvmfs_writer::encode(const stratum::manifest& m, const std::optional<objec
   out.root_catalog_size = *m.root_size;
   out.revision = m.revision;
   out.fqrn = fqrn_;
-  out.certificate = object_id{certificate_object(), alg_};
+  out.certificate = object_id{cert_object_, alg_};
   out.history = object_id{m.history, alg_};
   out.timestamp = m.timestamp > 0 ? static_cast<std::uint64_t>(m.timestamp) : 0;
   out.meta_info = object_id{meta_object_, alg_};
@@ -196,7 +173,7 @@ std::vector<std::pair<std::string, bytes>> cvmfs_writer::side_files(const stratu
   log.fqrn = fqrn_;
   log.refs.push_back({m.root, ref_kind::catalog, now});
   log.refs.push_back({m.history, ref_kind::history, now});
-  log.refs.push_back({certificate_object(), ref_kind::certificate, now});
+  log.refs.push_back({cert_object_, ref_kind::certificate, now});
   log.refs.push_back({meta_object_, ref_kind::meta_info, now});
   out.emplace_back(reflog_file, encode_reflog(log, alg_));
   return out;

@@ -35,8 +35,6 @@
 #include "io/compress.hpp"
 
 #include <chrono>
-#include <future>
-#include <mutex>
 
 namespace stratum::cvmfs {
 
@@ -98,34 +96,27 @@ class cvmfs_writer final : public format_writer {
   std::unique_ptr<format_reader> reader() const override;
 
   algorithm alg() const { return alg_; }
-  // The key set; errc::usage when it has no repository key.
-  const key_set& keys() const;
+  const key_set& keys() const { return keys_; }
   // The object name of an empty regular file's content: CernVM-FS catalogs
   // give every unchunked file a hash, so the publisher stores this object
   // (compress of no bytes) whenever the tree has an empty file.
   const hash256& empty_object() const { return empty_; }
   // The name of the certificate object (the manifest's X).
-  const hash256& certificate_object() const;
+  const hash256& certificate_object() const { return cert_object_; }
   // `.cvmfswhitelist` listing this key set's certificate from `now` for
   // `validity`, signed with the master key (which `keys` must then hold).
   bytes whitelist(std::chrono::sys_seconds now, std::chrono::seconds validity) const;
 
  private:
-  // The keys as a future: what uses them waits for them (keys()), nothing
-  // else does. Kept so that keys made on other threads can be handed in;
-  // today every caller has them (format_choice makes new ones first: a run
-  // killed before they were saved could not sign what it had sent).
-  cvmfs_writer(std::string fqrn, std::shared_future<key_set> keys, algorithm alg, int level);
   bytes encode(const stratum::manifest& m, const std::optional<object_id>& reflog) const;
   catalog_params params(const catalog& c, const catalog_context& ctx) const;
 
   std::string fqrn_;
-  std::shared_future<key_set> keys_;
+  key_set keys_;
   algorithm alg_;
   compression level_;
   hash256 empty_;
-  mutable std::once_flag cert_once_;
-  mutable hash256 cert_object_;
+  hash256 cert_object_;
   hash256 meta_object_;
 };
 
