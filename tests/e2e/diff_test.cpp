@@ -115,6 +115,7 @@ std::vector<std::string> two_revisions(const format& f, const std::string& src, 
   REQUIRE(::chmod((src + "/f2d").c_str(), 0755) == 0);
   write_file(src + "/f2d/inside", "i");
   write_file(src + "/new.txt", "n");
+  write_file(src + "/new\nline", "escaped");
   fs::create_directories(src + "/newdir/y");
   write_file(src + "/newdir/x", "x");
   write_file(src + "/newdir/y/z", "z");
@@ -125,14 +126,20 @@ std::vector<std::string> two_revisions(const format& f, const std::string& src, 
       "M link (target)",         "M xattr.txt (xattrs)",       "R gone.txt",        "R gonedir",
       "R gonedir/a",             "R gonedir/sub",              "R gonedir/sub/b",   "M f2d (type, mode)",
       "A f2d/inside",            "A new.txt",                  "A newdir",          "A newdir/x",
-      "A newdir/y",              "A newdir/y/z",               "M nest/in.txt (content)"};
+      "A newdir/y",              "A newdir/y/z",               "M nest/in.txt (content)",
+      "A new\\nline"};  // names escaped as ls prints them
   // Owners can be changed by root only.
   if (::geteuid() == 0) {
     REQUIRE(::lchown((src + "/owner.txt").c_str(), 1234, 4321) == 0);
     want.push_back("M owner.txt (owner)");
   }
   publish(f, st, src, store, false);
-  auto path = [](const std::string& line) { return line.substr(2, line.find(" (") == std::string::npos ? std::string::npos : line.find(" (") - 2); };
+  // In the order of the names' bytes, not of their escaped form.
+  auto path = [](const std::string& line) {
+    std::string p = line.substr(2, line.find(" (") == std::string::npos ? std::string::npos : line.find(" (") - 2);
+    if (auto at = p.find("\\n"); at != std::string::npos) p.replace(at, 2, "\n");
+    return p;
+  };
   std::sort(want.begin(), want.end(), [&](const std::string& a, const std::string& b) { return before(path(a), path(b)); });
   return want;
 }
@@ -201,6 +208,8 @@ void json_output(const format& f) {
   std::string added = "[", removed = "[", modified = "[";
   for (auto& w : want) {
     std::string path = w.substr(2, w.find(" (") == std::string::npos ? std::string::npos : w.find(" (") - 2);
+    // As JSON writes the escaped name: its backslash escaped again.
+    if (auto at = path.find('\\'); at != std::string::npos) path.insert(at, "\\");
     if (w[0] == 'A') added += (added.size() > 1 ? ",\"" : "\"") + path + "\"";
     if (w[0] == 'R') removed += (removed.size() > 1 ? ",\"" : "\"") + path + "\"";
     if (w[0] == 'M') {
