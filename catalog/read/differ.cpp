@@ -53,8 +53,10 @@ hash256 revision_root(repository& repo, const std::string& spec) {
     fail(errc::usage, "no revision " + spec + " in " + store + ": its history lists tags only (a CernVM-FS history has no list of " +
                           "revisions), so a number must be a tagged revision's or the current one (" +
                           std::to_string(repo.head().revision) + "); tags: " + tags);
-  std::string known;
-  for (const auto& v : h.revisions) known += (known.empty() ? "" : ", ") + std::to_string(v.revision);
+  // The newest 20 at most: a long history would bury the message.
+  std::string known = h.revisions.size() > 20 ? "..." : "";
+  for (std::size_t i = h.revisions.size() > 20 ? h.revisions.size() - 20 : 0; i < h.revisions.size(); ++i)
+    known += (known.empty() ? "" : ", ") + std::to_string(h.revisions[i].revision);
   fail(errc::usage, "no revision " + spec + " in " + store + " (revisions: " + known + "; tags: " + tags + ")");
 }
 
