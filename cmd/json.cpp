@@ -4,6 +4,7 @@
 
 #include "cmd/cmd.hpp"
 
+#include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 
@@ -78,6 +79,28 @@ std::string info_json(const std::string& store, const manifest& m, const catalog
   o["chunks"] = s.chunks;
   o["nested_catalogs"] = s.nested;
   o["tags"] = tags;
+  return line(o);
+}
+
+std::string diff_json(const std::string& store, const std::string& from, const std::string& to, const diff_result& d) {
+  json::object o;
+  o["store"] = name(store);
+  o["from"] = name(from);
+  o["to"] = name(to);
+  json::array added, removed, modified;
+  for (const auto& c : d.changes) {
+    if (c.kind == path_change::added) added.push_back(name(c.path.empty() ? "." : c.path));
+    else if (c.kind == path_change::removed) removed.push_back(name(c.path.empty() ? "." : c.path));
+    else {
+      json::array what;
+      for (auto& n : change_names(c.changes)) what.push_back(json::string(n));
+      modified.push_back(json::object{{"path", name(c.path.empty() ? "." : c.path)}, {"changes", std::move(what)}});
+    }
+  }
+  o["added"] = std::move(added);
+  o["removed"] = std::move(removed);
+  o["modified"] = std::move(modified);
+  o["catalogs_read"] = d.catalogs_read;
   return line(o);
 }
 

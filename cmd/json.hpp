@@ -1,5 +1,5 @@
 // The JSON objects the commands print (`publish --json`, `load --json`,
-// `info --json`), one line each on standard output, built and serialised
+// `info --json`, `diff --json`), one line each on standard output, built and serialised
 // with Boost.JSON. Called on the I/O thread once the command's work is done.
 //
 // Names are bytes and JSON strings are Unicode: a string that holds a name
@@ -11,6 +11,7 @@
 #pragma once
 
 #include "catalog/publish/publisher.hpp"
+#include "catalog/read/differ.hpp"
 
 #include <cstdint>
 #include <string>
@@ -30,5 +31,10 @@ std::string publish_json(const publish_report& r);
 
 // What `info` reports about a repository's current revision.
 std::string info_json(const std::string& store, const manifest& m, const catalog_stats& s, std::size_t tags);
+
+// What `diff` reports: the paths added, removed and modified (each with the
+// names of its changes, differ.hpp), each array in the catalogs' path order.
+// `from` and `to`: the revisions as the command line named them.
+std::string diff_json(const std::string& store, const std::string& from, const std::string& to, const diff_result& d);
 
 }  // namespace stratum::cmd

@@ -1,6 +1,7 @@
-// The commands that read a repository: ls, cat, restore, check, info, and
-// keygen. Thread: the main thread, which runs the io_context.
+// The commands that read a repository: ls, cat, restore, check, info, diff
+// and keygen. Thread: the main thread, which runs the io_context.
 #include "async/error.hpp"
+#include "catalog/read/differ.hpp"
 #include "catalog/read/restorer.hpp"
 #include "cmd/command.hpp"
 #include "cmd/json.hpp"
@@ -129,6 +130,32 @@ awaitable<int> do_info(parsed_args& a) {
   co_return ok;
 }
 
+awaitable<int> do_diff(parsed_args& a) {
+  std::unique_ptr<backend> store;
+  auto repo = co_await open_repo(a.positional[0], a, store);
+  const std::string from = a.positional.size() > 1 ? a.positional[1] : "trunk-previous";
+  const std::string to = a.positional.size() > 2 ? a.positional[2] : "trunk";
+  auto d = co_await diff(*repo, revision_root(*repo, from), revision_root(*repo, to));
+  if (a.has("json")) {
+    std::fputs(diff_json(store->describe(), from, to, d).c_str(), stdout);
+    co_return ok;
+  }
+  std::string out;
+  for (const auto& c : d.changes) {
+    out += char(c.kind);
+    out += ' ';
+    out += escape_name(c.path.empty() ? "." : c.path);
+    if (c.kind == path_change::modified) {
+      std::string what;
+      for (auto& n : change_names(c.changes)) what += (what.empty() ? "" : ", ") + n;
+      out += " (" + what + ")";
+    }
+    out += '\n';
+  }
+  if (std::fwrite(out.data(), 1, out.size(), stdout) != out.size()) fail(errc::permanent, "cannot write to standard output");
+  co_return ok;
+}
+
 awaitable<int> do_keygen(parsed_args& a) {
   signing_key::generate().save(a.positional[0]);
   std::fprintf(stderr, "wrote %s/stratum.key (private, keep it safe) and %s/stratum.pub\n", a.positional[0].c_str(), a.positional[0].c_str());
@@ -172,6 +199,16 @@ std::vector<command> read_commands() {
        "  --json              as one JSON object (the store's name as in the text output: \\n, \\t,\n"
        "                      \\\\ and \\xHH for bytes that are not printable UTF-8)\n",
        with_read_options({{"json"}, opt_help}), 1, 1, do_info},
+      {"diff", "diff STORE [FROM [TO]] [--json]",
+       "Lists what changed from revision FROM (default trunk-previous) to TO (default trunk), each a tag\n"
+       "name or a revision number (a CernVM-FS history knows tagged revisions only). One line a path, in\n"
+       "the repository's path order, names escaped as ls prints them:\n"
+       "  A PATH              added (every path below an added directory too)\n"
+       "  R PATH              removed (likewise)\n"
+       "  M PATH (WHAT, ...)  modified: content, size, type, mode, owner, mtime, xattrs, target, device\n"
+       "Nested catalogs the two revisions share are not read. Differences are not an error (exit 0).\n\n"
+       "  --json              as one JSON object: arrays added, removed and modified ({path, changes})\n",
+       with_read_options({{"json"}, opt_help}), 1, 3, do_diff},
       {"keygen", "keygen DIR", "Writes a new Ed25519 key pair: DIR/stratum.key and DIR/stratum.pub.\n", {opt_help}, 1, 1,
        do_keygen}
   };
