@@ -4,6 +4,7 @@
 
 #include "cmd/cmd.hpp"
 
+#include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 
@@ -78,6 +79,25 @@ std::string info_json(const std::string& store, const manifest& m, const catalog
   o["chunks"] = s.chunks;
   o["nested_catalogs"] = s.nested;
   o["tags"] = tags;
+  return line(o);
+}
+
+std::string tags_json(const std::string& store, std::uint64_t revision, const std::vector<tag>& tags,
+                      const format_reader& fmt) {
+  json::array list;
+  for (const auto& t : tags) {
+    json::object o;
+    o["name"] = name(t.name);
+    o["revision"] = t.revision;
+    o["root_catalog"] = fmt.hash_text(t.root);
+    o["timestamp"] = t.timestamp;
+    o["description"] = name(t.description);
+    list.push_back(std::move(o));
+  }
+  json::object o;
+  o["store"] = name(store);
+  o["revision"] = revision;
+  o["tags"] = std::move(list);
   return line(o);
 }
 

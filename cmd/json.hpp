@@ -1,5 +1,5 @@
 // The JSON objects the commands print (`publish --json`, `load --json`,
-// `info --json`), one line each on standard output, built and serialised
+// `info --json`, `tag --json`), one line each on standard output, built and serialised
 // with Boost.JSON. Called on the I/O thread once the command's work is done.
 //
 // Names are bytes and JSON strings are Unicode: a string that holds a name
@@ -30,5 +30,10 @@ std::string publish_json(const publish_report& r);
 
 // What `info` reports about a repository's current revision.
 std::string info_json(const std::string& store, const manifest& m, const catalog_stats& s, std::size_t tags);
+
+// What `tag --json` reports: the store's revision and its tags (all of them,
+// or the one `tag -i` names); each root catalog hash as `fmt` writes it.
+std::string tags_json(const std::string& store, std::uint64_t revision, const std::vector<tag>& tags,
+                      const format_reader& fmt);
 
 }  // namespace stratum::cmd
