@@ -125,12 +125,15 @@ awaitable<manifest> edit_tags(backend& store, journal& j, const format_writer& f
   if (ours) {
     adopt_tag_edit(j, current);
     const std::string expected = j.get(pj::meta_key("published")).value_or("");
-    if (current != expected)
-      fail(errc::usage, "store '" + store.describe() + "' holds revision " + current.substr(0, current.find(' ')) +
-                            " as STATE '" + j.where() + "' did not publish it (it expects " +
-                            (expected.empty() ? std::string("none") : "revision " + expected.substr(0, expected.find(' '))) +
-                            "): something else has written the manifest since, or an older one was put back. Nothing "
-                            "was changed");
+    if (current != expected) {
+      const std::string ours_rev = expected.substr(0, expected.find(' '));
+      const std::string theirs = std::to_string(head.revision);
+      fail(errc::usage, "store '" + store.describe() + "' holds " +
+                            (ours_rev == theirs ? "a manifest of revision " + theirs + " other than the one"
+                                                : "revision " + theirs + ", not revision " + ours_rev + " which") +
+                            " STATE '" + j.where() + "' published there: something else has written the manifest "
+                            "since, or an older one was put back. Nothing was changed");
+    }
   }
 
   // 2. The new history, stored before anything names it.

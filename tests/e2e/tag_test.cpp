@@ -210,8 +210,11 @@ void killed_after_manifest(bool cvmfs) {
   auto killed = run_stratum({"tag", r.st, r.store, "-a", "kept", "-q"}, crash);
   REQUIRE(killed.code == 128 + SIGKILL);
   r.expect_checks();
+  // The next tag takes it up.
   auto again = r.tag({"-a", "later"});
   REQUIRE_MESSAGE(again.code == 0, again.err);
+  // Killed again: the next publish takes it up.
+  REQUIRE(run_stratum({"tag", r.st, r.store, "-a", "last", "-q"}, crash).code == 128 + SIGKILL);
   write_file(r.src + "/top.txt", "third");
   auto next = r.publish(false);
   REQUIRE_MESSAGE(next.code == 0, next.err);
@@ -219,6 +222,7 @@ void killed_after_manifest(bool cvmfs) {
   auto list = r.read({"tag", r.store, "-x"});
   CHECK(tag_field(list.out, "kept", "revision") == "2");
   CHECK(tag_field(list.out, "later", "revision") == "2");
+  CHECK(tag_field(list.out, "last", "revision") == "2");
   r.expect_checks();
 }
 

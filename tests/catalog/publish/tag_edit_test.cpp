@@ -29,7 +29,7 @@ history edit(const two& t, const tag_request& r) {
 
 }  // namespace
 
-TEST_CASE("edit_history: a tag of the current revision, of an earlier one, by root; removals") {
+TEST_CASE("edit_history: a tag of the current revision, of an earlier one, by root, and removals") {
   two t;
   auto now = edit(t, {.add = "now", .message = "m"});
   REQUIRE(now.find("now"));
@@ -42,7 +42,8 @@ TEST_CASE("edit_history: a tag of the current revision, of an earlier one, by ro
   CHECK(old.tags.front().name == "old");
   CHECK(old.revisions == t.h.revisions);
   auto gone = edit_history(old, t.head, {.remove = {"old"}}, *make_native_writer({})->reader(), "store");
-  CHECK(gone == t.h);
+  CHECK(gone.tags == t.h.tags);
+  CHECK(gone.revisions == t.h.revisions);
 }
 
 TEST_CASE("edit_history: refuses bad names, moving tags, unknown tags and revisions, trunk") {
