@@ -61,5 +61,6 @@ read_limits limits(const parsed_args& a);
 std::vector<command> publish_commands();
 std::vector<command> read_commands();
 std::vector<command> resign_commands();
+std::vector<command> tag_commands();
 
 }  // namespace stratum::cmd

@@ -104,4 +104,23 @@ std::string diff_json(const std::string& store, const std::string& from, const s
   return line(o);
 }
 
+std::string tags_json(const std::string& store, std::uint64_t revision, const std::vector<tag>& tags,
+                      const format_reader& fmt) {
+  json::array list;
+  for (const auto& t : tags) {
+    json::object o;
+    o["name"] = name(t.name);
+    o["revision"] = t.revision;
+    o["root_catalog"] = fmt.hash_text(t.root);
+    o["timestamp"] = t.timestamp;
+    o["description"] = name(t.description);
+    list.push_back(std::move(o));
+  }
+  json::object o;
+  o["store"] = name(store);
+  o["revision"] = revision;
+  o["tags"] = std::move(list);
+  return line(o);
+}
+
 }  // namespace stratum::cmd

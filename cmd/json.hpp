@@ -1,5 +1,5 @@
 // The JSON objects the commands print (`publish --json`, `load --json`,
-// `info --json`, `diff --json`), one line each on standard output, built and serialised
+// `info --json`, `diff --json`, `tag --json`), one line each on standard output, built and serialised
 // with Boost.JSON. Called on the I/O thread once the command's work is done.
 //
 // Names are bytes and JSON strings are Unicode: a string that holds a name
@@ -36,5 +36,9 @@ std::string info_json(const std::string& store, const manifest& m, const catalog
 // names of its changes, differ.hpp), each array in the catalogs' path order.
 // `from` and `to`: the revisions as the command line named them.
 std::string diff_json(const std::string& store, const std::string& from, const std::string& to, const diff_result& d);
+// What `tag --json` reports: the store's revision and its tags (all of them,
+// or the one `tag -i` names); each root catalog hash as `fmt` writes it.
+std::string tags_json(const std::string& store, std::uint64_t revision, const std::vector<tag>& tags,
+                      const format_reader& fmt);
 
 }  // namespace stratum::cmd

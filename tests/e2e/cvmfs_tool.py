@@ -106,7 +106,7 @@ def inspect(store):
     # The history: tags.
     if 'H' in m:
         h = open_db(object_content(store, m['H'], 'H'), tmp)
-        out['tags'] = {n: [hs, r, d] for n, hs, r, d in h.execute('select name, hash, revision, description from tags')}
+        out['tags'] = {n: [hs, r, d] for n, hs, r, d in h.execute('select name, hash, revision, description from tags order by name')}
     # The reflog named by Y, and the meta-info object.
     log = open(os.path.join(store, '.cvmfsreflog'), 'rb').read()
     out['reflog_hash_ok'] = hashlib.sha1(log).hexdigest() == m.get('Y')
