@@ -58,6 +58,11 @@ extern const char* const read_options_help;
 read_limits limits(const parsed_args& a);
 
 // The commands of each file, in the order `stratum --help` lists them.
+// The Ed25519 key of an existing STATE (--key FILE, else STATE/keys/stratum.key),
+// for the commands that sign its repository again (resign, tag). errc::usage
+// naming the file when there is none.
+signing_key state_signing_key(const parsed_args& a, const std::string& state);
+
 std::vector<command> publish_commands();
 std::vector<command> read_commands();
 std::vector<command> resign_commands();

@@ -99,6 +99,13 @@ std::string repository_name(const std::string& spec, const backend& store, const
 
 }  // namespace
 
+signing_key state_signing_key(const parsed_args& a, const std::string& state) {
+  const std::string key_path = a.get_or("key", state + "/keys/stratum.key");
+  if (!fs::exists(key_path))
+    fail(errc::usage, "no signing key at '" + key_path + "': give --key FILE, the repository's private key");
+  return signing_key::load(key_path);
+}
+
 trust_options reader_trust(const std::string& spec, const parsed_args& a, const backend& store, const store_options& o) {
   trust_options t;
   t.repository = repository_name(spec, store, o);

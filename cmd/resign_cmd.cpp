@@ -40,10 +40,7 @@ awaitable<int> do_resign(parsed_args& a) {
   auto cvmfs_fmt = chosen_format(a, state, false);
   std::optional<signing_key> key;
   if (!cvmfs_fmt) {
-    const std::string key_path = a.get_or("key", state + "/keys/stratum.key");
-    if (!std::filesystem::exists(key_path))
-      fail(errc::usage, "no signing key at '" + key_path + "': give --key FILE, the repository's private key");
-    key = signing_key::load(key_path);
+    key = state_signing_key(a, state);
   }
   // The journal's lock: no publish of this STATE runs meanwhile.
   auto j = journal::open(state);
@@ -81,7 +78,7 @@ awaitable<int> do_resign(parsed_args& a) {
   refuse_replay(*j, state, *store, m.revision);
   m.expires = now + validity;
   auto fmt = make_native_writer(compression{});
-  co_await store->put(fmt->manifest_key(), std::make_shared<const bytes>(fmt->encode_manifest(m, *key)));
+  co_await store->put(fmt->manifest_key(), std::make_shared<const bytes>(fmt->encode_manifest(m, *key, {})));
   co_await store->sync();
   if (!a.has("quiet"))
     std::fprintf(stderr, "signed revision %llu of %s again: valid until %s UTC\n", (unsigned long long)m.revision,

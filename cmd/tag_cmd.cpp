@@ -76,10 +76,7 @@ awaitable<int> do_tag(parsed_args& a) {
   auto fmt = chosen_format(a, state, false);
   signing_key key;
   if (!fmt) {
-    const std::string key_path = a.get_or("key", state + "/keys/stratum.key");
-    if (!std::filesystem::exists(key_path))
-      fail(errc::usage, "no signing key at '" + key_path + "': give --key FILE, the repository's private key");
-    key = signing_key::load(key_path);
+    key = state_signing_key(a, state);
   }
   tag_edit_options o;
   o.expiry_seconds = expiry_seconds(a, state, 0);

@@ -90,8 +90,11 @@ class format_writer {
   // the interface to one signature for both formats.
   virtual bytes public_key_object(const signing_key& key) const = 0;
   // The key under which the manifest is stored, and its signed bytes.
+  // `side`: the files side_files() made for it, which a format's manifest
+  // may name (CernVM-FS: the reflog's hash); stratum's own ignores them.
   virtual std::string manifest_key() const = 0;
-  virtual bytes encode_manifest(const manifest& m, const signing_key& key) const = 0;
+  virtual bytes encode_manifest(const manifest& m, const signing_key& key,
+                                const std::vector<std::pair<std::string, bytes>>& side) const = 0;
 
   // Contents of objects the catalogs may name with no file carrying them
   // (CernVM-FS: the empty content, which every empty file names); the
@@ -110,13 +113,6 @@ class format_writer {
   virtual std::vector<std::string> kept_files() const { return {}; }
   virtual std::vector<std::pair<std::string, bytes>> side_files(const manifest& m, std::int64_t now,
                                                                 const std::vector<std::optional<bytes>>& kept) const = 0;
-  // encode_manifest, for a format whose manifest names side files (CernVM-FS:
-  // the reflog's hash); `side` is what side_files returned.
-  virtual bytes seal_manifest(const manifest& m, const signing_key& key,
-                              const std::vector<std::pair<std::string, bytes>>& side) const {
-    (void)side;
-    return encode_manifest(m, key);
-  }
 
   // The key a reader of this publisher's repository trusts (format_reader::
   // vouch's anchor): stratum's own format, the Ed25519 public key;

@@ -20,7 +20,10 @@ class native_writer final : public format_writer {
   bytes encode_history(const history& h) const override { return stratum::encode_history(h); }
   bytes public_key_object(const signing_key& key) const override { return key.public_raw(); }
   std::string manifest_key() const override { return stratum::manifest_key; }
-  bytes encode_manifest(const manifest& m, const signing_key& key) const override { return stratum::encode_manifest(m, key); }
+  bytes encode_manifest(const manifest& m, const signing_key& key,
+                        const std::vector<std::pair<std::string, bytes>>&) const override {
+    return stratum::encode_manifest(m, key);
+  }
   std::vector<bytes> implicit_objects() const override { return {}; }
   std::vector<std::pair<std::string, bytes>> side_files(const manifest&, std::int64_t,
                                                         const std::vector<std::optional<bytes>>&) const override {

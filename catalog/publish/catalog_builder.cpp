@@ -190,14 +190,14 @@ awaitable<built_catalog> catalog_builder::build(std::string top) {
     ++s.nested;
   }
   c.stats = s;
-  const bool keep_tree = fmt_.catalogs_carry_revision();
-  std::optional<hash256> tree;
-  if (keep_tree) tree = co_await run_on(cpu_, [&] { return sha256(encode_catalog(c)); });
   // A nested catalog whose tree did not change stays the catalog the
   // previous revision has (its revision and time included), as cvmfs_server
   // keeps it — when the store confirmed it to this journal. The root is
-  // always new: it carries the revision.
-  if (keep_tree && !top.empty() && prior && prior->tree == tree &&
+  // always new (it carries the revision), so its tree is not kept.
+  const bool keep_tree = fmt_.catalogs_carry_revision() && !top.empty();
+  std::optional<hash256> tree;
+  if (keep_tree) tree = co_await run_on(cpu_, [&] { return sha256(encode_catalog(c)); });
+  if (keep_tree && prior && prior->tree == tree &&
       j.get(pj::object_key(prior->hash, object_kind::catalog))) {
     j.put(pj::catalog_key(top), pj::encode_catalog_record({this_run, prior->hash, s, prior->size, prior->note, tree}));
     ++stats_.catalogs;

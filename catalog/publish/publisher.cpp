@@ -211,7 +211,7 @@ struct publisher::impl {
     for (auto& [name, body] : side) co_await store.put(name, std::make_shared<const bytes>(body));
     co_await store.sync();
     crash_point("before-manifest");
-    co_await store.put(fmt->manifest_key(), std::make_shared<const bytes>(fmt->seal_manifest(m, key, side)));
+    co_await store.put(fmt->manifest_key(), std::make_shared<const bytes>(fmt->encode_manifest(m, key, side)));
     crash_point("after-manifest");
     co_await store.sync();
     run.finish(manifest_id(m));

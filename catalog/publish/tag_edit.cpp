@@ -171,7 +171,7 @@ awaitable<manifest> edit_tags(backend& store, journal& j, const format_writer& f
   for (auto& [name, body] : side) co_await store.put(name, std::make_shared<const bytes>(body));
   co_await store.sync();
   crash_point("tag-before-manifest");
-  co_await store.put(fmt.manifest_key(), std::make_shared<const bytes>(fmt.seal_manifest(m, key, side)));
+  co_await store.put(fmt.manifest_key(), std::make_shared<const bytes>(fmt.encode_manifest(m, key, side)));
   crash_point("tag-after-manifest");
   co_await store.sync();
   if (ours) adopt_tag_edit(j, manifest_id(m));

@@ -123,9 +123,8 @@ bytes cvmfs_writer::public_key_object(const signing_key&) const {
   return bytes(as_bytes(pem).begin(), as_bytes(pem).end());
 }
 
-bytes cvmfs_writer::encode_manifest(const stratum::manifest& m, const signing_key&) const { return encode(m, std::nullopt); }
-
-bytes cvmfs_writer::encode(const stratum::manifest& m, const std::optional<object_id>& reflog) const {
+bytes cvmfs_writer::encode_manifest(const stratum::manifest& m, const signing_key&,
+                                    const std::vector<std::pair<std::string, bytes>>& side) const {
   if (!m.root_size)
     fail(errc::usage, "a CernVM-FS manifest needs the root catalog's size (B); the publisher must pass it");
   cvmfs::manifest out;
@@ -137,7 +136,8 @@ bytes cvmfs_writer::encode(const stratum::manifest& m, const std::optional<objec
   out.history = object_id{m.history, alg_};
   out.timestamp = m.timestamp > 0 ? static_cast<std::uint64_t>(m.timestamp) : 0;
   out.meta_info = object_id{meta_object_, alg_};
-  out.reflog = reflog;
+  for (const auto& [name, body] : side)
+    if (name == reflog_file) out.reflog = object_id{digest(body, alg_), alg_};
   const auto text = cvmfs::encode_manifest(out, *keys().repository);
   return bytes(as_bytes(text).begin(), as_bytes(text).end());
 }
@@ -177,14 +177,6 @@ std::vector<std::pair<std::string, bytes>> cvmfs_writer::side_files(const stratu
   log.refs.push_back({meta_object_, ref_kind::meta_info, now});
   out.emplace_back(reflog_file, encode_reflog(log, alg_));
   return out;
-}
-
-bytes cvmfs_writer::seal_manifest(const stratum::manifest& m, const signing_key&,
-                                  const std::vector<std::pair<std::string, bytes>>& side) const {
-  std::optional<object_id> reflog;
-  for (const auto& [name, body] : side)
-    if (name == reflog_file) reflog = object_id{digest(body, alg_), alg_};
-  return encode(m, reflog);
 }
 
 bytes cvmfs_writer::whitelist(std::chrono::sys_seconds now, std::chrono::seconds validity) const {

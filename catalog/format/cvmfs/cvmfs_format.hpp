@@ -74,7 +74,6 @@ class cvmfs_writer final : public format_writer {
   bytes encode_history(const history& h) const override;
   bytes public_key_object(const signing_key&) const override;
   std::string manifest_key() const override { return manifest_file; }
-  bytes encode_manifest(const stratum::manifest& m, const signing_key&) const override;
   // The empty content (empty_object()).
   std::vector<bytes> implicit_objects() const override { return {bytes()}; }
   // The meta-info object (JSON, as cvmfs_server's `update-repoinfo` keeps it).
@@ -87,9 +86,9 @@ class cvmfs_writer final : public format_writer {
   // root catalog, history, certificate and meta-info added.
   std::vector<std::pair<std::string, bytes>> side_files(const stratum::manifest& m, std::int64_t now,
                                                         const std::vector<std::optional<bytes>>& kept) const override;
-  // The manifest with M (meta-info) and Y (the reflog in `side`).
-  bytes seal_manifest(const stratum::manifest& m, const signing_key& key,
-                      const std::vector<std::pair<std::string, bytes>>& side) const override;
+  // The manifest with M (meta-info) and Y (the reflog in `side`, if any).
+  bytes encode_manifest(const stratum::manifest& m, const signing_key&,
+                        const std::vector<std::pair<std::string, bytes>>& side) const override;
 
   // The master public key (canonical PEM): what readers of this repository trust.
   bytes trust_anchor(const signing_key&) const override;
@@ -108,7 +107,6 @@ class cvmfs_writer final : public format_writer {
   bytes whitelist(std::chrono::sys_seconds now, std::chrono::seconds validity) const;
 
  private:
-  bytes encode(const stratum::manifest& m, const std::optional<object_id>& reflog) const;
   catalog_params params(const catalog& c, const catalog_context& ctx) const;
 
   std::string fqrn_;

@@ -125,18 +125,12 @@ class reader final : public format_reader {
 std::unique_ptr<format_reader> make_reader(algorithm a) { return std::make_unique<reader>(a); }
 
 std::unique_ptr<format_reader> reader_for(byte_view manifest_text, const std::string& what) {
-  std::string_view t = text_of(manifest_text);
-  // The C line: the first line starting with 'C' before the signature.
-  while (!t.empty()) {
-    const auto nl = t.find('\n');
-    const auto line = t.substr(0, nl);
-    if (line == "--") break;
-    if (!line.empty() && line[0] == 'C')
-      if (auto h = from_text(line.substr(1))) return make_reader(h->second);
-    if (nl == std::string_view::npos) break;
-    t.remove_prefix(nl + 1);
+  try {
+    return make_reader(cvmfs::parse_manifest(text_of(manifest_text)).root_catalog.algo);
+  } catch (const std::exception& e) {
+    if (!is(e, errc::corrupt)) throw;
+    fail(errc::corrupt, what + ": " + e.what());
   }
-  fail(errc::corrupt, what + ": " + manifest_file + " has no readable root catalog hash (C line); it is not a CernVM-FS manifest");
 }
 
 }  // namespace stratum::cvmfs

@@ -57,18 +57,11 @@ bytes encode_history(const history& h, const history_params& p) {
 
 decoded_history read_history(byte_view image, const std::string& what, algorithm a) {
   auto db = sqlite_db::open_image(image, what);
-  const auto props = db.properties();
-  auto get = [&](const std::string& k) {
-    auto i = props.find(k);
-    return i == props.end() ? std::string() : i->second;
-  };
-  if (get("schema") != "1.0" || get("schema_revision") != "3")
-    db.bad("history schema '" + get("schema").substr(0, 20) + "' revision '" + get("schema_revision").substr(0, 20) +
-           "' is not supported (schema 1.0, revision 3)");
+  auto props = db.properties_of_schema("history", "1.0", "3");
   decoded_history out;
-  out.params.fqrn = get("fqrn");
+  out.params.fqrn = props["fqrn"];
   out.params.alg = a;
-  if (auto prev = get("previous_revision"); !prev.empty()) {
+  if (auto prev = props["previous_revision"]; !prev.empty()) {
     auto h = from_text(prev);
     if (!h || h->second != a) db.bad("property 'previous_revision' is not a hash of the repository's algorithm");
     if (h->first != hash256{}) out.params.previous = h->first;

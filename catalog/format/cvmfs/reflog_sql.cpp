@@ -24,17 +24,10 @@ bytes encode_reflog(const reflog& r, algorithm a) {
 
 reflog decode_reflog(byte_view image, const std::string& what, algorithm a) {
   auto db = sqlite_db::open_image(image, what);
-  const auto props = db.properties();
-  auto get = [&](const std::string& k) {
-    auto i = props.find(k);
-    return i == props.end() ? std::string() : i->second;
-  };
-  if (get("schema") != "1.0" || get("schema_revision") != "0")
-    db.bad("reflog schema '" + get("schema").substr(0, 20) + "' revision '" + get("schema_revision").substr(0, 20) +
-           "' is not supported (schema 1.0, revision 0)");
+  auto props = db.properties_of_schema("reflog", "1.0", "0");
   if (!db.has_table("refs")) db.bad("no table 'refs'");
   reflog out;
-  out.fqrn = get("fqrn");
+  out.fqrn = props["fqrn"];
   for (auto s = db.prepare("SELECT hash, type, timestamp FROM refs ORDER BY rowid"); s.step();) {
     auto h = from_text(s.text(0));
     if (!h || h->second != a) db.bad("a reference '" + s.text(0).substr(0, 80) + "' that is no hash of the repository's algorithm");

@@ -187,6 +187,16 @@ std::map<std::string, std::string> sqlite_db::properties() const {
   return out;
 }
 
+std::map<std::string, std::string> sqlite_db::properties_of_schema(const std::string& kind, const std::string& schema,
+                                                                   const std::string& revision) const {
+  auto props = properties();
+  const std::string s = props["schema"], r = props["schema_revision"];
+  if (s != schema || r != revision)
+    bad(kind + " schema '" + s.substr(0, 20) + "' revision '" + r.substr(0, 20) + "' is not supported (schema " + schema +
+        ", revision " + revision + ")");
+  return props;
+}
+
 void sqlite_db::bad(const std::string& message) const {
   fail(reading_ ? errc::corrupt : errc::permanent, what_ + ": " + message);
 }

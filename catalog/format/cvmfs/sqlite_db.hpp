@@ -97,6 +97,10 @@ class sqlite_db {
   // schema_revision, then each database's own keys.
   void create_properties(const std::vector<std::pair<std::string, std::string>>& values);
   std::map<std::string, std::string> properties() const;
+  // properties(), after checking that `schema` and `schema_revision` are
+  // the ones given; bad() naming `kind` ("history", "reflog") otherwise.
+  std::map<std::string, std::string> properties_of_schema(const std::string& kind, const std::string& schema,
+                                                          const std::string& revision) const;
 
   const std::string& what() const { return what_; }
   // Throws the error class of this database (corrupt when reading) with

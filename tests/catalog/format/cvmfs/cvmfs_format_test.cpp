@@ -155,7 +155,7 @@ TEST_CASE("cvmfs writer: the manifest is signed by the repository key and names 
 
   stratum::manifest m{.revision = 4, .timestamp = 1700000200, .root = digest(as_bytes("r"), algorithm::sha1),
                       .history = digest(as_bytes("h"), algorithm::sha1), .root_size = 8192};
-  const auto doc = w.encode_manifest(m, signing_key::generate());
+  const auto doc = w.encode_manifest(m, signing_key::generate(), {});
   const auto got = verify_manifest(to_string(doc), keys().cert, "wire.example.org");
   CHECK(got.root_catalog == object_id{m.root, algorithm::sha1});
   CHECK(got.root_catalog_size == 8192);
@@ -165,7 +165,7 @@ TEST_CASE("cvmfs writer: the manifest is signed by the repository key and names 
   CHECK(got.certificate == object_id{w.certificate_object(), algorithm::sha1});
 
   m.root_size.reset();
-  CHECK_THROWS_WITH(w.encode_manifest(m, signing_key::generate()), doctest::Contains("root catalog's size"));
+  CHECK_THROWS_WITH(w.encode_manifest(m, signing_key::generate(), {}), doctest::Contains("root catalog's size"));
 
   const auto now = std::chrono::sys_seconds(std::chrono::seconds(1700000000));
   const auto wl = w.whitelist(now, std::chrono::days(30));
@@ -208,7 +208,7 @@ TEST_CASE("cvmfs writer: the manifest is signed by the repository key and names 
   // 20 days later it is renewed.
   CHECK(w.side_files(next, 1700000000 + 20 * 86400, {side[0].second, side[2].second}).size() == 3);
   // The manifest names the reflog by the hash of its bytes, and the meta-info.
-  const auto sealed = to_string(w.seal_manifest(next, signing_key::generate(), again));
+  const auto sealed = to_string(w.encode_manifest(next, signing_key::generate(), again));
   CHECK(sealed.find("\nY" + to_text(digest(again[1].second, algorithm::sha1), algorithm::sha1) + "\n") != std::string::npos);
   CHECK(sealed.find("\nM" + to_text(w.object_hash(w.compress(*w.meta_info(), object_kind::meta_info)), algorithm::sha1) + "\n") != std::string::npos);
 }
