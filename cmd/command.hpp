@@ -13,6 +13,8 @@
 
 namespace stratum {
 struct problem;
+struct gc_result;
+class journal;
 }
 
 namespace stratum::cmd {
@@ -67,5 +69,10 @@ std::vector<command> publish_commands();
 std::vector<command> read_commands();
 std::vector<command> resign_commands();
 std::vector<command> tag_commands();
+std::vector<command> gc_commands();
+// gc with the options of the command line (--keep-since, --dry-run,
+// --deletion-log, --key, --expiry, -q) on the open journal of STATE: for
+// `stratum gc` and `publish --gc` (cmd/gc_cmd.cpp).
+awaitable<gc_result> collect_garbage_for(parsed_args& a, const std::string& state, backend& store, journal& j);
 
 }  // namespace stratum::cmd

@@ -123,4 +123,33 @@ std::string tags_json(const std::string& store, std::uint64_t revision, const st
   return line(o);
 }
 
+std::string gc_json(const std::string& store, bool dry_run, const gc_result& r) {
+  json::array kept;
+  for (const auto& k : r.kept) {
+    json::object o;
+    if (k.revision) o["revision"] = k.revision;
+    o["root_catalog"] = k.root.hex();
+    o["timestamp"] = k.timestamp;
+    o["why"] = name(k.why);
+    kept.push_back(std::move(o));
+  }
+  json::object o;
+  o["store"] = name(store);
+  o["dry_run"] = dry_run;
+  o["kept"] = std::move(kept);
+  o["revisions_already_collected"] = r.marking.revisions_gone;
+  o["catalogs_read"] = r.marking.catalogs_read;
+  o["objects_marked"] = r.objects_marked;
+  o["objects_listed"] = r.objects_listed;
+  o["objects_deleted"] = r.objects_deleted;
+  o["bytes_deleted"] = r.bytes_deleted;
+  o["objects_too_new"] = r.objects_young;
+  o["other_keys"] = r.others;
+  o["confirmations_forgotten"] = r.confirmations_forgotten;
+  o["manifests_signed"] = r.manifests_signed;
+  o["mark_seconds"] = r.mark_seconds;
+  o["sweep_seconds"] = r.sweep_seconds;
+  return line(o);
+}
+
 }  // namespace stratum::cmd

@@ -11,6 +11,7 @@
 #pragma once
 
 #include "catalog/publish/publisher.hpp"
+#include "catalog/gc/collector.hpp"
 #include "catalog/read/differ.hpp"
 
 #include <cstdint>
@@ -40,5 +41,9 @@ std::string diff_json(const std::string& store, const std::string& from, const s
 // or the one `tag -i` names); each root catalog hash as `fmt` writes it.
 std::string tags_json(const std::string& store, std::uint64_t revision, const std::vector<tag>& tags,
                       const format_reader& fmt);
+
+// What `gc --json` reports: the revisions kept and the counts of the
+// collection (would-be counts for a dry run).
+std::string gc_json(const std::string& store, bool dry_run, const gc_result& r);
 
 }  // namespace stratum::cmd

@@ -26,6 +26,10 @@ namespace stratum {
 struct object_info {
   std::string key;
   std::uint64_t size = 0;
+  // Last modified, in seconds since the epoch as the store's clock says
+  // (0: unknown). Garbage collection never deletes an object modified
+  // since it started.
+  std::int64_t modified = 0;
 };
 
 // An immutable body that can be sent again unchanged (a retry resends

@@ -21,6 +21,7 @@
 #include "catalog/format/history.hpp"
 #include "catalog/format/manifest.hpp"
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -113,6 +114,22 @@ class format_writer {
   virtual std::vector<std::string> kept_files() const { return {}; }
   virtual std::vector<std::pair<std::string, bytes>> side_files(const manifest& m, std::int64_t now,
                                                                 const std::vector<std::optional<bytes>>& kept) const = 0;
+  // Garbage collection (catalog/gc/). The root catalogs the repository's
+  // log names, with when each was published, given what the store has of
+  // kept_files() (CernVM-FS: the reflog's catalogs; its history keeps only
+  // tags, so this is how gc finds the untagged revisions it must keep). None
+  // for stratum's own format, whose history lists every revision.
+  virtual std::vector<revision_record> logged_roots(const std::vector<std::optional<bytes>>& kept) const {
+    (void)kept;
+    return {};
+  }
+  // `kept` without the log's entries of objects `gone` says were deleted,
+  // for side_files() after a collection (CernVM-FS: the reflog's rows).
+  virtual std::vector<std::optional<bytes>> without_logged(
+      std::vector<std::optional<bytes>> kept, const std::function<bool(const hash256&, object_kind)>& gone) const {
+    (void)gone;
+    return kept;
+  }
 
   // The key a reader of this publisher's repository trusts (format_reader::
   // vouch's anchor): stratum's own format, the Ed25519 public key;

@@ -18,7 +18,8 @@ std::string body(const manifest& m) {
          (m.root_size ? "root-catalog-size " + std::to_string(*m.root_size) + "\n" : std::string()) +
          (m.history_size ? "history-size " + std::to_string(*m.history_size) + "\n" : std::string()) +
          "public-key " + m.public_key.hex() + "\n" +
-         (m.expires ? "expires " + std::to_string(m.expires) + "\n" : std::string());
+         (m.expires ? "expires " + std::to_string(m.expires) + "\n" : std::string()) +
+         (m.garbage_collectable ? "garbage-collectable yes\n" : std::string());
 }
 
 std::string hex_of(byte_view b) {
@@ -89,6 +90,7 @@ parsed_manifest parse_manifest(byte_view raw, const std::string& what) {
   p.m.history_size = size("history-size");
   p.m.public_key = hash("public-key");
   if (find_field("expires")) number("expires", p.m.expires);  // optional: manifests before it have none
+  p.m.garbage_collectable = find_field("garbage-collectable") == std::optional<std::string_view>("yes");
 
   auto sig_hex = text.substr(sig_at + 11);
   if (!sig_hex.empty() && sig_hex.back() == '\n') sig_hex.remove_suffix(1);

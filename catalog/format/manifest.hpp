@@ -31,6 +31,13 @@ struct manifest {
   // that has not seen a newer one (docs/SECURITY.md); `stratum resign`
   // renews it.
   std::int64_t expires = 0;
+  // Old revisions may be gone: `stratum gc` has collected (or may collect)
+  // this repository, as CernVM-FS's `G` says. A reader of an old revision
+  // whose objects are missing says so instead of calling it damage.
+  bool garbage_collectable = false;
+  // The meta-info object a CernVM-FS manifest names (`M`); none in stratum's
+  // own format. gc keeps it.
+  std::optional<hash256> meta_info;
 };
 
 // The signed text of `m`.

@@ -12,6 +12,7 @@
 #include "catalog/publish/catalog_builder.hpp"
 #include "catalog/publish/file_stage.hpp"
 #include "catalog/publish/object_sink.hpp"
+#include "catalog/publish/head.hpp"
 #include "catalog/publish/record.hpp"
 #include "catalog/publish/restart_check.hpp"
 #include "catalog/publish/run_state.hpp"
@@ -73,14 +74,7 @@ struct publisher::impl {
       run.start(1, "", false, true);
     } else {
       try {
-        // Its own key only; an expired manifest is what a publish renews.
-        trust_options own;
-        own.pinned_key = fmt->trust_anchor(key);
-        own.pinned_from = "this publisher's key (--key or --keys, or STATE/keys)";
-        own.allow_expired = true;
-        // Its catalogs are this publisher's: an older repository's, which
-        // carry no sizes, are read up to 4 GiB, as before sizes were recorded.
-        previous = co_await repository::open(store, cpu, own, fmt->reader(), read_limits{std::uint64_t(1) << 32});
+        previous = co_await open_own(store, cpu, *fmt, key);
       } catch (const std::exception& e) {
         if (!is(e, errc::not_found)) throw;
       }
@@ -202,18 +196,12 @@ struct publisher::impl {
     manifest m{.revision = revision, .timestamp = now, .root = top.h, .history = hp.h, .public_key = key.fingerprint(),
                .root_size = top.size, .history_size = history_size};
     if (opt.expiry_seconds > 0) m.expires = now + opt.expiry_seconds;
+    // Once collected, always collectable: a reader must not trust an old
+    // revision to be whole.
+    m.garbage_collectable = previous && previous->head().garbage_collectable;
     // The intent tells a resumed run that a manifest it finds is its own.
     run.set_intent(manifest_id(m));
-    // Everything the manifest refers to must be durable before it appears.
-    std::vector<std::optional<bytes>> kept;
-    for (const auto& name : fmt->kept_files()) kept.push_back(co_await store.get(name, 0, 0));
-    auto side = fmt->side_files(m, now, kept);
-    for (auto& [name, body] : side) co_await store.put(name, std::make_shared<const bytes>(body));
-    co_await store.sync();
-    crash_point("before-manifest");
-    co_await store.put(fmt->manifest_key(), std::make_shared<const bytes>(fmt->encode_manifest(m, key, side)));
-    crash_point("after-manifest");
-    co_await store.sync();
+    co_await write_head(store, *fmt, key, m, now, {.before = "before-manifest", .after = "after-manifest"});
     run.finish(manifest_id(m));
     co_return finished(m, false, top.stats);
   }

@@ -4,6 +4,7 @@
 
 #include "async/crash_point.hpp"
 #include "async/error.hpp"
+#include "catalog/publish/head.hpp"
 #include "catalog/publish/record.hpp"
 #include "catalog/publish/run_state.hpp"
 #include "catalog/read/repository.hpp"
@@ -108,33 +109,11 @@ bool adopt_tag_edit(journal& j, const std::string& current) {
 awaitable<manifest> edit_tags(backend& store, journal& j, const format_writer& fmt, const signing_key& key,
                               asio::thread_pool& cpu, const tag_request& r, tag_edit_options o) {
   // 1. The STATE fits: no publish half done, this store, its last revision.
-  if (j.get(pj::meta_key("state")).value_or("") == "running")
-    fail(errc::usage, "STATE '" + j.where() + "' holds an interrupted publish: run it again to finish it, then edit "
-                      "tags. Nothing was changed");
-  const auto ours = j.get(pj::meta_key("store"));
-  if (ours && *ours != store.describe())
-    fail(errc::usage, "STATE '" + j.where() + "' publishes to '" + *ours + "', not to '" + store.describe() +
-                          "': give the STATE of this store's publisher. Nothing was changed");
-  trust_options own;
-  own.pinned_key = fmt.trust_anchor(key);
-  own.pinned_from = "the key of STATE";
-  own.allow_expired = true;  // a tag edit signs again, as a publish does
-  auto repo = co_await repository::open(store, cpu, own, fmt.reader());
+  require_state_fits(j, store, "edit tags", false);
+  const bool ours = j.get(pj::meta_key("store")).has_value();
+  auto repo = co_await open_own(store, cpu, fmt, key);
   const manifest head = repo->head();
-  const std::string current = manifest_id(head);
-  if (ours) {
-    adopt_tag_edit(j, current);
-    const std::string expected = j.get(pj::meta_key("published")).value_or("");
-    if (current != expected) {
-      const std::string ours_rev = expected.substr(0, expected.find(' '));
-      const std::string theirs = std::to_string(head.revision);
-      fail(errc::usage, "store '" + store.describe() + "' holds " +
-                            (ours_rev == theirs ? "a manifest of revision " + theirs + " other than the one"
-                                                : "revision " + theirs + ", not revision " + ours_rev + " which") +
-                            " STATE '" + j.where() + "' published there: something else has written the manifest "
-                            "since, or an older one was put back. Nothing was changed");
-    }
-  }
+  if (ours) require_head_published(j, store, head);
 
   // 2. The new history, stored before anything names it.
   const history h = edit_history(repo->history(), head, r, repo->format(), store.describe());
@@ -165,15 +144,7 @@ awaitable<manifest> edit_tags(backend& store, journal& j, const format_writer& f
     j.put(pj::meta_key(journal_intent), manifest_id(m));
     j.sync();
   }
-  std::vector<std::optional<bytes>> kept;
-  for (const auto& name : fmt.kept_files()) kept.push_back(co_await store.get(name, 0, 0));
-  auto side = fmt.side_files(m, now, kept);
-  for (auto& [name, body] : side) co_await store.put(name, std::make_shared<const bytes>(body));
-  co_await store.sync();
-  crash_point("tag-before-manifest");
-  co_await store.put(fmt.manifest_key(), std::make_shared<const bytes>(fmt.encode_manifest(m, key, side)));
-  crash_point("tag-after-manifest");
-  co_await store.sync();
+  co_await write_head(store, fmt, key, m, now, {.before = "tag-before-manifest", .after = "tag-after-manifest"});
   if (ours) adopt_tag_edit(j, manifest_id(m));
   co_return m;
 }

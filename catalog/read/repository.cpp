@@ -153,7 +153,7 @@ awaitable<std::shared_ptr<const catalog>> repository::load_catalog(const hash256
   }));
   for (const auto& n : c->nested)
     if (n.size) catalog_sizes_.emplace(n.hash, *n.size);
-  catalogs_[h] = c;
+  if (keep_catalogs_) catalogs_[h] = c;
   co_return c;
 }
 

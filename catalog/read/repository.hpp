@@ -86,6 +86,14 @@ class repository {
   // errc::not_found when it is missing.
   awaitable<bytes> read_object(const hash256& h, object_kind k, std::uint64_t size);
 
+  // Whether load_catalog keeps what it loaded (the default). A walk over
+  // every revision (gc) turns it off, so it holds only the catalogs on its
+  // path.
+  void keep_catalogs(bool on) {
+    keep_catalogs_ = on;
+    if (!on) catalogs_.clear();
+  }
+
   backend& store() { return store_; }
   const format_reader& format() const { return *fmt_; }
   asio::thread_pool& cpu() { return cpu_; }
@@ -109,6 +117,7 @@ class repository {
   read_limits limits_;
   std::optional<std::string> history_problem_;
   std::map<hash256, std::shared_ptr<const catalog>> catalogs_;
+  bool keep_catalogs_ = true;
   // Catalog sizes recorded by the writer, from the manifest and the nested
   // references of the catalogs read so far.
   std::map<hash256, std::uint64_t> catalog_sizes_;

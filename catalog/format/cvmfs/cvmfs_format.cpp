@@ -136,6 +136,7 @@ bytes cvmfs_writer::encode_manifest(const stratum::manifest& m, const signing_ke
   out.history = object_id{m.history, alg_};
   out.timestamp = m.timestamp > 0 ? static_cast<std::uint64_t>(m.timestamp) : 0;
   out.meta_info = object_id{meta_object_, alg_};
+  out.garbage_collectable = m.garbage_collectable;
   for (const auto& [name, body] : side)
     if (name == reflog_file) out.reflog = object_id{digest(body, alg_), alg_};
   const auto text = cvmfs::encode_manifest(out, *keys().repository);
@@ -177,6 +178,35 @@ std::vector<std::pair<std::string, bytes>> cvmfs_writer::side_files(const stratu
   log.refs.push_back({meta_object_, ref_kind::meta_info, now});
   out.emplace_back(reflog_file, encode_reflog(log, alg_));
   return out;
+}
+
+namespace {
+object_kind kind_of(ref_kind k) {
+  switch (k) {
+    case ref_kind::catalog: return object_kind::catalog;
+    case ref_kind::certificate: return object_kind::public_key;
+    case ref_kind::history: return object_kind::history;
+    case ref_kind::meta_info: return object_kind::meta_info;
+  }
+  return object_kind::file;
+}
+}  // namespace
+
+std::vector<revision_record> cvmfs_writer::logged_roots(const std::vector<std::optional<bytes>>& kept) const {
+  std::vector<revision_record> out;
+  if (kept.size() < 2 || !kept[1]) return out;
+  for (const auto& r : decode_reflog(*kept[1], std::string("the store's ") + reflog_file, alg_).refs)
+    if (r.kind == ref_kind::catalog) out.push_back({0, r.hash, r.timestamp, 0});
+  return out;
+}
+
+std::vector<std::optional<bytes>> cvmfs_writer::without_logged(
+    std::vector<std::optional<bytes>> kept, const std::function<bool(const hash256&, object_kind)>& gone) const {
+  if (kept.size() < 2 || !kept[1]) return kept;
+  reflog log = decode_reflog(*kept[1], std::string("the store's ") + reflog_file, alg_);
+  std::erase_if(log.refs, [&](const reflog_entry& r) { return gone(r.hash, kind_of(r.kind)); });
+  kept[1] = encode_reflog(log, alg_);
+  return kept;
 }
 
 bytes cvmfs_writer::whitelist(std::chrono::sys_seconds now, std::chrono::seconds validity) const {

@@ -86,6 +86,11 @@ class cvmfs_writer final : public format_writer {
   // root catalog, history, certificate and meta-info added.
   std::vector<std::pair<std::string, bytes>> side_files(const stratum::manifest& m, std::int64_t now,
                                                         const std::vector<std::optional<bytes>>& kept) const override;
+  // The reflog's root catalogs (kept[1]; their sizes unknown: 0).
+  std::vector<revision_record> logged_roots(const std::vector<std::optional<bytes>>& kept) const override;
+  // The reflog (kept[1]) without the rows of objects `gone` says were deleted.
+  std::vector<std::optional<bytes>> without_logged(
+      std::vector<std::optional<bytes>> kept, const std::function<bool(const hash256&, object_kind)>& gone) const override;
   // The manifest with M (meta-info) and Y (the reflog in `side`, if any).
   bytes encode_manifest(const stratum::manifest& m, const signing_key&,
                         const std::vector<std::pair<std::string, bytes>>& side) const override;

@@ -58,6 +58,8 @@ class reader final : public format_reader {
     if (m.root_catalog_size) p.m.root_size = m.root_catalog_size;
     if (m.history) p.m.history = m.history->digest;
     p.m.public_key = m.certificate->digest;
+    p.m.garbage_collectable = m.garbage_collectable;
+    if (m.meta_info) p.m.meta_info = m.meta_info->digest;
     p.signed_part.assign(text.begin(), text.end());
     return p;
   }

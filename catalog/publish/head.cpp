@@ -1,0 +1,66 @@
+// The STATE's view of a repository's head (head.hpp). Thread: the I/O thread.
+#include "catalog/publish/head.hpp"
+
+#include "async/crash_point.hpp"
+#include "async/error.hpp"
+#include "catalog/publish/record.hpp"
+#include "catalog/publish/run_state.hpp"
+#include "catalog/publish/tag_edit.hpp"
+
+namespace stratum {
+
+awaitable<std::unique_ptr<repository>> open_own(backend& store, asio::thread_pool& cpu, const format_writer& fmt,
+                                                const signing_key& key) {
+  trust_options own;
+  own.pinned_key = fmt.trust_anchor(key);
+  own.pinned_from = "this publisher's key (--key or --keys, or STATE/keys)";
+  own.allow_expired = true;
+  // Its catalogs are this publisher's: an older repository's, which carry no
+  // sizes, are read up to 4 GiB, as before sizes were recorded.
+  co_return co_await repository::open(store, cpu, own, fmt.reader(), read_limits{std::uint64_t(1) << 32});
+}
+
+void require_state_fits(const journal& j, const backend& store, const std::string& doing, bool published_required) {
+  if (j.get(pj::meta_key("state")).value_or("") == "running")
+    fail(errc::usage, "STATE '" + j.where() + "' holds an interrupted publish: run it again to finish it, then " + doing +
+                          ". Nothing was changed");
+  const auto ours = j.get(pj::meta_key("store"));
+  if (ours && *ours != store.describe())
+    fail(errc::usage, "STATE '" + j.where() + "' publishes to '" + *ours + "', not to '" + store.describe() +
+                          "': give the STATE of this store's publisher. Nothing was changed");
+  if (!ours && published_required)
+    fail(errc::usage, "STATE '" + j.where() + "' has not published to '" + store.describe() +
+                          "': give the STATE of this store's publisher (or make one with stratum import). Nothing was changed");
+}
+
+void require_head_published(journal& j, const backend& store, const manifest& head) {
+  const std::string current = manifest_id(head);
+  adopt_tag_edit(j, current);
+  const std::string expected = j.get(pj::meta_key("published")).value_or("");
+  if (current == expected) return;
+  const std::string ours_rev = expected.substr(0, expected.find(' '));
+  const std::string theirs = std::to_string(head.revision);
+  fail(errc::usage, "store '" + store.describe() + "' holds " +
+                        (ours_rev == theirs ? "a manifest of revision " + theirs + " other than the one"
+                                            : "revision " + theirs + ", not revision " + ours_rev + " which") +
+                        " STATE '" + j.where() + "' published there: something else has written the manifest "
+                        "since, or an older one was put back. Nothing was changed");
+}
+
+awaitable<void> write_head(backend& store, const format_writer& fmt, const signing_key& key, const manifest& m,
+                           std::int64_t now, head_write w) {
+  std::vector<std::optional<bytes>> kept;
+  if (w.kept) kept = std::move(*w.kept);
+  else
+    for (const auto& name : fmt.kept_files()) kept.push_back(co_await store.get(name, 0, 0));
+  auto side = fmt.side_files(m, now, kept);
+  for (auto& [name, body] : side) co_await store.put(name, std::make_shared<const bytes>(body));
+  // Everything the manifest refers to must be durable before it appears.
+  co_await store.sync();
+  if (w.before) crash_point(w.before);
+  co_await store.put(fmt.manifest_key(), std::make_shared<const bytes>(fmt.encode_manifest(m, key, side)));
+  if (w.after) crash_point(w.after);
+  co_await store.sync();
+}
+
+}  // namespace stratum
