@@ -70,6 +70,7 @@ std::string info_json(const std::string& store, const manifest& m, const catalog
   o["root_catalog"] = m.root.hex();
   o["history"] = m.history.hex();
   o["public_key"] = m.public_key.hex();
+  o["garbage_collectable"] = m.garbage_collectable;
   o["files"] = s.regular;
   o["directories"] = s.directories;
   o["symlinks"] = s.symlinks;

@@ -124,6 +124,8 @@ awaitable<int> do_info(parsed_args& a) {
     std::printf("master key:      %s (SHA-256 %s; CVMFS_PUBLIC_KEY for clients; its publisher has it in STATE/keys)\n",
                 kept.empty() ? "(not kept)" : escape_name(kept).c_str(), anchor_fp.c_str());
   }
+  if (m.garbage_collectable)
+    std::printf("collectable:     yes (stratum gc deletes old untagged revisions: an older revision may be gone)\n");
   for (auto& t : repo->history().tags)
     std::printf("tag:             %s -> revision %llu (%s)%s%s\n", t.name.c_str(), (unsigned long long)t.revision,
                 time_string(t.timestamp).c_str(), t.description.empty() ? "" : ": ", escape_name(t.description).c_str());

@@ -35,7 +35,7 @@ awaitable<std::int64_t> store_clock(backend& store) {
 bool hex_digit(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }
 
 // Whether a key in shard `shard` ("data/ab/") is an object's name: the
-// shard's two hex digits, the rest of the hash in hex, an algorithm suffix
+// hash in hex (at least 38 digits), an algorithm suffix
 // ("-rmd160", "-shake128") and one capital letter for the kind, both
 // optional. Anything else in the store is not ours to delete.
 bool object_name(std::string_view key, std::string_view shard) {
@@ -44,10 +44,12 @@ bool object_name(std::string_view key, std::string_view shard) {
   if (!rest.empty() && rest.back() >= 'A' && rest.back() <= 'Z') rest.remove_suffix(1);
   for (std::string_view alg : {"-rmd160", "-shake128"})
     if (rest.size() > alg.size() && rest.substr(rest.size() - alg.size()) == alg) rest.remove_suffix(alg.size());
-  if (rest.size() < 32) return false;
+  // 160-bit names without the shard's two digits (CernVM-FS): 38; SHA-256
+  // names whole (stratum's own): 64.
+  if (rest.size() < 38) return false;
   for (char c : rest)
     if (!hex_digit(c)) return false;
-  return rest.substr(0, 2) == shard.substr(5, 2);
+  return true;
 }
 
 class collection {
@@ -91,7 +93,7 @@ class collection {
       if (!head.garbage_collectable) {
         manifest m = head;
         m.garbage_collectable = true;
-        co_await sign_again(m, std::nullopt, "gc-before-flag", "gc-after-flag");
+        co_await sign_again(m, nullptr, "gc-before-flag", "gc-after-flag");
       }
     }
 
@@ -122,7 +124,7 @@ class collection {
       auto pruned = fmt_.without_logged(kept_files, [&](const hash256& hh, object_kind k) {
         return marks.deleted(fmt_.object_key(hh, k));
       });
-      co_await sign_again(m, std::move(pruned), nullptr, nullptr);
+      co_await sign_again(m, &pruned, nullptr, nullptr);
     }
     co_await store_.remove(clock_key);
     r_.sweep_seconds = since(t);
@@ -202,11 +204,12 @@ class collection {
     r_.bytes_deleted += bytes_now;
   }
 
-  awaitable<void> sign_again(manifest m, std::optional<std::vector<std::optional<bytes>>> kept, const char* before,
+  // `m` is changed: its expiry is set as a publish sets it.
+  awaitable<void> sign_again(manifest& m, const std::vector<std::optional<bytes>>* kept, const char* before,
                              const char* after) {
     const auto now = static_cast<std::int64_t>(std::time(nullptr));
     m.expires = o_.expiry_seconds > 0 ? now + o_.expiry_seconds : 0;
-    co_await write_head(store_, fmt_, key_, m, now, {.kept = std::move(kept), .before = before, .after = after});
+    co_await write_head(store_, fmt_, key_, m, now, kept, before, after);
     ++r_.manifests_signed;
   }
 
@@ -234,6 +237,7 @@ std::int64_t parse_keep_since(const std::string& text, std::int64_t now) {
                       "(2026-11-27 or 2026-11-27T08:00:00, UTC) nor @SECONDS");
   };
   if (text.empty()) return bad();
+  if (text == "now") return INT64_MAX;  // the current and the tagged revisions only
   if (text[0] == '@') {
     std::int64_t v = 0;
     auto [p, ec] = std::from_chars(text.data() + 1, text.data() + text.size(), v);

@@ -68,7 +68,8 @@ awaitable<gc_result> collect_garbage(backend& store, journal& j, const std::stri
 
 // A keep-since argument: a duration back from `now` ("3d", "1w", "12h",
 // "30m", "90s"; a number alone is days), a date "YYYY-MM-DD[THH:MM[:SS]][Z]"
-// (UTC), or "@SECONDS". Throws errc::usage naming it otherwise.
+// (UTC), "@SECONDS", or "now" (no revision is kept for its age: only the
+// current and the tagged ones). Throws errc::usage naming it otherwise.
 std::int64_t parse_keep_since(const std::string& text, std::int64_t now);
 
 }  // namespace stratum

@@ -48,18 +48,20 @@ void require_head_published(journal& j, const backend& store, const manifest& he
 }
 
 awaitable<void> write_head(backend& store, const format_writer& fmt, const signing_key& key, const manifest& m,
-                           std::int64_t now, head_write w) {
-  std::vector<std::optional<bytes>> kept;
-  if (w.kept) kept = std::move(*w.kept);
-  else
-    for (const auto& name : fmt.kept_files()) kept.push_back(co_await store.get(name, 0, 0));
-  auto side = fmt.side_files(m, now, kept);
+                           std::int64_t now, const std::vector<std::optional<bytes>>* kept, const char* before,
+                           const char* after) {
+  std::vector<std::optional<bytes>> read;
+  if (!kept) {
+    for (const auto& name : fmt.kept_files()) read.push_back(co_await store.get(name, 0, 0));
+    kept = &read;
+  }
+  auto side = fmt.side_files(m, now, *kept);
   for (auto& [name, body] : side) co_await store.put(name, std::make_shared<const bytes>(body));
   // Everything the manifest refers to must be durable before it appears.
   co_await store.sync();
-  if (w.before) crash_point(w.before);
+  if (before) crash_point(before);
   co_await store.put(fmt.manifest_key(), std::make_shared<const bytes>(fmt.encode_manifest(m, key, side)));
-  if (w.after) crash_point(w.after);
+  if (after) crash_point(after);
   co_await store.sync();
 }
 

@@ -39,19 +39,15 @@ void require_state_fits(const journal& j, const backend& store, const std::strin
 // manifest of a tag edit killed once it was written.
 void require_head_published(journal& j, const backend& store, const manifest& head);
 
-struct head_write {
-  // What the store has of fmt.kept_files(), in that order; read from the
-  // store when not given.
-  std::optional<std::vector<std::optional<bytes>>> kept;
-  // Crash points (async/crash_point.hpp) just before and after the manifest.
-  const char* before = nullptr;
-  const char* after = nullptr;
-};
-
 // Writes the side files of `m` (format_writer::side_files), makes
 // everything durable, then writes the manifest signed with `key` and makes
-// it durable too.
+// it durable too. `kept`: what the store has of fmt.kept_files(), in that
+// order (read from the store when null). `before`/`after`: crash points
+// (async/crash_point.hpp) just before and after the manifest, or null.
+// (Plain arguments: g++ 12 frees an aggregate holding a container twice
+// when it is passed by value into a coroutine, docs/DESIGN.md.)
 awaitable<void> write_head(backend& store, const format_writer& fmt, const signing_key& key, const manifest& m,
-                           std::int64_t now, head_write w);
+                           std::int64_t now, const std::vector<std::optional<bytes>>* kept, const char* before,
+                           const char* after);
 
 }  // namespace stratum

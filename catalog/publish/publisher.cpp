@@ -201,7 +201,7 @@ struct publisher::impl {
     m.garbage_collectable = previous && previous->head().garbage_collectable;
     // The intent tells a resumed run that a manifest it finds is its own.
     run.set_intent(manifest_id(m));
-    co_await write_head(store, *fmt, key, m, now, {.before = "before-manifest", .after = "after-manifest"});
+    co_await write_head(store, *fmt, key, m, now, nullptr, "before-manifest", "after-manifest");
     run.finish(manifest_id(m));
     co_return finished(m, false, top.stats);
   }

@@ -144,7 +144,7 @@ awaitable<manifest> edit_tags(backend& store, journal& j, const format_writer& f
     j.put(pj::meta_key(journal_intent), manifest_id(m));
     j.sync();
   }
-  co_await write_head(store, fmt, key, m, now, {.before = "tag-before-manifest", .after = "tag-after-manifest"});
+  co_await write_head(store, fmt, key, m, now, nullptr, "tag-before-manifest", "tag-after-manifest");
   if (ours) adopt_tag_edit(j, manifest_id(m));
   co_return m;
 }

@@ -129,7 +129,11 @@ awaitable<bytes> repository::read(const hash256& h, object_kind k, std::optional
   const std::uint64_t content = size ? *size : most;
   const std::uint64_t bound = max_stored_size(content);
   auto stored = co_await store_.get(key, 0, bound == UINT64_MAX ? 0 : bound + 1);
-  if (!stored) fail(errc::not_found, store_.describe() + ": object " + key + " is missing");
+  if (!stored)
+    fail(errc::not_found, store_.describe() + ": object " + key + " is missing" +
+                              (head_.garbage_collectable ? " (the repository is garbage-collected: an old revision's "
+                                                           "objects may have been deleted by stratum gc)"
+                                                         : ""));
   if (stored->size() > bound)
     fail(errc::corrupt, store_.describe() + ": object " + key + " is larger than any zlib stream of " +
                             (size ? "its " + std::to_string(content) + "-byte content"

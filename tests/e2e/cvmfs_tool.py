@@ -9,6 +9,9 @@
 #   cvmfs_tool.py whitelist STORE KEYS FQRN CREATED EXPIRES [FINGERPRINT]
 #       writes .cvmfswhitelist signed with KEYS/FQRN.masterkey; times as
 #       YYYYMMDDHHMMSS; FINGERPRINT defaults to KEYS/FQRN.crt's
+#   cvmfs_tool.py reachable STORE            -> JSON: the store keys of every
+#       object the current revision and the tagged ones reference (catalogs,
+#       contents, chunks) and the manifest's H, X and M: what gc must keep
 #   cvmfs_tool.py schema STORE KEYS FQRN VALUE
 #       sets the root catalog's schema property to VALUE, stores it under its
 #       new name and re-signs the manifest with KEYS/FQRN.key
@@ -116,6 +119,31 @@ def inspect(store):
     print(json.dumps(out, indent=1))
 
 
+def reachable(store):
+    tmp = tempfile.mkdtemp()
+    m = fields_of(split_letter(open(os.path.join(store, '.cvmfspublished'), 'rb').read())[0])
+    keys = {'data/%s/%s%s' % (m[k][:2], m[k][2:], k) for k in 'HXM' if k in m}
+    roots = [m['C']]
+    h = open_db(object_content(store, m['H'], 'H'), tmp)
+    roots += [r[0] for r in h.execute('select hash from tags')]
+    todo = list(roots)
+    while todo:
+        name = todo.pop()
+        key = 'data/%s/%sC' % (name[:2], name[2:])
+        if key in keys:
+            continue
+        keys.add(key)
+        con = open_db(object_content(store, name, 'C'), tmp)
+        todo += [r[0] for r in con.execute('select sha1 from nested_catalogs')]
+        for (blob,) in con.execute('select hash from catalog where hash is not null and length(hash) > 0'):
+            x = blob.hex()
+            keys.add('data/%s/%s' % (x[:2], x[2:]))
+        for (blob,) in con.execute('select hash from chunks'):
+            x = blob.hex()
+            keys.add('data/%s/%sP' % (x[:2], x[2:]))
+    print(json.dumps(sorted(keys)))
+
+
 def whitelist(store, keys, fqrn, created, expires, fp=None):
     if fp is None:
         fp = fingerprint(open(os.path.join(keys, fqrn + '.crt'), 'rb').read())
@@ -156,6 +184,8 @@ if __name__ == '__main__':
     cmd = sys.argv[1]
     if cmd == 'inspect':
         inspect(sys.argv[2])
+    elif cmd == 'reachable':
+        reachable(sys.argv[2])
     elif cmd == 'whitelist':
         whitelist(*sys.argv[2:])
     elif cmd == 'schema':
