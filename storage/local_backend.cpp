@@ -156,7 +156,7 @@ class local_backend final : public backend {
       }
       // What get() would refuse is not an object (check lists it).
       if (!S_ISREG(st.st_mode)) not_regular(key, type_name(st.st_mode));
-      return object_info{key, static_cast<std::uint64_t>(st.st_size)};
+      return object_info{key, static_cast<std::uint64_t>(st.st_size), st.st_mtim.tv_sec};
     });
     co_return result_;
   }
@@ -311,7 +311,7 @@ class local_backend final : public backend {
         type = S_ISREG(st.st_mode) ? DT_REG : S_ISDIR(st.st_mode) ? DT_DIR : DT_UNKNOWN;
       }
       if (type == DT_REG && have_stat && key.compare(0, prefix.size(), prefix) == 0) {
-        out.push_back({key, static_cast<std::uint64_t>(st.st_size)});
+        out.push_back({key, static_cast<std::uint64_t>(st.st_size), st.st_mtim.tv_sec});
       } else if (type == DT_DIR) {
         const std::string below = key + "/";
         const std::size_t n = std::min(below.size(), prefix.size());
