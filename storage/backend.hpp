@@ -26,9 +26,9 @@ namespace stratum {
 struct object_info {
   std::string key;
   std::uint64_t size = 0;
-  // Last modified, in seconds since the epoch by the STORE's clock (0:
-  // unknown, as from a web server). Garbage collection keeps what is newer
-  // than the start of its mark phase, read by the same clock.
+  // Last modified, in seconds since the epoch as the store's clock says
+  // (0: unknown). Garbage collection never deletes an object modified
+  // since it started.
   std::int64_t modified = 0;
 };
 
