@@ -55,6 +55,10 @@ struct store_caps {
   // thread hand-offs per object. Such a put is whole or absent, never in
   // between.
   bool puts_here = false;
+  // Keys one remove_many() request takes, when the store removes in batches
+  // (S3 DeleteObjects: 1000); 0: it removes one key a request, and the
+  // retry layer sends many such removes at once instead.
+  std::size_t remove_batch = 0;
 };
 
 // A body ready to send, and to send again unchanged (a retry resends
@@ -114,7 +118,8 @@ class backend {
   // when the key does not exist (an expected outcome, not an error).
   virtual awaitable<std::optional<bytes>> get(std::string key, std::uint64_t offset = 0, std::uint64_t length = 0) = 0;
 
-  // Size of the object, or nullopt when it does not exist.
+  // Size (and last-modified time, where the answer carries it) of the
+  // object, or nullopt when it does not exist.
   virtual awaitable<std::optional<object_info>> stat(std::string key) = 0;
 
   // Objects whose key starts with `prefix`, sorted by key, at most `limit`.
@@ -124,7 +129,10 @@ class backend {
   virtual awaitable<void> remove(std::string key) = 0;
 
   // Removes many objects (missing ones succeed). The default removes them one
-  // by one; a store with a batch call uses it (S3: DeleteObjects, 1000 a request).
+  // by one; a store with a batch call uses it (S3: DeleteObjects, 1000 a
+  // request) and says so in caps().remove_batch. The retry layer splits a
+  // long list: batches of remove_batch, or single removes, each its own
+  // retried request, many in flight (retrying_backend.cpp).
   virtual awaitable<void> remove_many(std::vector<std::string> keys);
 
   // Makes every put that has completed so far durable (survives power loss).

@@ -1,6 +1,8 @@
-// An in-process store for tests: a sorted map under a mutex.
+// An in-process store for tests: a sorted map under a mutex, each object
+// with the time of its put (this machine's clock is the store's). Any thread.
 #include "storage/backend.hpp"
 
+#include <chrono>
 #include <map>
 #include <mutex>
 
@@ -19,15 +21,16 @@ class memory_backend final : public backend {
   }
 
   bool put_here(const std::string& key, const put_body& body) override {
+    const std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
     std::lock_guard g(m_);
-    return !objects_.insert_or_assign(key, body.data).second;
+    return !objects_.insert_or_assign(key, object{body.data, now}).second;
   }
 
   awaitable<std::optional<bytes>> get(std::string key, std::uint64_t offset, std::uint64_t length) override {
     std::lock_guard g(m_);
     auto it = objects_.find(key);
     if (it == objects_.end()) co_return std::nullopt;
-    const bytes& b = *it->second;
+    const bytes& b = *it->second.data;
     std::uint64_t start = std::min<std::uint64_t>(offset, b.size());
     std::uint64_t end = length == 0 ? b.size() : std::min<std::uint64_t>(b.size(), start + length);
     co_return bytes(b.begin() + start, b.begin() + end);
@@ -37,7 +40,7 @@ class memory_backend final : public backend {
     std::lock_guard g(m_);
     auto it = objects_.find(key);
     if (it == objects_.end()) co_return std::nullopt;
-    co_return object_info{key, it->second->size()};
+    co_return object_info{key, it->second.data->size(), it->second.modified};
   }
 
   awaitable<std::vector<object_info>> list(std::string prefix, std::size_t limit) override {
@@ -45,7 +48,7 @@ class memory_backend final : public backend {
     std::vector<object_info> out;
     for (auto it = objects_.lower_bound(prefix); it != objects_.end() && out.size() < limit; ++it) {
       if (it->first.compare(0, prefix.size(), prefix) != 0) break;
-      out.push_back({it->first, it->second->size()});
+      out.push_back({it->first, it->second.data->size(), it->second.modified});
     }
     co_return out;
   }
@@ -62,7 +65,11 @@ class memory_backend final : public backend {
  private:
   std::string name_;
   std::mutex m_;
-  std::map<std::string, shared_bytes> objects_;
+  struct object {
+    shared_bytes data;
+    std::int64_t modified;  // seconds since the epoch
+  };
+  std::map<std::string, object> objects_;
 };
 
 }  // namespace

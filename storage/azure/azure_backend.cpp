@@ -12,6 +12,7 @@
 #include "storage/backend.hpp"
 #include "storage/http/http.hpp"
 #include "storage/azure/listing.hpp"
+#include "storage/time_text.hpp"
 #include "storage/azure/shared_key.hpp"
 #include "storage/s3/sigv4.hpp"  // uri_encode
 #include "storage/store_util.hpp"
@@ -128,6 +129,8 @@ class azure_backend final : public backend {
     if (r.status / 100 != 2) fail_for(r, "Get Blob Properties", key);
     object_info info{key, 0};
     if (auto len = r.header("Content-Length")) info.size = parse_size(*len, "Get Blob Properties " + describe() + "/" + key + ": Content-Length");
+    if (auto t = r.header("Last-Modified"))
+      info.modified = time_text::parse_rfc1123(*t, "Get Blob Properties " + describe() + "/" + key + ": Last-Modified");
     co_return info;
   }
 
@@ -144,7 +147,7 @@ class azure_backend final : public backend {
       auto listed = parse_list_blobs(text(r), "List Blobs " + describe());
       for (auto& b : listed.blobs) {
         if (b.name.compare(0, prefix_.size(), prefix_) != 0) continue;
-        out.push_back({b.name.substr(prefix_.size()), b.size});
+        out.push_back({b.name.substr(prefix_.size()), b.size, b.modified});
         if (out.size() >= limit) co_return out;
       }
       if (listed.next_marker.empty()) break;

@@ -3,6 +3,7 @@
 
 #include "async/error.hpp"
 #include "storage/store_util.hpp"
+#include "storage/time_text.hpp"
 #include "storage/xml.hpp"
 
 namespace stratum {
@@ -15,7 +16,8 @@ azure_list_page parse_list_blobs(std::string_view body, const std::string& what)
   for (auto b = xml::child(result, "Blobs").first_child(); b; b = b.next_sibling()) {
     if (b.type() != pugi::node_element || xml::local_name(b) != "Blob") continue;  // BlobPrefix: not asked for
     auto name = xml::child(b, "Name");
-    auto size = xml::child(xml::child(b, "Properties"), "Content-Length");
+    auto properties = xml::child(b, "Properties");
+    auto size = xml::child(properties, "Content-Length");
     if (!name || !size) fail(errc::corrupt, what + ": a blob without " + std::string(name ? "<Content-Length>" : "<Name>"));
     std::string n = name.text().get();
     if (name.attribute("Encoded").as_bool()) {
@@ -23,7 +25,10 @@ azure_list_page parse_list_blobs(std::string_view body, const std::string& what)
       if (!decoded) fail(errc::corrupt, what + ": the name '" + n + "' is marked Encoded but is not percent-encoded");
       n = std::move(*decoded);
     }
-    page.blobs.push_back({n, store_util::parse_size(size.text().get(), what + ": the size of '" + n + "'")});
+    azure_blob blob{n, store_util::parse_size(size.text().get(), what + ": the size of '" + n + "'")};
+    if (auto modified = xml::child(properties, "Last-Modified"))
+      blob.modified = time_text::parse_rfc1123(modified.text().get(), what + ": the <Last-Modified> of '" + n + "'");
+    page.blobs.push_back(std::move(blob));
   }
   page.next_marker = xml::child_text(result, "NextMarker");
   return page;

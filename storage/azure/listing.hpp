@@ -15,6 +15,7 @@ namespace stratum {
 struct azure_blob {
   std::string name;  // the whole name, the store's prefix included
   std::uint64_t size = 0;
+  std::int64_t modified = 0;  // <Properties><Last-Modified>, seconds since the epoch; 0 when absent
 };
 
 struct azure_list_page {
@@ -25,7 +26,8 @@ struct azure_list_page {
 // A List Blobs answer (<EnumerationResults>). Since service version
 // 2021-02-12 a name holding characters XML cannot carry (U+FFFE, U+FFFF) is
 // sent percent-encoded (RFC 2396) as <Name Encoded="true">; it is decoded.
-// Every <Blob> needs a <Name> and <Properties><Content-Length>.
+// Every <Blob> needs a <Name> and <Properties><Content-Length>; a
+// <Last-Modified> that is not an RFC 1123 time is errc::corrupt.
 azure_list_page parse_list_blobs(std::string_view body, const std::string& what);
 
 struct azure_error {

@@ -3,6 +3,7 @@
 
 #include "async/error.hpp"
 #include "storage/store_util.hpp"
+#include "storage/time_text.hpp"
 #include "storage/xml.hpp"
 
 namespace stratum {
@@ -26,7 +27,10 @@ s3_list_page parse_list_objects_v2(std::string_view body, const std::string& wha
       if (!decoded) fail(errc::corrupt, what + ": the key '" + name + "' is not URL-encoded as the answer says");
       name = std::move(*decoded);
     }
-    page.objects.push_back({name, store_util::parse_size(size.text().get(), what + ": the size of '" + name + "'")});
+    s3_object o{name, store_util::parse_size(size.text().get(), what + ": the size of '" + name + "'")};
+    if (auto modified = xml::child(c, "LastModified"))
+      o.modified = time_text::parse_iso8601(modified.text().get(), what + ": the <LastModified> of '" + name + "'");
+    page.objects.push_back(std::move(o));
   }
   const std::string truncated_text = xml::child_text(result, "IsTruncated");
   const std::string_view truncated = store_util::trim(truncated_text);

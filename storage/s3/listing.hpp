@@ -15,6 +15,7 @@ namespace stratum {
 struct s3_object {
   std::string key;  // the whole key, the store's prefix included
   std::uint64_t size = 0;
+  std::int64_t modified = 0;  // <LastModified>, seconds since the epoch; 0 when absent
 };
 
 struct s3_list_page {
@@ -26,7 +27,8 @@ struct s3_list_page {
 // A ListObjectsV2 answer (<ListBucketResult>). Keys are XML text, or
 // percent-encoded ('+' for space) when the answer says
 // <EncodingType>url</EncodingType>. Every <Contents> needs a <Key> and a
-// <Size>; a truncated page needs a continuation token.
+// <Size>; a truncated page needs a continuation token. A <LastModified> that is
+// not an ISO 8601 UTC time is errc::corrupt too.
 s3_list_page parse_list_objects_v2(std::string_view body, const std::string& what);
 
 struct s3_delete_failure {

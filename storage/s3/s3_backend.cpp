@@ -10,6 +10,7 @@
 #include "storage/s3/listing.hpp"
 #include "storage/s3/sigv4.hpp"
 #include "storage/store_util.hpp"
+#include "storage/time_text.hpp"
 
 #include <openssl/evp.h>
 
@@ -53,7 +54,7 @@ class s3_backend final : public backend {
   // The body's SHA-256 comes with it, made on the CPU thread that made the
   // body; the signature over it is made here, at send time, so it is never
   // stale however long the request waited for the window.
-  store_caps caps() const override { return {.checks = {.sha256 = true}}; }
+  store_caps caps() const override { return {.checks = {.sha256 = true}, .remove_batch = delete_batch}; }
 
   awaitable<void> put(std::string key, put_body body) override {
     std::string hash;
@@ -82,6 +83,7 @@ class s3_backend final : public backend {
     if (r.status / 100 != 2) fail_for(r, "HEAD", key);
     object_info info{key, 0};
     if (auto len = r.header("Content-Length")) info.size = parse_size(*len, "HEAD " + describe() + "/" + key + ": Content-Length");
+    if (auto t = r.header("Last-Modified")) info.modified = time_text::parse_rfc1123(*t, "HEAD " + describe() + "/" + key + ": Last-Modified");
     co_return info;
   }
 
@@ -101,7 +103,7 @@ class s3_backend final : public backend {
       auto listed = parse_list_objects_v2(text(r), "ListObjectsV2 " + describe());
       for (auto& o : listed.objects) {
         if (o.key.compare(0, prefix_.size(), prefix_) != 0) continue;
-        out.push_back({o.key.substr(prefix_.size()), o.size});
+        out.push_back({o.key.substr(prefix_.size()), o.size, o.modified});
         if (out.size() >= limit) co_return out;
       }
       if (!listed.truncated) break;
@@ -118,10 +120,11 @@ class s3_backend final : public backend {
 
   // DeleteObjects, 1000 keys a request (the most S3 takes), quiet: only
   // failures are listed in the answer. S3 requires Content-MD5 here.
+  static constexpr std::size_t delete_batch = 1000;
   awaitable<void> remove_many(std::vector<std::string> keys) override {
-    for (std::size_t at = 0; at < keys.size(); at += 1000) {
+    for (std::size_t at = 0; at < keys.size(); at += delete_batch) {
       std::string xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Delete><Quiet>true</Quiet>";
-      for (std::size_t i = at; i < std::min(keys.size(), at + 1000); ++i) xml += "<Object><Key>" + xml_escape(prefix_ + keys[i]) + "</Key></Object>";
+      for (std::size_t i = at; i < std::min(keys.size(), at + delete_batch); ++i) xml += "<Object><Key>" + xml_escape(prefix_ + keys[i]) + "</Key></Object>";
       xml += "</Delete>";
       auto body = std::make_shared<const bytes>(xml.begin(), xml.end());
       std::vector<std::pair<std::string, std::string>> headers = {{"Content-MD5", md5_base64(*body)}, {"Content-Type", "application/xml"}};

@@ -24,6 +24,8 @@ TEST_CASE("a List Blobs page as Azure writes it, with an encoded name") {
   REQUIRE(page.blobs.size() == 3);
   CHECK(page.blobs[0].name == "repo/data/ab/ab12C");
   CHECK(page.blobs[0].size == 100);
+  CHECK(page.blobs[0].modified == 1796032800);  // Mon, 30 Nov 2026 10:00:00 GMT
+  CHECK(page.blobs[1].modified == 0);           // no <Last-Modified>: unknown
   CHECK(page.blobs[1].name == "repo/odd\xEF\xBF\xBEname %");  // U+FFFE, decoded
   CHECK(page.blobs[1].size == 5);
   CHECK(page.blobs[2].name == "repo/a%20b & c");  // not encoded: taken as written
@@ -59,6 +61,12 @@ TEST_CASE("malformed List Blobs answers are errc::corrupt, with what is wrong") 
       {"<EnumerationResults><Blobs><Blob><Name Encoded=\"true\">a%4</Name><Properties><Content-Length>1</Content-Length></Properties>"
        "</Blob></Blobs></EnumerationResults>",
        "marked Encoded"},
+      {"<EnumerationResults><Blobs><Blob><Name>a</Name><Properties><Last-Modified>2026-11-30T10:00:00Z</Last-Modified>"
+       "<Content-Length>1</Content-Length></Properties></Blob></Blobs></EnumerationResults>",
+       "the <Last-Modified> of 'a': '2026-11-30T10:00:00Z' is not a time"},
+      {"<EnumerationResults><Blobs><Blob><Name>a</Name><Properties><Last-Modified>Mon, 31 Nov 2026 10:00:00 GMT</Last-Modified>"
+       "<Content-Length>1</Content-Length></Properties></Blob></Blobs></EnumerationResults>",
+       "is not a time"},
   };
   for (const auto& [body, says] : cases) {
     CAPTURE(body);

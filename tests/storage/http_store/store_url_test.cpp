@@ -94,7 +94,8 @@ TEST_CASE("open_store: an http(s) store reads, refuses to be written, and Azure 
   CHECK_NOTHROW(require_writable_store("https://acct.blob.core.windows.net/c?sv=1&sig=SECRET"));
   refused([&] { run_io(io, [&] { return web->put("k", std::make_shared<const bytes>()); }); }, "cannot store k: an http(s) store is read-only");
   refused([&] { run_io(io, [&] { return web->remove("k"); }); }, "cannot remove k");
-  refused([&] { run_io(io, [&] { return web->remove_many({"a", "b"}); }); }, "cannot remove 2 objects");
+  // The retry layer sends a store without batch removes one remove a key.
+  refused([&] { run_io(io, [&] { return web->remove_many({"a", "b"}); }); }, "cannot remove a: an http(s) store is read-only");
   refused([&] { run_io(io, [&] { return web->sync(); }); }, "cannot sync");
   refused([&] { run_io(io, [&] { return web->list("", 1); }); }, "an http(s) store is read-only and cannot be listed");
 

@@ -32,6 +32,8 @@ TEST_CASE("a ListObjectsV2 page as S3 writes it") {
   REQUIRE(page.objects.size() == 3);
   CHECK(page.objects[0].key == "repo/data/ab/ab12C");
   CHECK(page.objects[0].size == 434234);
+  CHECK(page.objects[0].modified == 1796032800);  // 2026-11-30T10:00:00.000Z
+  CHECK(page.objects[1].modified == 0);           // no <LastModified>: unknown
   CHECK(page.objects[1].key == "repo/with space & amp <> \xc3\xa9");
   CHECK(page.objects[1].size == 0);
   CHECK(page.objects[2].key == " ");  // a key of one space is kept
@@ -83,6 +85,9 @@ TEST_CASE("malformed ListObjectsV2 answers are errc::corrupt, with what is wrong
   check_corrupt("<ListBucketResult><EncodingType>url</EncodingType><Contents><Key>a%zz</Key><Size>1</Size></Contents></ListBucketResult>",
                 "not URL-encoded");
   check_corrupt(std::string("<ListBucketResult>\0</ListBucketResult>", 38), "not XML");
+  for (const char* time : {"", "yesterday", "2026-11-30T10:00:00", "Mon, 30 Nov 2026 10:00:00 GMT", "2026-02-30T10:00:00.000Z"})
+    check_corrupt(std::string("<ListBucketResult><Contents><Key>a</Key><LastModified>") + time + "</LastModified><Size>1</Size></Contents></ListBucketResult>",
+                  "the <LastModified> of 'a': '" + std::string(time) + "' is not a time");
 }
 
 TEST_CASE("only XML's own entities are expanded: not HTML's, not a DTD's (no billion laughs)") {
