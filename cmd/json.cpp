@@ -26,6 +26,10 @@ std::string line(const json::object& o) { return json::serialize(o) + "\n"; }
 
 }  // namespace
 
+namespace {
+json::object gc_object(const std::string& store, bool dry_run, const gc_result& r);
+}
+
 std::string publish_json(const publish_report& p) {
   const auto& r = p.result;
   const auto& s = p.stats;
@@ -59,6 +63,7 @@ std::string publish_json(const publish_report& p) {
   o["problems"] = r.problems.size();
   o["reader"] = s.reader;
   o["seconds"] = std::round(p.seconds * 1000) / 1000;
+  if (p.gc) o["gc"] = gc_object(p.store, false, *p.gc);
   return line(o);
 }
 
@@ -124,7 +129,8 @@ std::string tags_json(const std::string& store, std::uint64_t revision, const st
   return line(o);
 }
 
-std::string gc_json(const std::string& store, bool dry_run, const gc_result& r) {
+namespace {
+json::object gc_object(const std::string& store, bool dry_run, const gc_result& r) {
   json::array kept;
   for (const auto& k : r.kept) {
     json::object o;
@@ -150,7 +156,10 @@ std::string gc_json(const std::string& store, bool dry_run, const gc_result& r) 
   o["manifests_signed"] = r.manifests_signed;
   o["mark_seconds"] = r.mark_seconds;
   o["sweep_seconds"] = r.sweep_seconds;
-  return line(o);
+  return o;
 }
+}  // namespace
+
+std::string gc_json(const std::string& store, bool dry_run, const gc_result& r) { return line(gc_object(store, dry_run, r)); }
 
 }  // namespace stratum::cmd

@@ -27,6 +27,7 @@ struct publish_report {
   std::uint64_t journal_syncs = 0;
   std::string store;  // the store's name (backend::describe), raw bytes
   double seconds = 0;
+  const gc_result* gc = nullptr;  // publish --gc: what the collection after it did
 };
 std::string publish_json(const publish_report& r);
 

@@ -107,6 +107,9 @@ awaitable<int> publish_to(parsed_args& a, const std::string& spec, const std::st
   }
   prog.stop();
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  // --gc: collect once the revision is out, with the journal's lock still held.
+  std::optional<gc_result> collected;
+  if (a.has("gc")) collected = co_await collect_garbage_for(a, state, *store, *j);
 
   // problems.txt lists this run's per-file problems (empty when none).
   {
@@ -118,7 +121,7 @@ awaitable<int> publish_to(parsed_args& a, const std::string& spec, const std::st
   const retry_stats no_requests;
   const retry_stats& rs = store->stats() ? *store->stats() : no_requests;
   if (a.has("json")) {
-    std::fputs(publish_json({r, s, rs, j->syncs(), store->describe(), secs}).c_str(), stdout);
+    std::fputs(publish_json({r, s, rs, j->syncs(), store->describe(), secs, collected ? &*collected : nullptr}).c_str(), stdout);
   } else if (!a.has("quiet") && r.unchanged) {
     std::fprintf(stderr, "nothing changed since revision %llu of %s (%llu files checked in %.1fs); nothing published\n",
                  (unsigned long long)r.m.revision, escape_name(store->describe()).c_str(), (unsigned long long)s.files, secs);
@@ -140,13 +143,17 @@ awaitable<int> publish_to(parsed_args& a, const std::string& spec, const std::st
                    escape_name(read_setting(state, "keys").value_or(state + "/keys") + "/" + read_setting(state, "name").value_or("") + ".pub").c_str(),
                    escape_name(state).c_str());
   }
+  if (collected && !a.has("quiet") && !a.has("json"))
+    std::fprintf(stderr, "gc: kept %zu revision(s), deleted %llu object(s), %s\n", collected->kept.size(),
+                 (unsigned long long)collected->objects_deleted, human_bytes(static_cast<double>(collected->bytes_deleted)).c_str());
   co_return r.problems.empty() ? ok : problems;
 }
 
 // publish and load take the same options.
 std::vector<option_spec> publish_option_specs() {
   return with_store_options({{"new"}, {"key", 0, true}, opt_tag, {"message", 'm', true}, {"compression", 0, true}, {"level", 0, true},
-                             {"reader", 0, true}, {"expiry", 0, true}, {"format", 0, true}, {"name", 0, true}, {"hash", 0, true}, {"keys", 0, true}, {"max-files", 0, true}, {"memory", 0, true}, {"json"}, {"quiet", 'q'}, opt_help});
+                             {"reader", 0, true}, {"expiry", 0, true}, {"format", 0, true}, {"name", 0, true}, {"hash", 0, true}, {"keys", 0, true}, {"max-files", 0, true}, {"memory", 0, true}, {"json"}, {"quiet", 'q'},
+                             {"gc"}, {"keep-since", 0, true}, {"deletion-log", 0, true}, opt_help});
 }
 
 // publish and load are one command with two command lines: the same
@@ -187,7 +194,9 @@ std::vector<command> publish_commands() {
        "  --memory MIB        file data in memory at most (default 64)\n"
        "  --json              print final statistics as one JSON object (names in it as in the text\n"
        "                      output: \\n, \\t, \\\\ and \\xHH for bytes that are not printable UTF-8)\n"
-       "  -q, --quiet         no progress\n\n"
+       "  -q, --quiet         no progress\n"
+       "  --gc                then collect garbage, as 'stratum gc STATE STORE' does (CVMFS_AUTO_GC):\n"
+       "                      --keep-since WHEN (default 3d) and --deletion-log FILE as for gc\n\n"
        "Exit 0: published; 1: published, but some paths could not be read (STATE/problems.txt);\n"
        "2: usage error; 3: failed, nothing published (run the same command again to resume).\n",
        3, do_publish),
