@@ -92,7 +92,7 @@ TEST_CASE("hooks: a failing publish-before on --new leaves no key, journal or st
   CHECK_FALSE(fs::exists(r.st + "/settings"));
 }
 
-TEST_CASE("hooks: publish-after sees the new revision, with STATE unlocked; its output goes to stderr") {
+TEST_CASE("hooks: publish-after sees the new revision with STATE unlocked and its output goes to stderr") {
   repo r;
   // The hook copies the manifest it sees and tags the revision through
   // STATE, which needs STATE's lock: the publish must have let go of it.
