@@ -4,6 +4,7 @@
 // names a store uses. Thread: the main thread, which runs the io_context.
 #pragma once
 
+#include "catalog/gc/collector.hpp"
 #include "catalog/read/repository.hpp"
 #include "cmd/cmd.hpp"
 #include "storage/backend.hpp"
@@ -13,8 +14,6 @@
 
 namespace stratum {
 struct problem;
-struct gc_result;
-class journal;
 }
 
 namespace stratum::cmd {
@@ -71,8 +70,14 @@ std::vector<command> resign_commands();
 std::vector<command> tag_commands();
 std::vector<command> gc_commands();
 // gc with the options of the command line (--keep-since, --dry-run,
-// --deletion-log, --key, --expiry, -q) on the open journal of STATE: for
-// `stratum gc` and `publish --gc` (cmd/gc_cmd.cpp).
-awaitable<gc_result> collect_garbage_for(parsed_args& a, const std::string& state, backend& store, journal& j);
+// --deletion-log, --key, --expiry, -q), its hooks (gc-before, gc-after) and
+// STATE's lock taken for the collection alone: for `stratum gc` and
+// `publish --gc` (cmd/gc_cmd.cpp).
+struct gc_done {
+  std::string store;  // as the store describes itself
+  gc_result result;
+  bool after_hook_ok = true;
+};
+awaitable<gc_done> gc_with_hooks(parsed_args& a, const std::string& state, const std::string& spec);
 
 }  // namespace stratum::cmd

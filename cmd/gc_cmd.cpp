@@ -8,6 +8,7 @@
 #include "catalog/gc/collector.hpp"
 #include "cmd/command.hpp"
 #include "cmd/format_choice.hpp"
+#include "cmd/hooks.hpp"
 #include "cmd/json.hpp"
 #include "cmd/state_settings.hpp"
 #include "storage/journal/journal.hpp"
@@ -41,19 +42,17 @@ void print_result(const gc_result& r, const std::string& store, bool dry_run) {
 awaitable<int> do_gc(parsed_args& a) {
   const std::string state = a.positional[0], spec = a.positional[1];
   if (!std::filesystem::is_directory(state)) fail(errc::usage, "STATE '" + state + "' is not a directory");
-  const bool dry = a.has("dry-run");
-  if (!dry) require_writable_store(spec);
-  auto j = journal::open(state);  // its lock: no publish, tag or rollback of this STATE meanwhile
-  auto store = open_store(spec, dry ? store_use::read : store_use::write, ctx->io, ctx->p.blocking, remote(a));
-  auto r = co_await collect_garbage_for(a, state, *store, *j);
-  if (a.has("json")) std::fputs(gc_json(store->describe(), dry, r).c_str(), stdout);
-  else if (!a.has("quiet")) print_result(r, store->describe(), dry);
-  co_return ok;
+  auto done = co_await gc_with_hooks(a, state, spec);
+  if (a.has("json")) std::fputs(gc_json(done.store, a.has("dry-run"), done.result).c_str(), stdout);
+  else if (!a.has("quiet")) print_result(done.result, done.store, a.has("dry-run"));
+  co_return done.after_hook_ok ? ok : problems;
 }
 
 }  // namespace
 
-awaitable<gc_result> collect_garbage_for(parsed_args& a, const std::string& state, backend& store, journal& j) {
+awaitable<gc_done> gc_with_hooks(parsed_args& a, const std::string& state, const std::string& spec) {
+  const bool dry = a.has("dry-run");
+  if (!dry) require_writable_store(spec);
   auto fmt = chosen_format(a, state, false);
   signing_key key;
   if (!fmt) key = state_signing_key(a, state);
@@ -61,7 +60,7 @@ awaitable<gc_result> collect_garbage_for(parsed_args& a, const std::string& stat
   gc_options o;
   const auto now = static_cast<std::int64_t>(std::time(nullptr));
   o.keep_since = parse_keep_since(a.get_or("keep-since", default_keep_since), now);
-  o.dry_run = a.has("dry-run");
+  o.dry_run = dry;
   o.deletion_log = a.get_or("deletion-log", "");
   o.expiry_seconds = expiry_seconds(a, state, 0);
   const bool quiet = a.has("quiet");
@@ -69,9 +68,35 @@ awaitable<gc_result> collect_garbage_for(parsed_args& a, const std::string& stat
     if (!quiet) std::fprintf(stderr, "stratum: %s\n", m.c_str());
   };
   // --dry-run lists what would go on standard output (not with --json).
-  if (o.dry_run && !a.has("json") && !quiet)
+  if (dry && !a.has("json") && !quiet)
     o.condemned = [](const object_info& i) { std::printf("%s %llu\n", escape_name(i.key).c_str(), (unsigned long long)i.size); };
-  co_return co_await collect_garbage(store, j, state, *writer, key, ctx->p.cpu, o);
+
+  // The hooks get what publish's get: the store as named, without a SAS
+  // query, and a CernVM-FS repository's name. A dry run changes nothing and
+  // runs none.
+  const std::string hook_store = spec.substr(0, spec.find_first_of("?#"));
+  std::vector<std::string> hook_args{hook_store};
+  hook_vars hook_env{{"STRATUM_STORE", hook_store}};
+  if (auto fqrn = read_setting(state, "name")) {
+    hook_args.push_back(*fqrn);
+    hook_env.emplace_back("STRATUM_NAME", *fqrn);
+  }
+  if (!dry) run_before_hook(state, "gc-before", hook_args, hook_env);
+  gc_done done;
+  {
+    // The journal's lock, held while gc runs: no publish, tag or rollback of
+    // this STATE meanwhile; released before the after-hook, which may run
+    // stratum on STATE.
+    auto j = journal::open(state);
+    auto store = open_store(spec, dry ? store_use::read : store_use::write, ctx->io, ctx->p.blocking, remote(a));
+    done.store = store->describe();
+    done.result = co_await collect_garbage(*store, *j, state, *writer, key, ctx->p.cpu, o);
+  }
+  if (!dry) {
+    hook_env.emplace_back("STRATUM_DELETED", std::to_string(done.result.objects_deleted));
+    done.after_hook_ok = run_after_hook(state, "gc-after", hook_args, hook_env);
+  }
+  co_return done;
 }
 
 std::vector<command> gc_commands() {
@@ -93,7 +118,11 @@ std::vector<command> gc_commands() {
        "  -x, --json          the totals as one JSON object\n"
        "  --key FILE          signing key (default STATE/keys/stratum.key)\n"
        "  --expiry DAYS       the manifest's validity, as for publish (default: what STATE recorded)\n"
-       "  -q, --quiet         no message\n",
+       "  -q, --quiet         no message\n\n"
+       "Hooks: STATE/hooks/gc-before and gc-after, when present, run before and after (not with\n"
+       "--dry-run), given the store as $1 (and a CernVM-FS repository's name as $2), as publish's.\n"
+       "Exit 0: done; 1: done, but the gc-after hook failed; 2: usage error, nothing changed;\n"
+       "3: failed, or the gc-before hook failed (nothing changed).\n",
        with_store_options({{"keep-since", 0, true}, {"dry-run", 'n'}, {"deletion-log", 0, true}, {"json", 'x'},
                            {"key", 0, true}, {"expiry", 0, true}, {"quiet", 'q'}, opt_help}),
        2, 2, do_gc, "run the same command again: a collection that stopped is finished by the next one"},

@@ -6,6 +6,7 @@
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
 #include <cmath>
@@ -25,10 +26,6 @@ std::uint64_t whole(double x) { return x > 0 ? static_cast<std::uint64_t>(std::l
 std::string line(const json::object& o) { return json::serialize(o) + "\n"; }
 
 }  // namespace
-
-namespace {
-json::object gc_object(const std::string& store, bool dry_run, const gc_result& r);
-}
 
 std::string publish_json(const publish_report& p) {
   const auto& r = p.result;
@@ -63,7 +60,6 @@ std::string publish_json(const publish_report& p) {
   o["problems"] = r.problems.size();
   o["reader"] = s.reader;
   o["seconds"] = std::round(p.seconds * 1000) / 1000;
-  if (p.gc) o["gc"] = gc_object(p.store, false, *p.gc);
   return line(o);
 }
 
@@ -161,5 +157,11 @@ json::object gc_object(const std::string& store, bool dry_run, const gc_result& 
 }  // namespace
 
 std::string gc_json(const std::string& store, bool dry_run, const gc_result& r) { return line(gc_object(store, dry_run, r)); }
+
+std::string with_gc_json(const std::string& publish_line, const std::string& store, const gc_result& r) {
+  json::object o = json::parse(publish_line).as_object();
+  o["gc"] = gc_object(store, false, r);
+  return line(o);
+}
 
 }  // namespace stratum::cmd

@@ -27,7 +27,6 @@ struct publish_report {
   std::uint64_t journal_syncs = 0;
   std::string store;  // the store's name (backend::describe), raw bytes
   double seconds = 0;
-  const gc_result* gc = nullptr;  // publish --gc: what the collection after it did
 };
 std::string publish_json(const publish_report& r);
 
@@ -46,5 +45,7 @@ std::string tags_json(const std::string& store, std::uint64_t revision, const st
 // What `gc --json` reports: the revisions kept and the counts of the
 // collection (would-be counts for a dry run).
 std::string gc_json(const std::string& store, bool dry_run, const gc_result& r);
+// `publish --gc --json`: the publish's line with the collection's object as "gc".
+std::string with_gc_json(const std::string& publish_line, const std::string& store, const gc_result& r);
 
 }  // namespace stratum::cmd

@@ -5,6 +5,7 @@
 #include "cmd/command.hpp"
 #include "cmd/json.hpp"
 #include "cmd/format_choice.hpp"
+#include "cmd/hooks.hpp"
 #include "cmd/progress.hpp"
 #include "cmd/state_settings.hpp"
 #include "storage/journal/journal.hpp"
@@ -43,17 +44,6 @@ awaitable<int> publish_to(parsed_args& a, const std::string& spec, const std::st
   fs::create_directories(state, ec);
   if (ec || !fs::is_directory(state)) fail(errc::usage, "cannot use STATE directory '" + state + "': " + (ec ? ec.message() : "not a directory"));
 
-  std::string key_path = a.get_or("key", state + "/keys/stratum.key");
-  signing_key key;
-  if (fs::exists(key_path)) {
-    key = signing_key::load(key_path);
-  } else if (fresh && !a.has("key")) {
-    key = signing_key::generate();
-    key.save(state + "/keys");
-  } else {
-    fail(errc::usage, "no signing key at '" + key_path + "': give --key FILE (the repository's key) or create the repository with --new");
-  }
-
   publish_options o;
   // The journal records the source by its absolute path, so the same tree
   // named another way (relative, trailing slash) is recognised.
@@ -80,6 +70,30 @@ awaitable<int> publish_to(parsed_args& a, const std::string& spec, const std::st
     o.tag = *t;
     o.tag_message = a.get_or("message", "");
   }
+
+  // The hooks get the store as the user named it, without a SAS query (a
+  // credential), and a CernVM-FS repository's name as $2, as cvmfs_server
+  // gives its hooks the repository name. The before-hook runs before
+  // anything is written: the key, STATE/settings, the journal, the store.
+  const std::string hook_store = spec.substr(0, spec.find_first_of("?#"));
+  std::vector<std::string> hook_args{hook_store};
+  hook_vars hook_env{{"STRATUM_STORE", hook_store}};
+  if (auto fqrn = a.get("name") ? a.get("name") : read_setting(state, "name")) {
+    hook_args.push_back(*fqrn);
+    hook_env.emplace_back("STRATUM_NAME", *fqrn);
+  }
+  run_before_hook(state, "publish-before", hook_args, hook_env);
+
+  std::string key_path = a.get_or("key", state + "/keys/stratum.key");
+  signing_key key;
+  if (fs::exists(key_path)) {
+    key = signing_key::load(key_path);
+  } else if (fresh && !a.has("key")) {
+    key = signing_key::generate();
+    key.save(state + "/keys");
+  } else {
+    fail(errc::usage, "no signing key at '" + key_path + "': give --key FILE (the repository's key) or create the repository with --new");
+  }
   o.expiry_seconds = expiry_seconds(a, state, 0);
   auto fmt = chosen_format(a, state, fresh);
   const std::string fmt_name = fmt ? std::string(fmt->name()) : "stratum";
@@ -87,66 +101,86 @@ awaitable<int> publish_to(parsed_args& a, const std::string& spec, const std::st
   // One-off notices go to stderr even with --json (stdout stays one JSON object).
   o.log = [quiet = a.has("quiet")](const std::string& m) { if (!quiet) std::fprintf(stderr, "stratum: %s\n", m.c_str()); };
 
-  auto store = open_store(spec, fresh ? store_use::create : store_use::write, ctx->io, ctx->p.blocking, remote_opts);
-  // A remote store (the ones with a request window) is latency bound: as many
-  // small files in flight as requests, each being one PUT. A local one is
-  // bound by the disk and the cores.
-  if (store->stats() && !a.has("max-files")) o.max_files = remote_opts.max_requests;
-  auto j = journal::open(state);
-  publisher pub(*store, *j, ctx->io, ctx->p.cpu, ctx->p.blocking, std::move(key), o, std::move(fmt));
-  progress prog(ctx->io, pub.stats(), quiet);
-  prog.set_store_status([&] { return store->status(); });
-  auto t0 = std::chrono::steady_clock::now();
-  prog.start();
+  // The publish runs in this block, so the journal (and STATE's lock) is
+  // closed when the after-hook runs: the hook may run stratum on STATE
+  // itself, such as `stratum tag STATE STORE -a NAME`.
   publish_result r;
-  try {
-    r = co_await pub.run();
-  } catch (...) {
-    prog.stop();
-    throw;
-  }
-  prog.stop();
-  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  // --gc: collect once the revision is out, with the journal's lock still held.
-  std::optional<gc_result> collected;
-  if (a.has("gc")) collected = co_await collect_garbage_for(a, state, *store, *j);
-
-  // problems.txt lists this run's per-file problems (empty when none).
+  std::string json_line;  // printed once gc (--gc) has run, which it reports too
   {
-    std::ofstream pf(state + "/problems.txt", std::ios::trunc);
-    for (auto& p : r.problems) pf << escape_name(p.path) << ": " << p.message << "\n";
+    auto store = open_store(spec, fresh ? store_use::create : store_use::write, ctx->io, ctx->p.blocking, remote_opts);
+    // A remote store (the ones with a request window) is latency bound: as many
+    // small files in flight as requests, each being one PUT. A local one is
+    // bound by the disk and the cores.
+    if (store->stats() && !a.has("max-files")) o.max_files = remote_opts.max_requests;
+    auto j = journal::open(state);
+    publisher pub(*store, *j, ctx->io, ctx->p.cpu, ctx->p.blocking, std::move(key), o, std::move(fmt));
+    progress prog(ctx->io, pub.stats(), quiet);
+    prog.set_store_status([&] { return store->status(); });
+    auto t0 = std::chrono::steady_clock::now();
+    prog.start();
+    try {
+      r = co_await pub.run();
+    } catch (...) {
+      prog.stop();
+      throw;
+    }
+    prog.stop();
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+
+    // problems.txt lists this run's per-file problems (empty when none).
+    {
+      std::ofstream pf(state + "/problems.txt", std::ios::trunc);
+      for (auto& p : r.problems) pf << escape_name(p.path) << ": " << p.message << "\n";
+    }
+    print_problems(r.problems, "problem");
+    const auto& s = pub.stats();
+    const retry_stats no_requests;
+    const retry_stats& rs = store->stats() ? *store->stats() : no_requests;
+    if (a.has("json")) {
+      json_line = publish_json({r, s, rs, j->syncs(), store->describe(), secs});
+    } else if (!a.has("quiet") && r.unchanged) {
+      std::fprintf(stderr, "nothing changed since revision %llu of %s (%llu files checked in %.1fs); nothing published\n",
+                   (unsigned long long)r.m.revision, escape_name(store->describe()).c_str(), (unsigned long long)s.files, secs);
+    } else if (!a.has("quiet") && r.already_published) {
+      std::fprintf(stderr, "revision %llu of %s was published by the interrupted run; nothing left to do\n",
+                   (unsigned long long)r.m.revision, escape_name(store->describe()).c_str());
+    } else if (!a.has("quiet")) {
+      if (s.resumed)
+        std::fprintf(stderr, "resumed: %llu object(s) sent again of %llu in flight when the last run stopped\n",
+                     (unsigned long long)s.objects_resent, (unsigned long long)s.in_flight_at_stop);
+      std::fprintf(stderr, "published revision %llu of %s: %llu files, %s, %llu new objects (%s stored) in %.1fs\n",
+                   (unsigned long long)r.m.revision, escape_name(store->describe()).c_str(), (unsigned long long)r.totals.regular,
+                   human_bytes(static_cast<double>(r.totals.bytes)).c_str(), (unsigned long long)s.objects_stored,
+                   human_bytes(static_cast<double>(s.bytes_stored)).c_str(), secs);
+      if (!r.problems.empty())
+        std::fprintf(stderr, "%zu path(s) were not published; see %s/problems.txt\n", r.problems.size(), state.c_str());
+      if (fresh && fmt_name == "cvmfs")
+        std::fprintf(stderr, "clients verify it with the master public key %s (CVMFS_PUBLIC_KEY); readers with --pubkey %s\n",
+                     escape_name(read_setting(state, "keys").value_or(state + "/keys") + "/" + read_setting(state, "name").value_or("") + ".pub").c_str(),
+                     escape_name(state).c_str());
+    }
   }
-  print_problems(r.problems, "problem");
-  const auto& s = pub.stats();
-  const retry_stats no_requests;
-  const retry_stats& rs = store->stats() ? *store->stats() : no_requests;
-  if (a.has("json")) {
-    std::fputs(publish_json({r, s, rs, j->syncs(), store->describe(), secs, collected ? &*collected : nullptr}).c_str(), stdout);
-  } else if (!a.has("quiet") && r.unchanged) {
-    std::fprintf(stderr, "nothing changed since revision %llu of %s (%llu files checked in %.1fs); nothing published\n",
-                 (unsigned long long)r.m.revision, escape_name(store->describe()).c_str(), (unsigned long long)s.files, secs);
-  } else if (!a.has("quiet") && r.already_published) {
-    std::fprintf(stderr, "revision %llu of %s was published by the interrupted run; nothing left to do\n",
-                 (unsigned long long)r.m.revision, escape_name(store->describe()).c_str());
-  } else if (!a.has("quiet")) {
-    if (s.resumed)
-      std::fprintf(stderr, "resumed: %llu object(s) sent again of %llu in flight when the last run stopped\n",
-                   (unsigned long long)s.objects_resent, (unsigned long long)s.in_flight_at_stop);
-    std::fprintf(stderr, "published revision %llu of %s: %llu files, %s, %llu new objects (%s stored) in %.1fs\n",
-                 (unsigned long long)r.m.revision, escape_name(store->describe()).c_str(), (unsigned long long)r.totals.regular,
-                 human_bytes(static_cast<double>(r.totals.bytes)).c_str(), (unsigned long long)s.objects_stored,
-                 human_bytes(static_cast<double>(s.bytes_stored)).c_str(), secs);
-    if (!r.problems.empty())
-      std::fprintf(stderr, "%zu path(s) were not published; see %s/problems.txt\n", r.problems.size(), state.c_str());
-    if (fresh && fmt_name == "cvmfs")
-      std::fprintf(stderr, "clients verify it with the master public key %s (CVMFS_PUBLIC_KEY); readers with --pubkey %s\n",
-                   escape_name(read_setting(state, "keys").value_or(state + "/keys") + "/" + read_setting(state, "name").value_or("") + ".pub").c_str(),
-                   escape_name(state).c_str());
+  int code = r.problems.empty() ? ok : problems;
+  // --gc: collect once the revision is out, as `stratum gc STATE STORE`
+  // does (its hooks, STATE's lock taken again).
+  if (a.has("gc")) {
+    auto done = co_await gc_with_hooks(a, state, spec);
+    if (!done.after_hook_ok) code = problems;
+    if (a.has("json")) json_line = with_gc_json(json_line, done.store, done.result);
+    else if (!a.has("quiet"))
+      std::fprintf(stderr, "gc: kept %zu revision(s), deleted %llu object(s), %s\n", done.result.kept.size(),
+                   (unsigned long long)done.result.objects_deleted,
+                   human_bytes(static_cast<double>(done.result.bytes_deleted)).c_str());
   }
-  if (collected && !a.has("quiet") && !a.has("json"))
-    std::fprintf(stderr, "gc: kept %zu revision(s), deleted %llu object(s), %s\n", collected->kept.size(),
-                 (unsigned long long)collected->objects_deleted, human_bytes(static_cast<double>(collected->bytes_deleted)).c_str());
-  co_return r.problems.empty() ? ok : problems;
+  if (a.has("json")) std::fputs(json_line.c_str(), stdout);
+  // After every run that ends with the repository published (also when
+  // nothing changed, so before- and after-hooks always come in pairs), not
+  // after a failure. The publish stands whatever the hook does: a failing
+  // after-hook is reported, and the exit status is 1, not 0.
+  hook_env.emplace_back("STRATUM_REVISION", std::to_string(r.m.revision));
+  hook_env.emplace_back("STRATUM_PUBLISHED", r.unchanged ? "0" : "1");
+  if (!run_after_hook(state, "publish-after", hook_args, hook_env)) code = problems;
+  co_return code;
 }
 
 // publish and load take the same options.
@@ -194,11 +228,13 @@ std::vector<command> publish_commands() {
        "  --memory MIB        file data in memory at most (default 64)\n"
        "  --json              print final statistics as one JSON object (names in it as in the text\n"
        "                      output: \\n, \\t, \\\\ and \\xHH for bytes that are not printable UTF-8)\n"
-       "  -q, --quiet         no progress\n"
-       "  --gc                then collect garbage, as 'stratum gc STATE STORE' does (CVMFS_AUTO_GC):\n"
-       "                      --keep-since WHEN (default 3d) and --deletion-log FILE as for gc\n\n"
-       "Exit 0: published; 1: published, but some paths could not be read (STATE/problems.txt);\n"
-       "2: usage error; 3: failed, nothing published (run the same command again to resume).\n",
+       "  -q, --quiet         no progress\n\n"
+       "Hooks: the executables STATE/hooks/publish-before and publish-after, when present, run before\n"
+       "anything is written and after the publish, given STORE as $1 (and a CernVM-FS repository's\n"
+       "name as $2); their output goes to stderr (README, \"Hooks\").\n\n"
+       "Exit 0: published; 1: published, but some paths could not be read (STATE/problems.txt) or the\n"
+       "publish-after hook failed; 2: usage error; 3: failed, nothing published (run the same command\n"
+       "again to resume), or the publish-before hook failed and nothing was changed.\n",
        3, do_publish),
       publishing_command("load", "load [--new] STATE SOURCE ACCOUNT CONTAINER SAS_TOKEN [options]",
        "CLFSLoad's command line: publishes SOURCE into the Azure Blob container CONTAINER of storage\n"

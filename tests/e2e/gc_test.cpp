@@ -310,3 +310,35 @@ TEST_CASE("gc killed at every phase leaves whole kept revisions, and the next gc
       r.expect_restores("trunk", r.src);
     }
 }
+
+TEST_CASE("publish --gc collects after publishing, and gc runs its hooks") {
+  temp_dir d;
+  const repo r = five_revisions(d.path, false);
+  // A failing gc-before hook: exit 3, nothing deleted, nothing signed.
+  fs::create_directories(r.st + "/hooks");
+  write_file(r.st + "/hooks/gc-before", "#!/bin/sh\necho refusing gc of \"$1\"\nexit 4\n");
+  fs::permissions(r.st + "/hooks/gc-before", fs::perms::owner_all);
+  const auto keys = store_keys(r.store);
+  const auto manifest = read_file(r.store + "/.stratumpublished");
+  auto refused = r.gc({"--keep-since", "now"});
+  CHECK(refused.code == 3);
+  CHECK_MESSAGE(has(refused.err, "gc-before: refusing gc of " + r.store), refused.err);
+  CHECK(store_keys(r.store) == keys);
+  CHECK(read_file(r.store + "/.stratumpublished") == manifest);
+  fs::remove(r.st + "/hooks/gc-before");
+  // The after-hook learns how many objects went; publish --gc reports the
+  // collection in its JSON line.
+  write_file(r.st + "/hooks/gc-after", "#!/bin/sh\necho \"deleted=$STRATUM_DELETED store=$1\" > \"$STRATUM_STATE/after.txt\"\n");
+  fs::permissions(r.st + "/hooks/gc-after", fs::perms::owner_all);
+  write_file(r.src + "/rev", "revision 6");
+  auto pub = r.publish(false, {"--gc", "--keep-since", "now", "--json"});
+  REQUIRE_MESSAGE(pub.code == 0, pub.err);
+  CHECK(json_field(pub.out, "revision") == "6");
+  const auto gc = json_field(pub.out, "gc");
+  const auto deleted = json_field(gc, "objects_deleted");
+  CHECK(std::stoul(deleted) >= 5);
+  CHECK(read_file(r.st + "/after.txt") == "deleted=" + deleted + " store=" + r.store + "\n");
+  r.expect_checks();
+  r.expect_restores("v1", d / "v1");
+  r.expect_restores("trunk", r.src);
+}
