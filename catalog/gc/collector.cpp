@@ -4,6 +4,7 @@
 
 #include "async/crash_point.hpp"
 #include "async/error.hpp"
+#include "async/group.hpp"
 #include "catalog/publish/head.hpp"
 #include "catalog/publish/record.hpp"
 
@@ -110,7 +111,7 @@ class collection {
         if (f) std::fclose(f);
       }
     } close_log{log};
-    for (int s = 0; s < 256; ++s) co_await sweep_shard(s, start, marks, log);
+    co_await sweep(start, marks, log);
     if (log) {
       std::fprintf(log, "# finished: %llu objects deleted\n", (unsigned long long)r_.objects_deleted);
       if (std::fflush(log) != 0) fail(errc::permanent, "cannot write the deletion log '" + o_.deletion_log + "'");
@@ -167,6 +168,22 @@ class collection {
     if (!b.empty()) j_.write(b);
     j_.sync();
   }
+
+  // Shards are listed and swept by a few workers at once: on a remote store
+  // each listing page and each delete is a round trip, and one shard at a
+  // time would leave the request window empty. All on this thread: the
+  // mark set and the log need no lock.
+  awaitable<void> sweep(std::int64_t start, mark_set& marks, std::FILE* log) {
+    int next = 0;
+    std::vector<awaitable<void>> workers;
+    for (int w = 0; w < sweep_workers; ++w)
+      workers.push_back([](collection& self, int& next, std::int64_t start, mark_set& marks, std::FILE* log) -> awaitable<void> {
+        while (next < 256) co_await self.sweep_shard(next++, start, marks, log);
+      }(*this, next, start, marks, log));
+    co_await run_all(std::move(workers));
+  }
+
+  static constexpr int sweep_workers = 8;
 
   awaitable<void> sweep_shard(int shard, std::int64_t start, mark_set& marks, std::FILE* log) {
     static const char* digits = "0123456789abcdef";
