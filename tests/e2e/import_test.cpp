@@ -61,6 +61,7 @@ struct setup {
     for (int i = 0; i < 6; ++i) tree.push_back({'f', "f" + std::to_string(i), pattern(400 + 31 * i, static_cast<unsigned>(i))});
     tree.push_back({'f', "empty", ""});
     tree.push_back({'l', "link", "", "f0"});
+    tree.push_back({'h', "hard", "", "f1"});
     tree.push_back({'d', "pkg"});
     tree.push_back({'f', cvmfs ? "pkg/.cvmfscatalog" : "pkg/.stratumcatalog", ""});
     tree.push_back({'f', "pkg/p", noise(3000, 9)});
@@ -71,7 +72,7 @@ struct setup {
     REQUIRE_MESSAGE(r.code == 0, r.err);
   }
   // Files with content the tree has.
-  std::uint64_t content_files() const { return 7; }
+  std::uint64_t content_files() const { return 8; }
   run_result import(const std::string& state, std::vector<std::string> extra = {}) const {
     std::vector<std::string> args = {"import", state, store, "--keys", a + "/keys"};
     args.insert(args.end(), extra.begin(), extra.end());
@@ -123,6 +124,12 @@ TEST_CASE("import: the next publish of the same tree sends no data object; a cha
     CHECK(number(r, "files_read") == 1);
     CHECK(added(before, data_objects(s.store)) == 1);
     s.expect_checks();
+    // The catalogs were built from the source's inodes: the hard link is one.
+    const std::string dst = s.d / "restored";
+    auto res = run_stratum({"restore", s.store, dst, "--quiet", "--pubkey", cvmfs ? s.a + "/keys/" + fqrn + ".pub" : s.a});
+    REQUIRE_MESSAGE(res.code == 0, res.err);
+    auto diffs = compare_trees(s.src, dst, ::geteuid() == 0);
+    CHECK_MESSAGE(diffs.empty(), (diffs.empty() ? std::string() : diffs.front()));
   }
 }
 
