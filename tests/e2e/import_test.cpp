@@ -87,7 +87,7 @@ struct setup {
 
 }  // namespace
 
-TEST_CASE("import: the next publish of the same tree sends no data object; a changed file alone is read and sent") {
+TEST_CASE("import: the next publish of the same tree sends no data object, and a changed file alone is read and sent") {
   for (bool cvmfs : {false, true}) {
     CAPTURE(cvmfs);
     setup s(cvmfs);
@@ -133,7 +133,7 @@ TEST_CASE("import: the next publish of the same tree sends no data object; a cha
   }
 }
 
-TEST_CASE("import: a file changed within its mtime second is found (native: by the nanoseconds; CernVM-FS: unsure)") {
+TEST_CASE("import: a file changed within its mtime second is found (native: by the nanoseconds, CernVM-FS: unsure)") {
   for (bool cvmfs : {false, true}) {
     CAPTURE(cvmfs);
     setup s(cvmfs);
