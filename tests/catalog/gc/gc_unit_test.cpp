@@ -47,7 +47,7 @@ TEST_CASE("revisions_to_keep: the current one, the tagged ones, and those since 
   CHECK(k[4].root == root_of(3));
 }
 
-TEST_CASE("parse_keep_since: durations, dates, @seconds, now; anything else is refused by name") {
+TEST_CASE("parse_keep_since: durations, dates, @seconds and now, anything else refused by name") {
   const std::int64_t now = 1'800'000'000;
   CHECK(parse_keep_since("3d", now) == now - 3 * 86400);
   CHECK(parse_keep_since("3", now) == now - 3 * 86400);
