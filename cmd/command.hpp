@@ -67,5 +67,6 @@ std::vector<command> publish_commands();
 std::vector<command> read_commands();
 std::vector<command> resign_commands();
 std::vector<command> tag_commands();
+std::vector<command> rollback_commands();
 
 }  // namespace stratum::cmd

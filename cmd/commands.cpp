@@ -215,6 +215,7 @@ const std::vector<command>& commands() {
     auto v = publish_commands();
     for (auto& c : resign_commands()) v.push_back(std::move(c));
     for (auto& c : tag_commands()) v.push_back(std::move(c));
+    for (auto& c : rollback_commands()) v.push_back(std::move(c));
     for (auto& c : read_commands()) v.push_back(std::move(c));
     return v;
   }();

@@ -5,6 +5,7 @@
 #include "async/crash_point.hpp"
 #include "async/error.hpp"
 #include "catalog/publish/record.hpp"
+#include "catalog/publish/rollback.hpp"
 #include "catalog/publish/run_state.hpp"
 #include "catalog/read/repository.hpp"
 
@@ -105,12 +106,12 @@ bool adopt_tag_edit(journal& j, const std::string& current) {
   return true;
 }
 
-awaitable<manifest> edit_tags(backend& store, journal& j, const format_writer& fmt, const signing_key& key,
-                              asio::thread_pool& cpu, const tag_request& r, tag_edit_options o) {
-  // 1. The STATE fits: no publish half done, this store, its last revision.
+awaitable<std::unique_ptr<repository>> open_own_repository(backend& store, journal& j, const format_writer& fmt,
+                                                            const signing_key& key, asio::thread_pool& cpu,
+                                                            const std::string& doing) {
   if (j.get(pj::meta_key("state")).value_or("") == "running")
-    fail(errc::usage, "STATE '" + j.where() + "' holds an interrupted publish: run it again to finish it, then edit "
-                      "tags. Nothing was changed");
+    fail(errc::usage, "STATE '" + j.where() + "' holds an interrupted publish: run it again to finish it, then " + doing +
+                          ". Nothing was changed");
   const auto ours = j.get(pj::meta_key("store"));
   if (ours && *ours != store.describe())
     fail(errc::usage, "STATE '" + j.where() + "' publishes to '" + *ours + "', not to '" + store.describe() +
@@ -118,12 +119,13 @@ awaitable<manifest> edit_tags(backend& store, journal& j, const format_writer& f
   trust_options own;
   own.pinned_key = fmt.trust_anchor(key);
   own.pinned_from = "the key of STATE";
-  own.allow_expired = true;  // a tag edit signs again, as a publish does
+  own.allow_expired = true;  // an edit signs again, as a publish does
   auto repo = co_await repository::open(store, cpu, own, fmt.reader());
   const manifest head = repo->head();
   const std::string current = manifest_id(head);
   if (ours) {
     adopt_tag_edit(j, current);
+    co_await adopt_rollback(j, *repo, current);
     const std::string expected = j.get(pj::meta_key("published")).value_or("");
     if (current != expected) {
       const std::string ours_rev = expected.substr(0, expected.find(' '));
@@ -135,6 +137,15 @@ awaitable<manifest> edit_tags(backend& store, journal& j, const format_writer& f
                             "since, or an older one was put back. Nothing was changed");
     }
   }
+  co_return repo;
+}
+
+awaitable<manifest> edit_tags(backend& store, journal& j, const format_writer& fmt, const signing_key& key,
+                              asio::thread_pool& cpu, const tag_request& r, tag_edit_options o) {
+  // 1. The STATE fits: no publish half done, this store, its last revision.
+  const bool ours = j.get(pj::meta_key("store")).has_value();
+  auto repo = co_await open_own_repository(store, j, fmt, key, cpu, "edit tags");
+  const manifest head = repo->head();
 
   // 2. The new history, stored before anything names it.
   const history h = edit_history(repo->history(), head, r, repo->format(), store.describe());

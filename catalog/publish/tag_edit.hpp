@@ -13,6 +13,7 @@
 #pragma once
 
 #include "catalog/format/format.hpp"
+#include "catalog/read/repository.hpp"
 #include "storage/backend.hpp"
 #include "storage/journal/journal.hpp"
 
@@ -49,6 +50,17 @@ std::string tag_names(const history& h);
 // manifest_id), the edit got as far as its manifest: records it as
 // published. Returns whether it did. Any thread that owns the journal.
 bool adopt_tag_edit(journal& j, const std::string& current);
+
+// What a tag edit and a rollback check first: the STATE holds no unfinished
+// publish and belongs to this store (or has no journal of any), the store's
+// manifest verifies with the STATE's key, and it is the one the journal
+// recorded as published — after adopting an edit or rollback killed once its
+// manifest was written. Returns the opened repository. Throws errc::usage,
+// with nothing changed, saying what does not fit; `doing` ("edit tags")
+// completes the message about an interrupted publish.
+awaitable<std::unique_ptr<repository>> open_own_repository(backend& store, journal& j, const format_writer& fmt,
+                                                            const signing_key& key, asio::thread_pool& cpu,
+                                                            const std::string& doing);
 
 struct tag_edit_options {
   // Readers refuse the new manifest this long after it is signed (0: never),
