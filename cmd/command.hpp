@@ -68,5 +68,6 @@ std::vector<command> read_commands();
 std::vector<command> resign_commands();
 std::vector<command> tag_commands();
 std::vector<command> rollback_commands();
+std::vector<command> import_commands();
 
 }  // namespace stratum::cmd

@@ -196,6 +196,11 @@ class format_reader {
                             std::uint64_t limit) const = 0;
 
   virtual catalog decode_catalog(byte_view content, const std::string& what) const = 0;
+  // Whether the catalogs keep every mtime to the nanosecond (stratum's own);
+  // false when they may keep seconds only (CernVM-FS: cvmfs_server leaves
+  // `mtimens` empty unless asked), so an mtime there cannot tell two
+  // versions of a file written in the same second apart.
+  virtual bool keeps_mtime_nsec() const { return true; }
   virtual history decode_history(byte_view content, const std::string& what) const = 0;
 };
 

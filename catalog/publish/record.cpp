@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include <sys/stat.h>
+
 namespace stratum::pj {
 namespace {
 
@@ -77,11 +79,25 @@ std::string prefix_begin(char kind) { return std::string(1, kind); }
 std::string prefix_end(char kind) { return std::string(1, static_cast<char>(kind + 1)); }
 
 bool entry_record::same_source(const entry_record& o) const {
+  if (catalog_only || o.catalog_only) return same_as_catalog(o);
   const auto& a = st;
   const auto& b = o.st;
   return a.dev == b.dev && a.ino == b.ino && a.size == b.size && a.rdev == b.rdev && a.mode == b.mode && a.uid == b.uid &&
          a.gid == b.gid && a.nlink == b.nlink && a.mtime_sec == b.mtime_sec && a.mtime_nsec == b.mtime_nsec &&
          a.ctime_sec == b.ctime_sec && a.ctime_nsec == b.ctime_nsec && xattrs == o.xattrs && link_target == o.link_target;
+}
+
+bool entry_record::same_as_catalog(const entry_record& o) const {
+  if (mtime_unsure || o.mtime_unsure) return false;
+  const auto& a = st;
+  const auto& b = o.st;
+  // A directory's size is its file system's business (4096 on ext4; 0 in a
+  // catalog), a symlink's is its target's length, compared as the target.
+  if ((a.mode & S_IFMT) == S_IFREG && a.size != b.size) return false;
+  const bool device = S_ISCHR(a.mode) || S_ISBLK(a.mode);
+  return a.mode == b.mode && a.uid == b.uid && a.gid == b.gid && a.mtime_sec == b.mtime_sec &&
+         a.mtime_nsec == b.mtime_nsec && (!device || a.rdev == b.rdev) && xattrs == o.xattrs &&
+         link_target == o.link_target;
 }
 
 std::string encode_entry(const entry_record& r) {
@@ -109,6 +125,10 @@ std::string encode_entry(const entry_record& r) {
     e.varint(c.size);
     e.hash(c.hash);
   }
+  // The flags came later, written only when set: a record without them is
+  // one of an older version's, or a strong one.
+  const std::uint8_t flags = (r.catalog_only ? 1 : 0) | (r.mtime_unsure ? 2 : 0);
+  if (flags) e.u8(flags);
   return as_string(e.take());
 }
 
@@ -140,6 +160,12 @@ entry_record decode_entry(std::string_view v, std::string_view key) {
     c.size = d.varint();
     c.hash = d.hash();
     r.chunks.push_back(c);
+  }
+  if (!d.done()) {
+    auto flags = d.u8();
+    if (flags == 0 || flags > 3) d.bad("unknown entry flags");
+    r.catalog_only = flags & 1;
+    r.mtime_unsure = flags & 2;
   }
   if (!d.done()) d.bad("trailing bytes");
   return r;

@@ -59,10 +59,24 @@ struct entry_record {
   std::optional<hash256> object;
   std::vector<chunk_ref> chunks;
   std::uint64_t listed_run = 0;  // directories: the run that recorded its listing
+  // Known by its catalog only (written by journal_from_revision.hpp from a
+  // published revision): no device, inode, ctime or nlink, and the mtime to
+  // the second or the nanosecond as the format keeps it.
+  bool catalog_only = false;
+  // catalog_only: the mtime cannot tell a change (the format keeps seconds
+  // only, or the file was written while the revision was being published);
+  // such a record never matches, so the file is read.
+  bool mtime_unsure = false;
 
   // The inode and everything stratum keeps of it is unchanged: the file need
   // not be read again. (A change to content, xattrs or metadata moves ctime.)
+  // When either record is catalog_only, the catalog's rule instead
+  // (same_as_catalog).
   bool same_source(const entry_record& o) const;
+  // What a catalog keeps matches: type, permission bits, owner, mtime (to the
+  // ns), xattrs, symlink target, a regular file's size, a device's number;
+  // and the catalog's record (`this` or `o`) is not mtime_unsure.
+  bool same_as_catalog(const entry_record& o) const;
 };
 
 std::string encode_entry(const entry_record& r);

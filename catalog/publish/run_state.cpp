@@ -56,7 +56,9 @@ std::string run_state::meta_or(const char* name, const char* fallback) const { r
 
 void run_state::check_belongs(bool fresh) const {
   const auto jstore = meta("store"), jsource = meta("source");
-  const bool ours = jstore && *jstore == store_ && jsource && *jsource == source_;
+  // An empty source: a STATE `stratum import` made without --source, which
+  // the first publish gives its source (run_state::start records it).
+  const bool ours = jstore && *jstore == store_ && jsource && (*jsource == source_ || jsource->empty());
   if (jstore && !ours && (running() || !fresh))
     fail(errc::usage, "STATE '" + j_.where() + "' belongs to the publish of '" + jsource.value_or("?") + "' to '" + *jstore +
                           "', not of '" + source_ + "' to '" + store_ +

@@ -137,6 +137,9 @@ void scan_stage::prefill(const std::string& path, std::vector<walk_entry>& entri
     if (i == old.size()) break;
     if (old[i].first != e.name) continue;
     auto& r = old[i].second;
+    // A record known by its catalog only is compared with what the entry
+    // has now, xattrs and symlink target included: they are read.
+    if (r.catalog_only) continue;
     pj::entry_record now{e.st, r.xattrs, r.link_target};
     if (!now.same_source(r)) continue;
     e.xattrs = r.xattrs;
@@ -156,7 +159,7 @@ std::shared_ptr<scan_batch> scan_stage::take_listing(walk_dir& d) {
   if (d.path.empty()) {
     pj::entry_record now{d.st, std::move(d.xattrs), {}};
     auto prev = dir_record("");
-    if (!prev || !prev->same_source(now)) {
+    if (!prev || prev->catalog_only || !prev->same_source(now)) {
       changed = true;
       self = std::move(now);
     } else {
@@ -197,6 +200,27 @@ std::shared_ptr<scan_batch> scan_stage::take_listing(walk_dir& d) {
     if (regular) {
       ++out->files;
       out->bytes += r.st.size;
+    }
+    if (prev && prev->catalog_only && prev->same_source(r)) {
+      // Matched by its catalog (journal_from_revision.hpp): the entry takes
+      // the source's inode with the content the revision recorded, and is
+      // not read. The record changes (inode, ctime), so the run is dirty
+      // and the catalogs are built from the source's inodes (hard links).
+      r.state = prev->state;
+      r.object = prev->object;
+      r.chunks = prev->chunks;
+      r.listed_run = prev->listed_run;
+      b.put(pj::entry_key(rel), pj::encode_entry(r));
+      changed = true;
+      if (*type == entry_type::directory) {
+        w_.dirs.emplace(rel, std::move(r));
+      } else if (regular && to_read(r)) {
+        out->jobs.push_back(new file_job{rel, std::move(r)});  // a restart check found its object lost
+      } else if (regular) {
+        ++out->unchanged;
+        out->unchanged_bytes += r.st.size;
+      }
+      continue;
     }
     if (prev && prev->same_source(r)) {
       if (*type == entry_type::directory) {

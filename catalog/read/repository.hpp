@@ -73,6 +73,10 @@ class repository {
   // nested catalog goes through here.
   awaitable<std::shared_ptr<const catalog>> load_nested(const catalog& parent, const entry& mount);
 
+  // Drops catalog `h` from the cache (its recorded size is kept), so a walk
+  // over a whole tree holds one catalog at a time. A later load reads it again.
+  void forget(const hash256& h) { catalogs_.erase(h); }
+
   // Finds `path` ("" for the root) in the tree under `root`, descending into
   // nested catalogs. Returns an empty `located` when there is no such path.
   awaitable<located> find(const hash256& root, std::string path);

@@ -30,6 +30,7 @@ class reader final : public format_reader {
   explicit reader(algorithm a) : alg_(a) {}
 
   std::string_view name() const override { return "cvmfs"; }
+  bool keeps_mtime_nsec() const override { return false; }
   std::string manifest_key() const override { return manifest_file; }
   // cvmfs_server's manifests are ~700 bytes; CernVM-FS reads up to 128 KiB.
   std::size_t manifest_max_size() const override { return 64 << 10; }
