@@ -4,30 +4,49 @@
 
 #include "async/crash_point.hpp"
 #include "async/error.hpp"
-#include "catalog/publish/journal_rebase.hpp"
+#include "catalog/publish/journal_from_revision.hpp"
 #include "catalog/publish/record.hpp"
 #include "catalog/publish/run_state.hpp"
 #include "catalog/read/repository.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 #include <ctime>
+#include <limits>
 
 namespace stratum {
 namespace {
 
 const char* journal_intent = "rollback-intent";
 
+// The target revision's publish time, recorded with the intent: the
+// rebase's 2-second rule needs it (journal_from_revision.hpp), and a run
+// that adopts the rollback knows only the new revision's.
+const char* journal_target_time = "rollback-target-time";
+
 // The rollback's last step, the same whether it runs on or a later run
-// adopts it: the journal rebased onto the rolled-back tree (whose root
-// catalog is `root`; the new one, or the target's with the same entries)
-// and the manifest `id` recorded as published, in one atomic write. Killed
-// before it, the intent is still there and the next run adopts the
-// manifest; there is no state in between.
+// adopts it: the journal rebased onto the rolled-back tree (root catalog
+// `root`: the new one, or the target's, which has the same entries), then
+// the manifest `id` recorded as published. The rebase writes in groups; a
+// kill during it or before the last write leaves the intent, and the next
+// run adopts the manifest and does the rebase again: records it replaced
+// are replaced again with the same, strong records it kept still match,
+// removed ones stay removed.
 awaitable<void> finish_rollback(journal& j, repository& repo, const hash256& root, const std::string& id) {
+  revision_load_options lo;
+  lo.keep_matching = true;
+  // Confirmations name the last run: a resumed next run rechecks only its own.
+  lo.run = std::strtoull(j.get(pj::meta_key("run")).value_or("0").c_str(), nullptr, 10);
+  // Unknown (an intent written without it): every mtime is unsure, so every
+  // file the rebase recorded from the catalog is read again.
+  std::int64_t published_at = std::numeric_limits<std::int64_t>::max();
+  if (auto t = j.get(pj::meta_key(journal_target_time))) published_at = std::strtoll(t->c_str(), nullptr, 10);
+  co_await journal_from_revision(repo, root, published_at, j, lo);
+  crash_point("rollback-rebased");
   journal::batch b;
-  co_await rebase_journal(j, repo, root, b);
   b.put(pj::meta_key("published"), id);
   b.erase(pj::meta_key(journal_intent));
+  b.erase(pj::meta_key(journal_target_time));
   j.write(b);
   j.sync();
 }
@@ -147,7 +166,10 @@ awaitable<rollback_result> roll_back(backend& store, journal& j, const format_wr
   // manifest as ours, and rebase the journal, if this one is killed once it
   // is written.
   if (ours) {
-    j.put(pj::meta_key(journal_intent), manifest_id(m));
+    journal::batch b;
+    b.put(pj::meta_key(journal_intent), manifest_id(m));
+    b.put(pj::meta_key(journal_target_time), std::to_string(t.timestamp));
+    j.write(b);
     j.sync();
   }
   std::vector<std::optional<bytes>> kept;
@@ -161,8 +183,8 @@ awaitable<rollback_result> roll_back(backend& store, journal& j, const format_wr
   co_await store.sync();
 
   // 5. The journal: rebased onto the rolled-back tree (the target's root
-  // catalog has its entries, and the repository knows its size) and the
-  // manifest recorded as published, in one write.
+  // catalog has its entries, and the repository knows its size), then the
+  // manifest recorded as published.
   if (ours) co_await finish_rollback(j, *repo, t.root, manifest_id(m));
   co_return rollback_result{m, head.revision, t, std::move(rolled.removed)};
 }

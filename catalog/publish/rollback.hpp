@@ -49,8 +49,8 @@ rolled_back_history rollback_history(const history& h, const tag& target, const 
 
 // If the journal recorded a rollback whose manifest is `current` (the
 // store's manifest_id), the rollback got as far as its manifest: rebases
-// the journal onto the current revision of `repo` (journal_rebase.hpp) and
-// records it as published, in one write. Returns whether it did.
+// the journal onto the current revision of `repo` (journal_from_revision
+// with keep_matching) and records it as published. Returns whether it did.
 awaitable<bool> adopt_rollback(journal& j, repository& repo, const std::string& current);
 
 struct rollback_result {

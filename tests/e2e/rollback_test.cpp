@@ -214,8 +214,9 @@ void bad_input(bool cvmfs) {
 }
 
 // Killed before the manifest: the store is as it was, and the same rollback
-// finishes. Killed after it: the next run (`next`: rollback or publish)
-// takes the manifest as its own and rebases the journal on it.
+// finishes. Killed after it, or after the journal's rebase but before it
+// recorded the manifest as published: the next run (rollback or publish)
+// takes the manifest as its own and rebases the journal (again).
 void killed(bool cvmfs, const char* point, bool then_publish) {
   temp_dir d;
   const repo r = three_revisions(d, cvmfs);
@@ -225,7 +226,7 @@ void killed(bool cvmfs, const char* point, bool then_publish) {
   REQUIRE(r.rollback("v1", crash).code == 128 + SIGKILL);
   r.expect_checks();
   const bool written = r.manifest_bytes() != before;
-  CHECK(written == (std::string(point) == "rollback-after-manifest"));
+  CHECK(written == (std::string(point) != "rollback-before-manifest"));
   if (then_publish) {
     REQUIRE(written);
     // The publish adopts revision 4 and compares the third tree with v1's.
@@ -257,11 +258,15 @@ TEST_CASE("rollback: killed before or after its manifest (stratum's format)") {
   SUBCASE("before the manifest") { killed(false, "rollback-before-manifest", false); }
   SUBCASE("after the manifest, then rollback") { killed(false, "rollback-after-manifest", false); }
   SUBCASE("after the manifest, then publish") { killed(false, "rollback-after-manifest", true); }
+  SUBCASE("after the rebase, before it is recorded, then publish") { killed(false, "rollback-rebased", true); }
+  SUBCASE("after the rebase, before it is recorded, then rollback") { killed(false, "rollback-rebased", false); }
 }
 TEST_CASE("rollback: killed before or after its manifest (CernVM-FS format)") {
   SUBCASE("before the manifest") { killed(true, "rollback-before-manifest", false); }
   SUBCASE("after the manifest, then rollback") { killed(true, "rollback-after-manifest", false); }
   SUBCASE("after the manifest, then publish") { killed(true, "rollback-after-manifest", true); }
+  SUBCASE("after the rebase, before it is recorded, then publish") { killed(true, "rollback-rebased", true); }
+  SUBCASE("after the rebase, before it is recorded, then rollback") { killed(true, "rollback-rebased", false); }
 }
 
 TEST_CASE("rollback: trunk-previous undoes the last publish, once") {
