@@ -59,7 +59,9 @@ std::unique_ptr<format_writer> chosen_format(const parsed_args& a, const std::st
     fail(errc::usage, "STATE '" + state + "' publishes with --level " + level + ", fixed when the repository was made "
                       "(object names depend on it)");
   const int lvl = fresh ? static_cast<int>(a.number("level", std::stoul(level))) : std::stoi(level);
-  auto w = std::make_unique<cvmfs::cvmfs_writer>(std::move(keys), *alg, lvl);
+  // zlib: set by stratum import for a repository cvmfs_server wrote.
+  const bool zlib = setting("compressor").value_or("") == "zlib";
+  auto w = std::make_unique<cvmfs::cvmfs_writer>(std::move(keys), *alg, lvl, zlib);
   write_setting(state, "level", std::to_string(lvl));
   return w;
 }

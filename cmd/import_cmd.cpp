@@ -15,6 +15,7 @@
 #include "catalog/publish/journal_from_revision.hpp"
 #include "catalog/publish/record.hpp"
 #include "catalog/publish/run_state.hpp"
+#include "io/compress.hpp"
 #include "cmd/command.hpp"
 #include "cmd/state_settings.hpp"
 #include "storage/journal/journal.hpp"
@@ -26,6 +27,9 @@ namespace stratum::cmd {
 namespace {
 
 namespace fs = std::filesystem;
+
+// cvmfs_server's compression: zlib's default level (Z_DEFAULT_COMPRESSION).
+constexpr int cvmfs_server_level = 6;
 
 // What STATE gets, decided (and checked) before any of it is written.
 struct taken_over {
@@ -71,10 +75,31 @@ awaitable<taken_over> take_native(backend& store, const std::string& keys) {
   co_return t;
 }
 
+// The first file of the revision stored whole (not chunked, at most 4 MiB),
+// looked for in up to 64 catalogs, root first: its content and name.
+awaitable<std::optional<std::pair<bytes, hash256>>> sample_object(repository& repo) {
+  std::vector<hash256> todo{repo.head().root};
+  for (std::size_t seen = 0; !todo.empty() && seen < 64; ++seen) {
+    const hash256 h = todo.front();
+    todo.erase(todo.begin());
+    auto c = co_await repo.load_catalog(h);
+    for (const auto& e : c->entries)
+      if (e.type == entry_type::regular && e.object && e.chunks.empty() && e.size > 0 && e.size <= (4u << 20)) {
+        auto content = co_await repo.read_object(*e.object, object_kind::file, e.size);
+        repo.forget(h);
+        co_return std::pair{std::move(content), *e.object};
+      }
+    for (const auto& n : c->nested) todo.push_back(n.hash);
+    repo.forget(h);
+  }
+  co_return std::nullopt;
+}
+
 // CernVM-FS: the key set DIR/FQRN.{masterkey,pub,key,crt}, as cvmfs_server
 // keeps it in /etc/cvmfs/keys. The master key must sign the whitelist, and
 // the certificate must be the one the store publishes (the manifest's X).
-awaitable<taken_over> take_cvmfs(backend& store, const bytes& manifest_text, const std::string& keys, int level) {
+awaitable<taken_over> take_cvmfs(backend& store, const bytes& manifest_text, const std::string& keys, int level,
+                                 bool level_given) {
   auto m = cvmfs::parse_manifest(to_string(manifest_text));
   const std::string name = m.fqrn;
   cvmfs::check_fqrn(name);
@@ -104,9 +129,26 @@ awaitable<taken_over> take_cvmfs(backend& store, const bytes& manifest_text, con
     fail(errc::usage, "'" + crt + "' is not the certificate the repository '" + name + "' publishes in '" +
                           store.describe() + "'. Nothing was created; give --keys DIR holding its key set (" + name +
                           ".crt and " + name + ".key)");
+  // Objects are named by their stored bytes: a file read again finds its
+  // object only if compressed as it was. stratum writes libdeflate at
+  // --level; cvmfs_server, zlib at level 6. The compressor that reproduces
+  // a stored object's name is the repository's.
+  if (auto sample = co_await sample_object(*t.repo)) {
+    const auto& [content, h] = *sample;
+    const auto a = m.root_catalog.algo;
+    const bool ours = cvmfs::digest(deflate_object(content, compression{level, true}), a) == h;
+    if (!ours && cvmfs::digest(zlib_deflate(content, cvmfs_server_level), a) == h) {
+      if (level_given && level != cvmfs_server_level)
+        fail(errc::usage, "the repository '" + name + "' is compressed as cvmfs_server does (zlib, level 6): --level " +
+                              std::to_string(level) + " would name every file read again anew. Nothing was created");
+      level = cvmfs_server_level;
+      t.settings["compressor"] = "zlib";
+      t.writer = std::make_unique<cvmfs::cvmfs_writer>(cvmfs::key_set::load(keys, name), a, level, true);
+    }
+  }
   t.key = signing_key::generate();  // recorded by the journal only; CernVM-FS signs with the key set
-  t.settings = {{"format", "cvmfs"}, {"name", name}, {"hash", std::string(cvmfs::algorithm_name(m.root_catalog.algo))},
-                {"keys", fs::absolute(keys).lexically_normal().string()}, {"level", std::to_string(level)}};
+  t.settings.insert({{"format", "cvmfs"}, {"name", name}, {"hash", std::string(cvmfs::algorithm_name(m.root_catalog.algo))},
+                {"keys", fs::absolute(keys).lexically_normal().string()}, {"level", std::to_string(level)}});
   co_return t;
 }
 
@@ -148,7 +190,7 @@ awaitable<int> do_import(parsed_args& a) {
     if (!a.has("keys")) fail(errc::usage, "--keys DIR is needed: the directory holding the repository's stratum.key");
     t = co_await take_native(*store, a.get_or("keys", ""));
   } else if (auto cv = co_await store->get(cvmfs::manifest_file, 0, manifest_max_size)) {
-    t = co_await take_cvmfs(*store, *cv, a.get_or("keys", "/etc/cvmfs/keys"), level);
+    t = co_await take_cvmfs(*store, *cv, a.get_or("keys", "/etc/cvmfs/keys"), level, a.has("level"));
   } else {
     fail(errc::usage, "store '" + store->describe() + "' holds no repository (no " + manifest_key + " nor " +
                           cvmfs::manifest_file + "). Nothing was created");
@@ -210,7 +252,9 @@ std::vector<command> import_commands() {
        "                      DIR/FQRN.masterkey, .pub, .key and .crt (default /etc/cvmfs/keys, where\n"
        "                      cvmfs_server keeps it; FQRN from the manifest), kept where it is\n"
        "  --source DIR        the directory published next; default: the SOURCE of the first publish\n"
-       "  --level N           CernVM-FS: the compression level of new objects (default 1; fixed)\n"
+       "  --level N           CernVM-FS: libdeflate's level for new objects (default 1; fixed). A\n"
+       "                      repository cvmfs_server wrote (zlib, level 6; found from a stored object)\n"
+       "                      is compressed as it did, so files read again find their objects\n"
        "  -q, --quiet         no summary\n\n"
        "Refused, with nothing created: a STATE that holds a journal, settings or keys, a store with\n"
        "no repository, keys that are not the repository's.\n"

@@ -56,7 +56,9 @@ struct setup {
   temp_dir d;
   std::string src = d / "src", store = d / "store", a = d / "A";
 
-  explicit setup(bool cv) : cvmfs(cv) {
+  // `zlib`: CernVM-FS written as cvmfs_server writes it (zlib, level 6),
+  // through the setting stratum import records for such a repository.
+  explicit setup(bool cv, bool zlib = false) : cvmfs(cv) {
     std::vector<fixture> tree;
     for (int i = 0; i < 6; ++i) tree.push_back({'f', "f" + std::to_string(i), pattern(400 + 31 * i, static_cast<unsigned>(i))});
     tree.push_back({'f', "empty", ""});
@@ -68,6 +70,11 @@ struct setup {
     make_tree(src, tree);
     std::vector<std::string> args = {"publish", "--new", a, src, store, "-q"};
     if (cvmfs) args.insert(args.end(), {"--format", "cvmfs", "--name", fqrn});
+    if (zlib) {
+      fs::create_directories(a);
+      write_file(a + "/settings", "compressor zlib\n");
+      args.insert(args.end(), {"--level", "6"});
+    }
     auto r = run_stratum(args);
     REQUIRE_MESSAGE(r.code == 0, r.err);
   }
@@ -87,7 +94,7 @@ struct setup {
 
 }  // namespace
 
-TEST_CASE("import: the next publish of the same tree sends no data object; a changed file alone is read and sent") {
+TEST_CASE("import: the next publish of the same tree sends no data object, and a changed file alone is read and sent") {
   for (bool cvmfs : {false, true}) {
     CAPTURE(cvmfs);
     setup s(cvmfs);
@@ -133,7 +140,7 @@ TEST_CASE("import: the next publish of the same tree sends no data object; a cha
   }
 }
 
-TEST_CASE("import: a file changed within its mtime second is found (native: by the nanoseconds; CernVM-FS: unsure)") {
+TEST_CASE("import: a file changed within its mtime second is found (native: by the nanoseconds, CernVM-FS: unsure)") {
   for (bool cvmfs : {false, true}) {
     CAPTURE(cvmfs);
     setup s(cvmfs);
@@ -219,4 +226,27 @@ TEST_CASE("import: a used STATE, an empty store, keys that are not the repositor
     CHECK(has(r.err, mixed + "/" + fqrn + ".crt"));
     CHECK(!fs::exists(c));
   }
+}
+
+TEST_CASE("import: a CernVM-FS repository compressed as cvmfs_server does (zlib 6) goes on with zlib, no object sent again") {
+  setup s(true, true);
+  const std::string b = s.d / "B";
+  auto imp = s.import(b);
+  REQUIRE_MESSAGE(imp.code == 0, imp.err);
+  const std::string settings = read_file(b + "/settings");
+  CHECK(has(settings, "compressor zlib"));
+  CHECK(has(settings, "level 6"));
+  // Every file is read (seconds only) and compressed as the store's objects
+  // were, so each finds its object.
+  auto before = data_objects(s.store);
+  auto r = s.publish(b);
+  REQUIRE_MESSAGE(r.code == 0, r.err);
+  CHECK(number(r, "files_read") == s.content_files());
+  CHECK(added(before, data_objects(s.store)) == 0);
+  s.expect_checks();
+  // Another level would name the files read again anew: refused.
+  auto other = run_stratum({"import", s.d / "C", s.store, "--keys", s.a + "/keys", "--level", "1"});
+  CHECK(other.code == 2);
+  CHECK(has(other.err, "zlib, level 6"));
+  CHECK(!fs::exists(s.d / "C"));
 }

@@ -62,9 +62,10 @@ nested_summary decode_note(byte_view b, const std::string& what) {
   return s;
 }
 
-cvmfs_writer::cvmfs_writer(key_set keys, algorithm alg, int level)
-    : fqrn_(keys.fqrn), keys_(std::move(keys)), alg_(alg), level_{level, true} {
-  if (level < 0 || level > 12) fail(errc::usage, "--level must be 0..12, not " + std::to_string(level));
+cvmfs_writer::cvmfs_writer(key_set keys, algorithm alg, int level, bool zlib)
+    : fqrn_(keys.fqrn), keys_(std::move(keys)), alg_(alg), level_{level, true}, zlib_(zlib) {
+  if (level < 0 || level > (zlib ? 9 : 12))
+    fail(errc::usage, "--level must be 0.." + std::string(zlib ? "9 for zlib" : "12") + ", not " + std::to_string(level));
   if (!keys_.repository)
     fail(errc::usage, "the CernVM-FS format needs the repository key " + fqrn_ + ".key to sign manifests");
   empty_ = object_hash(compress({}));
@@ -72,7 +73,9 @@ cvmfs_writer::cvmfs_writer(key_set keys, algorithm alg, int level)
   meta_object_ = object_hash(compress(*meta_info(), object_kind::meta_info));
 }
 
-bytes cvmfs_writer::compress(byte_view content) const { return deflate_object(content, level_); }
+bytes cvmfs_writer::compress(byte_view content) const {
+  return zlib_ ? zlib_deflate(content, level_.level) : deflate_object(content, level_);
+}
 
 bytes cvmfs_writer::compress(byte_view content, object_kind k) const {
   if (k == object_kind::public_key || k == object_kind::meta_info) return zlib_deflate(content, zlib_default_level);

@@ -52,7 +52,11 @@ class cvmfs_writer final : public format_writer {
   // `keys` must hold the repository private key (key_parts::repository).
   // `level`: libdeflate's compression level (0 stored .. 12), fixed for a
   // repository so that names stay the same (STATE/settings keeps it).
-  cvmfs_writer(key_set keys, algorithm alg, int level = default_level);
+  // `zlib`: compress with zlib itself at `level` (0..9) instead, as
+  // cvmfs_server does (level 6): a repository it wrote names its objects by
+  // zlib's bytes, and only the same compressor finds them again
+  // (stratum import chooses it when it reproduces a stored object).
+  cvmfs_writer(key_set keys, algorithm alg, int level = default_level, bool zlib = false);
   // Level 1: the Linux tree stores 18% more bytes than at level 6 but
   // publishes 2.4x faster (bench/README.md, session 11).
   static constexpr int default_level = 1;
@@ -117,6 +121,7 @@ class cvmfs_writer final : public format_writer {
   key_set keys_;
   algorithm alg_;
   compression level_;
+  bool zlib_ = false;
   hash256 empty_;
   hash256 cert_object_;
   hash256 meta_object_;

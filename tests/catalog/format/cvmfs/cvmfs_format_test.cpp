@@ -68,6 +68,18 @@ TEST_CASE("cvmfs writer: compression is deterministic and an object's name is th
   CHECK(w.name() == "cvmfs");
 }
 
+TEST_CASE("cvmfs writer: the zlib compressor writes zlib's own bytes (cvmfs_server's) at its level 0..9") {
+  const cvmfs_writer z(keys(), algorithm::sha1, 6, true), lib(keys(), algorithm::sha1, 6);
+  const auto text = test::pattern(100000, 5);
+  CHECK(z.compress(as_bytes(text)) == zlib_deflate(as_bytes(text), 6));
+  CHECK(lib.compress(as_bytes(text)) != z.compress(as_bytes(text)));
+  CHECK(inflate_object(z.compress(as_bytes(text)), text.size(), "x") == bytes(as_bytes(text).begin(), as_bytes(text).end()));
+  // The empty object every empty file names is zlib's too.
+  CHECK(z.empty_object() == digest(zlib_deflate({}, 6), algorithm::sha1));
+  CHECK_THROWS(cvmfs_writer(keys(), algorithm::sha1, 10, true));
+  CHECK_NOTHROW(cvmfs_writer(keys(), algorithm::sha1, 10));
+}
+
 TEST_CASE("cvmfs writer: object keys are data/XX/<38 hex><algorithm suffix><type letter>") {
   const cvmfs_writer sha1(keys(), algorithm::sha1), rmd(keys(), algorithm::rmd160), shake(keys(), algorithm::shake128);
   const auto h = digest(as_bytes("x"), algorithm::sha1);
