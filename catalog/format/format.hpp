@@ -78,6 +78,16 @@ class format_writer {
   // then keeps an unchanged nested catalog as it was (catalog_builder).
   virtual bool catalogs_carry_revision() const { return false; }
   virtual bytes encode_catalog(const catalog& c, const catalog_context& ctx) const = 0;
+  // A rollback makes an earlier revision's tree current as a new revision
+  // (catalog/publish/rollback.hpp). A format whose catalogs carry the
+  // revision returns the content of that revision's root catalog, `root`,
+  // with ctx's revision, time and previous catalog written into it, as
+  // cvmfs_server's rollback does (nested catalogs stay as they are);
+  // nullopt: the root catalog is reused as it is (stratum's own format).
+  virtual std::optional<bytes> restamp_root(byte_view root, const catalog_context& ctx) const {
+    (void)root, (void)ctx;
+    return std::nullopt;
+  }
   // What the parent's encode_catalog needs of nested catalog `c` (opaque to
   // the publisher, which keeps it with the catalog's record; empty for a
   // format that needs nothing). Same ctx as for encoding `c`.

@@ -61,10 +61,8 @@ class collection {
 
   awaitable<gc_result> run() {
     // 1. The STATE fits.
-    require_state_fits(j_, store_, "collect garbage", true);
-    auto repo = co_await open_own(store_, cpu_, fmt_, key_);
+    auto repo = co_await open_own_repository(store_, j_, fmt_, key_, cpu_, "collect garbage", true);
     const manifest head = repo->head();
-    require_head_published(j_, store_, head);
     const history& h = repo->history();  // without the tags, nothing can be kept safely
 
     // 2. The store's clock.

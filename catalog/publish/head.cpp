@@ -4,6 +4,7 @@
 #include "async/crash_point.hpp"
 #include "async/error.hpp"
 #include "catalog/publish/record.hpp"
+#include "catalog/publish/rollback.hpp"
 #include "catalog/publish/run_state.hpp"
 #include "catalog/publish/tag_edit.hpp"
 
@@ -20,7 +21,9 @@ awaitable<std::unique_ptr<repository>> open_own(backend& store, asio::thread_poo
   co_return co_await repository::open(store, cpu, own, fmt.reader(), read_limits{std::uint64_t(1) << 32});
 }
 
-void require_state_fits(const journal& j, const backend& store, const std::string& doing, bool published_required) {
+awaitable<std::unique_ptr<repository>> open_own_repository(backend& store, journal& j, const format_writer& fmt,
+                                                            const signing_key& key, asio::thread_pool& cpu,
+                                                            const std::string& doing, bool published_required) {
   if (j.get(pj::meta_key("state")).value_or("") == "running")
     fail(errc::usage, "STATE '" + j.where() + "' holds an interrupted publish: run it again to finish it, then " + doing +
                           ". Nothing was changed");
@@ -31,13 +34,14 @@ void require_state_fits(const journal& j, const backend& store, const std::strin
   if (!ours && published_required)
     fail(errc::usage, "STATE '" + j.where() + "' has not published to '" + store.describe() +
                           "': give the STATE of this store's publisher (or make one with stratum import). Nothing was changed");
-}
-
-void require_head_published(journal& j, const backend& store, const manifest& head) {
+  auto repo = co_await open_own(store, cpu, fmt, key);
+  if (!ours) co_return repo;
+  const manifest& head = repo->head();
   const std::string current = manifest_id(head);
   adopt_tag_edit(j, current);
+  co_await adopt_rollback(j, *repo, current);
   const std::string expected = j.get(pj::meta_key("published")).value_or("");
-  if (current == expected) return;
+  if (current == expected) co_return repo;
   const std::string ours_rev = expected.substr(0, expected.find(' '));
   const std::string theirs = std::to_string(head.revision);
   fail(errc::usage, "store '" + store.describe() + "' holds " +

@@ -27,17 +27,17 @@ namespace stratum {
 awaitable<std::unique_ptr<repository>> open_own(backend& store, asio::thread_pool& cpu, const format_writer& fmt,
                                                 const signing_key& key);
 
-// Refuses (errc::usage, nothing changed) a STATE that holds an interrupted
-// publish or publishes to another store than `store`; `doing` says what the
-// command does ("edit tags"). With `published_required`, also a STATE that
-// has not published to any store.
-void require_state_fits(const journal& j, const backend& store, const std::string& doing, bool published_required);
-
-// Refuses (errc::usage, nothing changed) a store whose manifest `head` is
-// not the one the journal recorded as published — something else has
-// written it since, or an older one was put back — after adopting the
-// manifest of a tag edit killed once it was written.
-void require_head_published(journal& j, const backend& store, const manifest& head);
+// What every command that writes a new manifest over the current one (tag,
+// rollback, gc) checks first: the STATE holds no unfinished publish and
+// belongs to this store (or, unless `published_required`, has no journal of
+// any), the store's manifest verifies with the STATE's key (open_own), and
+// it is the one the journal recorded as published — after adopting a tag
+// edit or rollback killed once its manifest was written. Returns the opened
+// repository. Throws errc::usage, with nothing changed, saying what does not
+// fit; `doing` ("edit tags") completes the messages.
+awaitable<std::unique_ptr<repository>> open_own_repository(backend& store, journal& j, const format_writer& fmt,
+                                                            const signing_key& key, asio::thread_pool& cpu,
+                                                            const std::string& doing, bool published_required);
 
 // Writes the side files of `m` (format_writer::side_files), makes
 // everything durable, then writes the manifest signed with `key` and makes

@@ -17,6 +17,7 @@
 #include "catalog/publish/restart_check.hpp"
 #include "catalog/publish/run_state.hpp"
 #include "catalog/publish/scan.hpp"
+#include "catalog/publish/rollback.hpp"
 #include "catalog/publish/tag_edit.hpp"
 #include "catalog/read/repository.hpp"
 #include "storage/journal/group_writer.hpp"
@@ -100,8 +101,10 @@ struct publisher::impl {
         run.resume();
         st.resumed = true;
       } else {
-        // A tag edit killed once its manifest was written left it to us.
+        // A tag edit or rollback killed once its manifest was written left
+        // it to us (a rollback's also rebases the journal first).
         adopt_tag_edit(j, current);
+        if (previous) co_await adopt_rollback(j, *previous, current);
         if (current != run.meta_or("published", "")) run.moved_on(current, run.meta_or("published", ""));
         run.start(run.recorded_run() + 1, current, false, false);
       }

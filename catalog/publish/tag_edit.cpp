@@ -6,6 +6,7 @@
 #include "async/error.hpp"
 #include "catalog/publish/head.hpp"
 #include "catalog/publish/record.hpp"
+#include "catalog/publish/rollback.hpp"
 #include "catalog/publish/run_state.hpp"
 #include "catalog/read/repository.hpp"
 
@@ -109,11 +110,9 @@ bool adopt_tag_edit(journal& j, const std::string& current) {
 awaitable<manifest> edit_tags(backend& store, journal& j, const format_writer& fmt, const signing_key& key,
                               asio::thread_pool& cpu, const tag_request& r, tag_edit_options o) {
   // 1. The STATE fits: no publish half done, this store, its last revision.
-  require_state_fits(j, store, "edit tags", false);
   const bool ours = j.get(pj::meta_key("store")).has_value();
-  auto repo = co_await open_own(store, cpu, fmt, key);
+  auto repo = co_await open_own_repository(store, j, fmt, key, cpu, "edit tags", false);
   const manifest head = repo->head();
-  if (ours) require_head_published(j, store, head);
 
   // 2. The new history, stored before anything names it.
   const history h = edit_history(repo->history(), head, r, repo->format(), store.describe());

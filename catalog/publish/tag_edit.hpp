@@ -5,7 +5,7 @@
 // its lock, like a publish: a STATE with an unfinished publish, or a store
 // that something else has published to since, is refused with nothing
 // changed; an edit killed after its manifest was written is recognised by the
-// next run of tag or publish (adopt_tag_edit) rather than taken for a foreign
+// next run of tag, rollback or publish (adopt_tag_edit) rather than taken for a foreign
 // publish.
 //
 // Threads: edit_history() is a pure function (any thread); edit_tags() runs
@@ -13,6 +13,7 @@
 #pragma once
 
 #include "catalog/format/format.hpp"
+#include "catalog/read/repository.hpp"
 #include "storage/backend.hpp"
 #include "storage/journal/journal.hpp"
 

@@ -8,6 +8,7 @@
 #include "catalog/format/cvmfs/history_sql.hpp"
 #include "catalog/format/cvmfs/manifest.hpp"
 #include "catalog/format/cvmfs/reflog_sql.hpp"
+#include "catalog/format/cvmfs/sqlite_db.hpp"
 #include "catalog/format/cvmfs/whitelist.hpp"
 #include "io/compress.hpp"
 
@@ -115,6 +116,22 @@ bytes cvmfs_writer::encode_catalog(const catalog& c, const catalog_context& ctx)
 
 bytes cvmfs_writer::catalog_note(const catalog& c, const catalog_context& ctx) const {
   return encode_note(summarize(c, params(c, ctx)));
+}
+
+std::optional<bytes> cvmfs_writer::restamp_root(byte_view root, const catalog_context& ctx) const {
+  auto db = sqlite_db::edit_image(root, "root catalog of the rollback's target revision");
+  db.properties();  // a CernVM-FS database: it has its properties table
+  auto del = db.prepare("DELETE FROM properties WHERE key = ?");
+  auto ins = db.prepare("INSERT INTO properties (key, value) VALUES (?, ?)");
+  const std::pair<const char*, std::string> values[] = {
+      {"revision", std::to_string(ctx.revision)},
+      {"last_modified", std::to_string(ctx.timestamp)},
+      {"previous_revision", to_text(ctx.previous.value_or(hash256{}), alg_)}};
+  for (const auto& [k, v] : values) {
+    del.bind_text(1, k).run();
+    ins.bind_text(1, k).bind_text(2, v).run();
+  }
+  return db.serialize();
 }
 
 bytes cvmfs_writer::encode_history(const history& h) const {

@@ -75,6 +75,10 @@ class cvmfs_writer final : public format_writer {
 
   bytes encode_catalog(const catalog& c, const catalog_context& ctx) const override;
   bytes catalog_note(const catalog& c, const catalog_context& ctx) const override;
+  // The stored root catalog with its properties revision, last_modified and
+  // previous_revision set (CommandRollbackTag: SetRevision,
+  // UpdateLastModified, SetPreviousRevision); nothing else changes.
+  std::optional<bytes> restamp_root(byte_view root, const catalog_context& ctx) const override;
   bytes encode_history(const history& h) const override;
   bytes public_key_object(const signing_key&) const override;
   std::string manifest_key() const override { return manifest_file; }

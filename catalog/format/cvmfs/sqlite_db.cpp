@@ -6,6 +6,8 @@
 
 #include <sqlite3.h>
 
+#include <cstring>
+
 namespace stratum::cvmfs {
 
 sqlite_stmt::~sqlite_stmt() { sqlite3_finalize(s_); }
@@ -94,12 +96,10 @@ sqlite_db sqlite_db::create(std::string what) {
   return d;
 }
 
-sqlite_db sqlite_db::open_image(byte_view image, std::string what, std::uint64_t limit) {
-  if (image.empty()) fail(errc::corrupt, what + ": empty, not an SQLite database");
-  if (image.size() > limit)
-    fail(errc::corrupt, what + ": " + std::to_string(image.size()) + " bytes, more than the limit of " +
-                            std::to_string(limit) + " bytes for a database");
-  sqlite_db d(open_memory(what), std::move(what), true);
+namespace {
+
+// The hostile-input settings of open_image and edit_image: see open_image.
+void harden(sqlite3* db, const sqlite_db& d) {
   // Everything a crafted file could use to act beyond its own bytes or to
   // make a read run code: defensive mode (no writes to the schema or
   // through shadow tables, no PRAGMA writable_schema), an untrusted schema
@@ -109,8 +109,33 @@ sqlite_db sqlite_db::open_image(byte_view image, std::string what, std::uint64_t
   for (auto [op, on] : {std::pair{SQLITE_DBCONFIG_DEFENSIVE, 1}, {SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0},
                         {SQLITE_DBCONFIG_ENABLE_TRIGGER, 0}, {SQLITE_DBCONFIG_ENABLE_VIEW, 0},
                         {SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0}})
-    if (int rc = sqlite3_db_config(d.db_, op, on, &ok); rc != SQLITE_OK) d.sqlite_failed(rc, "configure");
-  sqlite3_limit(d.db_, SQLITE_LIMIT_ATTACHED, 0);
+    if (int rc = sqlite3_db_config(db, op, on, &ok); rc != SQLITE_OK) d.sqlite_failed(rc, "configure");
+  sqlite3_limit(db, SQLITE_LIMIT_ATTACHED, 0);
+}
+
+void check_image(const sqlite_db& d) {
+  auto check = d.prepare("PRAGMA quick_check(1)");
+  if (!check.step()) d.bad("PRAGMA quick_check returned nothing");
+  if (auto r = check.text(0); r != "ok") d.bad("damaged database: " + r);
+  // Views and triggers are off, but a schema holding them is not one
+  // CernVM-FS wrote.
+  auto other = d.prepare("SELECT name FROM sqlite_schema WHERE type NOT IN ('table', 'index')");
+  if (other.step()) d.bad("the schema holds '" + other.text(0) + "', which is neither a table nor an index");
+}
+
+void check_size(byte_view image, const std::string& what, std::uint64_t limit) {
+  if (image.empty()) fail(errc::corrupt, what + ": empty, not an SQLite database");
+  if (image.size() > limit)
+    fail(errc::corrupt, what + ": " + std::to_string(image.size()) + " bytes, more than the limit of " +
+                            std::to_string(limit) + " bytes for a database");
+}
+
+}  // namespace
+
+sqlite_db sqlite_db::open_image(byte_view image, std::string what, std::uint64_t limit) {
+  check_size(image, what, limit);
+  sqlite_db d(open_memory(what), std::move(what), true);
+  harden(d.db_, d);
   // READONLY and no FREEONCLOSE: SQLite reads `image` in place and never
   // writes to it (writes fail with SQLITE_READONLY), so the const_cast
   // below hands it nothing it could change.
@@ -119,13 +144,24 @@ sqlite_db sqlite_db::open_image(byte_view image, std::string what, std::uint64_t
   if (int rc = sqlite3_deserialize(d.db_, "main", p, n, n, SQLITE_DESERIALIZE_READONLY); rc != SQLITE_OK)
     d.sqlite_failed(rc, "open");
   d.exec("PRAGMA cell_size_check = ON; PRAGMA query_only = ON;");
-  auto check = d.prepare("PRAGMA quick_check(1)");
-  if (!check.step()) d.bad("PRAGMA quick_check returned nothing");
-  if (auto r = check.text(0); r != "ok") d.bad("damaged database: " + r);
-  // Views and triggers are off, but a schema holding them is not one
-  // CernVM-FS wrote.
-  auto other = d.prepare("SELECT name FROM sqlite_schema WHERE type NOT IN ('table', 'index')");
-  if (other.step()) d.bad("the schema holds '" + other.text(0) + "', which is neither a table nor an index");
+  check_image(d);
+  return d;
+}
+
+sqlite_db sqlite_db::edit_image(byte_view image, std::string what, std::uint64_t limit) {
+  check_size(image, what, limit);
+  sqlite_db d(open_memory(what), std::move(what), true);
+  harden(d.db_, d);
+  // SQLite owns the copy (FREEONCLOSE) and may grow it (RESIZEABLE).
+  auto n = static_cast<sqlite3_int64>(image.size());
+  auto* p = static_cast<unsigned char*>(sqlite3_malloc64(static_cast<sqlite3_uint64>(n)));
+  if (!p) fail(errc::permanent, d.what_ + ": out of memory for a copy of " + std::to_string(n) + " bytes");
+  std::memcpy(p, image.data(), image.size());
+  if (int rc = sqlite3_deserialize(d.db_, "main", p, n, n, SQLITE_DESERIALIZE_FREEONCLOSE | SQLITE_DESERIALIZE_RESIZEABLE);
+      rc != SQLITE_OK)
+    d.sqlite_failed(rc, "open");
+  d.exec("PRAGMA cell_size_check = ON; PRAGMA journal_mode = OFF;");
+  check_image(d);
   return d;
 }
 

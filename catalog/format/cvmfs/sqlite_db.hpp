@@ -76,6 +76,11 @@ class sqlite_db {
   // (every b-tree page well formed, every record decodable) before the
   // first query. Anything wrong: errc::corrupt naming `what`.
   static sqlite_db open_image(byte_view image, std::string what, std::uint64_t limit = max_database_size);
+  // A writable copy of `image` in memory, opened with the same checks as
+  // open_image (errc::corrupt for bad bytes); serialize() gives the edited
+  // file. For the few edits CernVM-FS makes in a stored database without
+  // rebuilding it (a rollback's root catalog: its revision properties).
+  static sqlite_db edit_image(byte_view image, std::string what, std::uint64_t limit = max_database_size);
 
   sqlite_db(sqlite_db&& o) noexcept : db_(o.db_), what_(std::move(o.what_)), reading_(o.reading_) { o.db_ = nullptr; }
   sqlite_db& operator=(sqlite_db&&) = delete;
