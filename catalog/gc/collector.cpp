@@ -65,8 +65,27 @@ class collection {
     const manifest head = repo->head();
     const history& h = repo->history();  // without the tags, nothing can be kept safely
 
+    // The deletion log opens before anything changes: a path that cannot
+    // be written is a usage error with nothing done.
+    std::FILE* log = nullptr;
+    if (!o_.dry_run && !o_.deletion_log.empty()) {
+      log = std::fopen(o_.deletion_log.c_str(), "a");
+      if (!log)
+        fail(errc::usage, "cannot open the deletion log '" + o_.deletion_log + "': " + std::strerror(errno) +
+                              ". Nothing was changed");
+      std::fprintf(log, "# stratum gc of %s started at %lld\n", store_.describe().c_str(), (long long)std::time(nullptr));
+    }
+    struct closer {
+      std::FILE*& f;
+      ~closer() {
+        if (f) std::fclose(f);
+      }
+    } close_log{log};
+
     // 2. The store's clock.
-    const std::int64_t start = co_await store_clock(store_);
+    // (A dry run writes nothing: this machine's clock stands in.)
+    std::int64_t start = static_cast<std::int64_t>(std::time(nullptr));
+    if (!o_.dry_run) start = co_await store_clock(store_);
 
     // 3. Mark.
     auto t = clock_type::now();
@@ -97,18 +116,6 @@ class collection {
     }
 
     // 6. Sweep.
-    std::FILE* log = nullptr;
-    if (!o_.dry_run && !o_.deletion_log.empty()) {
-      log = std::fopen(o_.deletion_log.c_str(), "a");
-      if (!log) fail(errc::usage, "cannot open the deletion log '" + o_.deletion_log + "': " + std::strerror(errno));
-      std::fprintf(log, "# stratum gc of %s started at %lld\n", store_.describe().c_str(), (long long)std::time(nullptr));
-    }
-    struct closer {
-      std::FILE*& f;
-      ~closer() {
-        if (f) std::fclose(f);
-      }
-    } close_log{log};
     co_await sweep(start, marks, log);
     if (log) {
       std::fprintf(log, "# finished: %llu objects deleted\n", (unsigned long long)r_.objects_deleted);
@@ -125,7 +132,7 @@ class collection {
       });
       co_await sign_again(m, &pruned, nullptr, nullptr);
     }
-    co_await store_.remove(clock_key);
+    if (!o_.dry_run) co_await store_.remove(clock_key);
     r_.sweep_seconds = since(t);
     co_return r_;
   }

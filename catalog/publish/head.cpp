@@ -51,6 +51,24 @@ awaitable<std::unique_ptr<repository>> open_own_repository(backend& store, journ
                         "since, or an older one was put back. Nothing was changed");
 }
 
+awaitable<stored_history> put_history(backend& store, const format_writer& fmt, asio::thread_pool& cpu,
+                                      const history& h) {
+  struct encoded {
+    stored_history named;
+    bytes stored;
+  };
+  auto e = co_await run_on(cpu, [&] {
+    encoded out;
+    const bytes content = fmt.encode_history(h);
+    out.named.size = content.size();
+    out.stored = fmt.compress(content, object_kind::history);
+    out.named.h = fmt.names_by_content() ? fmt.object_hash(content) : fmt.object_hash(out.stored);
+    return out;
+  });
+  co_await store.put(fmt.object_key(e.named.h, object_kind::history), std::make_shared<const bytes>(std::move(e.stored)));
+  co_return e.named;
+}
+
 awaitable<void> write_head(backend& store, const format_writer& fmt, const signing_key& key, const manifest& m,
                            std::int64_t now, const std::vector<std::optional<bytes>>* kept, const char* before,
                            const char* after) {

@@ -39,6 +39,14 @@ awaitable<std::unique_ptr<repository>> open_own_repository(backend& store, journ
                                                             const signing_key& key, asio::thread_pool& cpu,
                                                             const std::string& doing, bool published_required);
 
+struct stored_history {
+  hash256 h;              // its object's name
+  std::uint64_t size = 0;  // its content size, for the manifest
+};
+// Encodes `h` with `fmt` and stores it (compressed on the CPU pool), before
+// anything names it: the history of a tag edit, a rollback.
+awaitable<stored_history> put_history(backend& store, const format_writer& fmt, asio::thread_pool& cpu, const history& h);
+
 // Writes the side files of `m` (format_writer::side_files), makes
 // everything durable, then writes the manifest signed with `key` and makes
 // it durable too. `kept`: what the store has of fmt.kept_files(), in that

@@ -140,20 +140,7 @@ awaitable<rollback_result> roll_back(backend& store, journal& j, const format_wr
 
   // 3. The new history, stored before anything names it.
   auto rolled = rollback_history(repo->history(), t, now_head);
-  struct encoded_history {
-    hash256 h;
-    bytes stored;
-    std::size_t size = 0;
-  };
-  auto eh = co_await run_on(cpu, [&] {
-    encoded_history out;
-    const bytes content = fmt.encode_history(rolled.h);
-    out.size = content.size();
-    out.stored = fmt.compress(content, object_kind::history);
-    out.h = fmt.names_by_content() ? fmt.object_hash(content) : fmt.object_hash(out.stored);
-    return out;
-  });
-  co_await store.put(fmt.object_key(eh.h, object_kind::history), std::make_shared<const bytes>(std::move(eh.stored)));
+  const auto eh = co_await put_history(store, fmt, cpu, rolled.h);
 
   // 4. The manifest of the new revision, last.
   manifest m = head;

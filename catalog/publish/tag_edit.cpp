@@ -116,20 +116,7 @@ awaitable<manifest> edit_tags(backend& store, journal& j, const format_writer& f
 
   // 2. The new history, stored before anything names it.
   const history h = edit_history(repo->history(), head, r, repo->format(), store.describe());
-  struct encoded {
-    hash256 h;
-    bytes stored;
-    std::size_t size = 0;
-  };
-  auto e = co_await run_on(cpu, [&] {
-    encoded out;
-    const bytes content = fmt.encode_history(h);
-    out.size = content.size();
-    out.stored = fmt.compress(content, object_kind::history);
-    out.h = fmt.names_by_content() ? fmt.object_hash(content) : fmt.object_hash(out.stored);
-    return out;
-  });
-  co_await store.put(fmt.object_key(e.h, object_kind::history), std::make_shared<const bytes>(std::move(e.stored)));
+  const auto e = co_await put_history(store, fmt, cpu, h);
 
   // 3. The manifest: the same revision, root and time, the new history.
   const auto now = static_cast<std::int64_t>(std::time(nullptr));

@@ -250,6 +250,10 @@ TEST_CASE("gc refuses what does not fit, with nothing changed") {
     CHECK(store_keys(r.store) == keys);
     CHECK(read_file(r.store + "/.stratumpublished") == manifest);
   };
+  auto bad_log = r.gc({"--keep-since", "now", "--deletion-log", d / "no/such/dir/log"});
+  CHECK(bad_log.code == 2);
+  CHECK_MESSAGE(has(bad_log.err, "cannot open the deletion log"), bad_log.err);
+  unchanged();
   auto bad_since = r.gc({"--keep-since", "yesterday"});
   CHECK(bad_since.code == 2);
   CHECK_MESSAGE(has(bad_since.err, "--keep-since 'yesterday'"), bad_since.err);
