@@ -12,8 +12,8 @@
 #                                     (default 5000; 0 skips the S3 part)
 #   BENCH_RTT_MS=N                    the sink's delay per request (default 30)
 #   BENCH_GC_BIG=N                    also N small files (1000000 for the
-#                                     issue's target) in catalogs of 1000, one
-#                                     revision rewriting half, then gc: peak RSS
+#                                     issue's target) in catalogs of 1000, two
+#                                     revisions rewriting half, then gc: peak RSS
 #   BENCH_SWISSKNIFE=PATH             cvmfs_swissknife (CernVM-FS 2.12, built
 #                                     from source: not in Debian); without it
 #                                     its column is skipped
@@ -35,7 +35,8 @@
 # S3 sink (bench/s3_sink.sh): the revisions are published there and stratum
 # gc deletes with DeleteObjects (1000 keys a request); the peer is rclone
 # deleting the same keys (copied under another prefix) at its best:
-# --fast-list (one listing) and 256 checkers. rclone has no batch delete
+# --fast-list (one listing), 256 checkers and 256 transfers (deletes run
+# --transfers at a time). rclone has no batch delete
 # (rclone/rclone#8160): one DELETE a key.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -152,7 +153,7 @@ if [ "$s3_files" -gt 0 ]; then
   (cd "$sink/bucket/before" && grep -v '^#' "$work/gc-s3-deleted" | xargs cp --parents -a -t "$sink/bucket/rclone")
   rm -rf "$sink/bucket/before"
   [ "$(id -u)" -eq 0 ] && chown -R www-data "$sink/bucket/rclone"
-  rclone_best=(--fast-list --checkers 256 --s3-list-version 2)
+  rclone_best=(--fast-list --checkers 256 --transfers 256 --s3-list-version 2)
   measure s3:rclone "$sink/bucket/rclone" rclone delete sink:bucket/rclone "${rclone_best[@]}"
 fi
 
@@ -162,15 +163,20 @@ if [ "$big" -gt 0 ]; then
   rm -rf "$bsrc" "$work/gc-big-state" "$work/gc-big-store"
   python3 bench/gc_tree.py "$bsrc" "$big" 0 0.5 64
   quiet "$stratum" publish --new "$work/gc-big-state" "$bsrc" "$work/gc-big-store" --quiet
-  python3 bench/gc_tree.py "$bsrc" "$big" 1 0.5 64
-  quiet "$stratum" publish "$work/gc-big-state" "$bsrc" "$work/gc-big-store" --quiet
+  # Two revisions each rewriting half (the odd files, then the even ones):
+  # gc keeps the last two (trunk-previous is a tag), and the first
+  # revision's odd files are the garbage.
+  for rev in 1 2; do
+    python3 bench/gc_tree.py "$bsrc" "$big" $rev 0.5 64
+    quiet "$stratum" publish "$work/gc-big-state" "$bsrc" "$work/gc-big-store" --quiet
+  done
   rm -rf "$bsrc"  # not needed by gc; frees the memory of a tmpfs
   age "$work/gc-big-store/data"
   measure big:stratum "$work/gc-big-store/data" "$stratum" gc "$work/gc-big-state" "$work/gc-big-store" --keep-since now --json
 fi
 
 echo
-echo "tree: $files files in catalogs of ~1000, $revisions revisions (each rewrites 10%, removes 0.5%, adds 0.5%; $tree_files files at the end); $(nproc) cores; local store in $work"
+[ "$files" -gt 0 ] && echo "tree: $files files in catalogs of ~1000, $revisions revisions (each rewrites 10%, removes 0.5%, adds 0.5%; $tree_files files at the end); $(nproc) cores; local store in $work"
 [ -n "${same:-}" ] && echo "stratum-cvmfs and cvmfs_swissknife leave the same objects: $same"
 echo
 python3 - "$results" "$work" <<'PY'
@@ -206,5 +212,5 @@ echo "restic: restic forget -r REPO --keep-last 1 --prune  (restic $(restic vers
   echo "s3:stratum: $s3_files files, $revisions revisions, nginx sink with $rtt_ms ms a request: stratum gc STATE s3://bucket/stratum --endpoint URL --keep-since now --json --deletion-log FILE"
   echo "s3:rclone: rclone $(rclone version | head -1 | cut -d' ' -f2) delete sink:bucket/rclone ${rclone_best[*]}  (the keys stratum deleted, copied under bucket/rclone)"
 }
-[ "$big" -gt 0 ] && echo "big:stratum: $big files of ≤ 64 bytes in catalogs of 1000, then one revision rewriting half, 0.5% removed and added; stratum gc --keep-since now --json"
+[ "$big" -gt 0 ] && echo "big:stratum: $big files of ≤ 64 bytes in catalogs of 1000, then two revisions each rewriting half (0.5% removed and added); stratum gc --keep-since now --json"
 true
