@@ -205,9 +205,11 @@ ratio("stratum", "restic", "restic's objects are packs: compare wall time")
 ratio("s3:stratum", "s3:rclone", "same keys")
 PY
 echo
-echo "stratum: stratum gc STATE STORE --keep-since now --json  (stratum-cvmfs: the same on the --format cvmfs --name $fqrn repository)"
-[ -n "${swissknife_cmd:-}" ] && echo "cvmfs_swissknife: ${swissknife_cmd[*]}" | sed "s|$work|WORK|g"
-echo "restic: restic forget -r REPO --keep-last 1 --prune  (restic $(restic version | cut -d' ' -f2))"
+[ "$files" -gt 0 ] && {
+  echo "stratum: stratum gc STATE STORE --keep-since now --json  (stratum-cvmfs: the same on the --format cvmfs --name $fqrn repository)"
+  [ -n "${swissknife_cmd:-}" ] && echo "cvmfs_swissknife: ${swissknife_cmd[*]}" | sed "s|$work|WORK|g"
+  echo "restic: restic forget -r REPO --keep-last 1 --prune  (restic $(restic version | cut -d' ' -f2))"
+}
 [ "$s3_files" -gt 0 ] && {
   echo "s3:stratum: $s3_files files, $revisions revisions, nginx sink with $rtt_ms ms a request: stratum gc STATE s3://bucket/stratum --endpoint URL --keep-since now --json --deletion-log FILE"
   echo "s3:rclone: rclone $(rclone version | head -1 | cut -d' ' -f2) delete sink:bucket/rclone ${rclone_best[*]}  (the keys stratum deleted, copied under bucket/rclone)"
