@@ -188,7 +188,9 @@ class collection {
     co_await run_all(std::move(workers));
   }
 
-  static constexpr int sweep_workers = 8;
+  // Serial shards had cost two round trips each: 16.8 s of a 17.5 s sweep
+  // at 30 ms (bench/README.md, session 12).
+  static constexpr int sweep_workers = 32;
 
   awaitable<void> sweep_shard(int shard, std::int64_t start, mark_set& marks, std::FILE* log) {
     static const char* digits = "0123456789abcdef";
