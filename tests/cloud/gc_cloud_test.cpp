@@ -20,16 +20,6 @@ namespace {
 
 bool has(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
-struct cloud_store {
-  std::string spec;
-  std::vector<std::string> opts;
-  run_options env;
-  run_result run(std::vector<std::string> a) const {
-    a.insert(a.end(), opts.begin(), opts.end());
-    return run_stratum(a, env);
-  }
-};
-
 void settle() { std::this_thread::sleep_for(std::chrono::milliseconds(2100)); }
 
 // Revision k of `src`: a file every revision changes and one only it has.

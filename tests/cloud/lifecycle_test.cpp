@@ -18,18 +18,6 @@ namespace {
 
 bool has(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
-// One store a test publishes to: its spec, the options that reach it, the
-// credentials in the environment.
-struct cloud_store {
-  std::string spec;
-  std::vector<std::string> opts;
-  run_options env;
-  run_result run(std::vector<std::string> a) const {
-    a.insert(a.end(), opts.begin(), opts.end());
-    return run_stratum(a, env);
-  }
-};
-
 // Two revisions of a small tree (one file changed, one added), then tags and
 // diffs on them; the store is judged by stratum's reader (`check -i`,
 // `restore`), trusting the publisher's STATE.

@@ -21,16 +21,6 @@ namespace {
 
 bool has(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
-struct cloud_store {
-  std::string spec;
-  std::vector<std::string> opts;
-  run_options env;
-  run_result run(std::vector<std::string> a) const {
-    a.insert(a.end(), opts.begin(), opts.end());
-    return run_stratum(a, env);
-  }
-};
-
 // `stratum tag STORE --json`: field `field` of tag `name` ("" when none).
 std::string tag_field(const std::string& json, const std::string& name, const std::string& field) {
   const std::string tags = json_field(json, "tags");

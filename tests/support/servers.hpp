@@ -4,6 +4,8 @@
 // and Python's http.server. Each is stopped (by pid) when its object dies.
 #pragma once
 
+#include "support.hpp"
+
 #include <string>
 #include <sys/types.h>
 
@@ -90,5 +92,18 @@ class web_server {
 
 // Where the npm-installed tools are (the checkout's .tools/ directory).
 std::string tools_dir();
+
+// One store a cloud test runs the binary against: its STORE spec, the
+// options that reach it (--endpoint, --ca-file), the credentials in the
+// child's environment.
+struct cloud_store {
+  std::string spec;
+  std::vector<std::string> opts;
+  run_options env;
+  run_result run(std::vector<std::string> a) const {
+    a.insert(a.end(), opts.begin(), opts.end());
+    return run_stratum(a, env);
+  }
+};
 
 }  // namespace stratum::test
