@@ -51,6 +51,13 @@ std::string publish_json(const publish_report& p) {
   o["in_flight_at_stop"] = s.in_flight_at_stop;
   o["objects_lost_in_restart"] = s.objects_lost_in_restart;
   o["catalogs"] = s.catalogs;
+  // The layout (catalog_layout.hpp): nested catalogs by reason, and what
+  // --autocatalogs changed in this run.
+  o["catalogs_nested"] = r.layout.nested;
+  o["catalogs_by_dirtab"] = r.layout.by_dirtab;
+  o["catalogs_automatic"] = r.layout.automatic;
+  o["catalogs_split_off"] = r.layout.split_off;
+  o["catalogs_merged"] = r.layout.merged;
   o["journal_syncs"] = p.journal_syncs;
   o["requests_retried"] = rs.retries;
   o["throttled"] = rs.throttled;

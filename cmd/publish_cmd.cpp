@@ -6,6 +6,8 @@
 #include "cmd/json.hpp"
 #include "cmd/format_choice.hpp"
 #include "cmd/hooks.hpp"
+#include "cmd/layout_choice.hpp"
+#include "catalog/format/native_format.hpp"
 #include "cmd/progress.hpp"
 #include "cmd/state_settings.hpp"
 #include "storage/journal/journal.hpp"
@@ -96,6 +98,11 @@ awaitable<int> publish_to(parsed_args& a, const std::string& spec, const std::st
   }
   o.expiry_seconds = expiry_seconds(a, state, 0);
   auto fmt = chosen_format(a, state, fresh);
+  {
+    auto layout = choose_layout(a, state, o.source, fmt ? *fmt : *make_native_writer(o.comp));
+    o.layout = std::move(layout.options);
+    o.layout_id = std::move(layout.id);
+  }
   const std::string fmt_name = fmt ? std::string(fmt->name()) : "stratum";
   const bool quiet = a.has("quiet") || a.has("json");
   // One-off notices go to stderr even with --json (stdout stays one JSON object).
@@ -187,6 +194,7 @@ awaitable<int> publish_to(parsed_args& a, const std::string& spec, const std::st
 std::vector<option_spec> publish_option_specs() {
   return with_store_options({{"new"}, {"key", 0, true}, opt_tag, {"message", 'm', true}, {"compression", 0, true}, {"level", 0, true},
                              {"reader", 0, true}, {"expiry", 0, true}, {"format", 0, true}, {"name", 0, true}, {"hash", 0, true}, {"keys", 0, true}, {"max-files", 0, true}, {"memory", 0, true}, {"json"}, {"quiet", 'q'},
+                             {"dirtab", 0, true}, {"no-dirtab"}, {"autocatalogs"}, {"no-autocatalogs"}, {"max-weight", 0, true}, {"min-weight", 0, true},
                              {"gc"}, {"keep-since", 0, true}, {"deletion-log", 0, true}, opt_help});
 }
 
@@ -226,6 +234,12 @@ std::vector<command> publish_commands() {
        "  --reader auto|uring|threads   how files are read (default auto: io_uring if available)\n"
        "  --max-files N       files in flight (default 128; for S3, --max-requests)\n"
        "  --memory MIB        file data in memory at most (default 64)\n"
+       "  --dirtab FILE       nested catalogs where FILE's rules say (.cvmfsdirtab syntax); without it,\n"
+       "                      SOURCE/.stratumdirtab (cvmfs: SOURCE/.cvmfsdirtab) if present; remembered in\n"
+       "                      STATE;  --no-dirtab forgets it\n"
+       "  --autocatalogs      split catalogs heavier than --max-weight N entries (default 100000) and merge\n"
+       "                      automatic ones lighter than --min-weight N (default 1000); remembered in\n"
+       "                      STATE;  --no-autocatalogs turns it off (automatic catalogs then stay)\n"
        "  --json              print final statistics as one JSON object (names in it as in the text\n"
        "                      output: \\n, \\t, \\\\ and \\xHH for bytes that are not printable UTF-8)\n"
        "  -q, --quiet         no progress\n\n"

@@ -73,6 +73,18 @@ class format_writer {
   // The file whose presence in a directory starts a nested catalog there
   // (".stratumcatalog"; CernVM-FS's ".cvmfscatalog").
   virtual std::string_view nested_marker() const { return ".stratumcatalog"; }
+  // The file at the source root that holds the dirtab (catalog/publish/
+  // dirtab.hpp): ".stratumdirtab"; CernVM-FS's ".cvmfsdirtab".
+  virtual std::string_view dirtab_name() const { return ".stratumdirtab"; }
+  // Empty files the publisher adds to a directory that roots a catalog by a
+  // dirtab rule or by --autocatalogs (`automatic`), where the source has no
+  // marker (CernVM-FS: ".cvmfscatalog", and ".cvmfsautocatalog" for an
+  // automatic one, as cvmfs_server writes them); none for stratum's own
+  // format, whose layout is the journal's business.
+  virtual std::vector<std::string_view> made_markers(bool automatic) const {
+    (void)automatic;
+    return {};
+  }
   // true when a catalog's bytes depend on the revision (CernVM-FS), so an
   // unchanged subtree would get a new catalog each revision: the publisher
   // then keeps an unchanged nested catalog as it was (catalog_builder).

@@ -4,6 +4,7 @@
 
 #include "async/crash_point.hpp"
 #include "async/error.hpp"
+#include "catalog/publish/catalog_layout.hpp"
 #include "catalog/publish/record.hpp"
 #include "catalog/publish/run_state.hpp"
 #include "catalog/read/validator.hpp"
@@ -106,18 +107,66 @@ catalog_builder::catalog_builder(run_state& run, object_sink& sink, const format
     : run_(run), sink_(sink), fmt_(fmt), cpu_(cpu), stats_(stats), base_(std::move(base)),
       previous_root_(previous_root) {}
 
-// A directory holding the format's marker file gets a nested catalog.
-bool catalog_builder::holds_marker(const std::string& dir) const {
-  const std::string marker(fmt_.nested_marker());
-  auto key = pj::entry_key(dir.empty() ? marker : dir + "/" + marker);
-  auto v = run_.records().get(key);
-  return v && S_ISREG(pj::decode_entry(*v, key).st.mode);
+// The nested catalogs directly below `top` in this run's layout
+// (catalog_layout.hpp), in pre-order; deeper ones are theirs. CPU thread.
+std::vector<std::string> catalog_builder::nested_below(const std::string& top) const {
+  const journal& j = run_.records();
+  const std::uint64_t this_run = run_.fixed().run;
+  std::vector<std::string> out;
+  std::string from = pj::layout_key(top), end = from;
+  if (!top.empty()) from.push_back('\0');
+  end = top.empty() ? pj::prefix_end('l') : end + '\x01';
+  auto cur = j.scan();
+  cur->seek(from, end);
+  while (cur->valid() && cur->key() < end) {
+    auto r = pj::decode_layout_record(cur->value(), cur->key());
+    if (cur->key().size() > 1 && r.run == this_run) {
+      std::string path = pj::key_path(cur->key().substr(1));
+      std::string past = std::string(cur->key()) + '\x01';
+      out.push_back(std::move(path));
+      cur->seek(past, end);
+      continue;
+    }
+    cur->next();
+  }
+  return out;
+}
+
+// A catalog a dirtab rule or --autocatalogs made gets the empty marker
+// files the format writes there (format_writer::made_markers), unless the
+// source has them: owned as its directory, with its mtime, so the same tree
+// gives the same catalog. Inserted among the directory's own entries in
+// name order. CPU thread.
+void catalog_builder::add_made_markers(const std::string& top, catalog& c,
+                                       std::vector<std::pair<std::uint64_t, std::uint64_t>>& inodes) const {
+  auto reason = catalog_reason_of(run_.records(), top, run_.fixed().run);
+  if (reason != pj::catalog_reason::dirtab && reason != pj::catalog_reason::automatic) return;
+  const entry& dir = c.entries.front();
+  for (auto name : fmt_.made_markers(reason == pj::catalog_reason::automatic)) {
+    std::string path = top + "/" + std::string(name);
+    // The first entry after the directory that sorts after the marker and
+    // is not inside a subdirectory that sorts before it.
+    auto at = std::find_if(c.entries.begin() + 1, c.entries.end(), [&](const entry& e) { return !path_before(e.path, path); });
+    if (at != c.entries.end() && at->path == path) continue;  // the source has it
+    entry m;
+    m.path = std::move(path);
+    m.type = entry_type::regular;
+    m.mode = 0600;
+    m.uid = dir.uid;
+    m.gid = dir.gid;
+    m.mtime_sec = dir.mtime_sec;
+    m.mtime_nsec = dir.mtime_nsec;
+    auto index = at - c.entries.begin();
+    c.entries.insert(at, std::move(m));
+    // An inode no source entry has: (0, index) is never a file's.
+    inodes.insert(inodes.begin() + index, {~std::uint64_t(0), std::uint64_t(index)});
+  }
 }
 
 // Reads the entries of the catalog rooted at `top` from the journal, in
 // pre-order; nested catalog roots are noted and their subtrees skipped. A
 // directory this run could not list is published empty. CPU thread.
-void catalog_builder::collect(const std::string& top, catalog& c, std::vector<std::string>& nested,
+void catalog_builder::collect(const std::string& top, catalog& c, const std::vector<std::string>& nested,
                               std::vector<std::pair<std::uint64_t, std::uint64_t>>& inodes) const {
   const journal& j = run_.records();
   const std::uint64_t this_run = run_.fixed().run;
@@ -126,6 +175,7 @@ void catalog_builder::collect(const std::string& top, catalog& c, std::vector<st
   inodes.emplace_back(top_rec.st.dev, top_rec.st.ino);
   if (top_rec.listed_run != this_run) return;
   const std::string end = pj::children_end(top);
+  auto next_nested = nested.begin();  // pre-order, as the scan meets them
   auto cur = j.scan();
   cur->seek(pj::children_begin(top), end);
   while (cur->valid() && cur->key() < end) {
@@ -143,9 +193,9 @@ void catalog_builder::collect(const std::string& top, catalog& c, std::vector<st
     inodes.emplace_back(r.st.dev, r.st.ino);
     if (S_ISDIR(r.st.mode)) {
       bool unlisted = r.listed_run != this_run;
-      if (!unlisted && holds_marker(path)) {
+      if (!unlisted && next_nested != nested.end() && *next_nested == path) {
         c.entries.back().nested_root = true;
-        nested.push_back(path);
+        ++next_nested;
         unlisted = true;
       }
       if (unlisted) {
@@ -170,25 +220,30 @@ awaitable<built_catalog> catalog_builder::build(std::string top) {
   }
   // The previous revision's catalog here (its record is that revision's).
   if (prior && prior->size == 0) prior.reset();
+  // Nested catalogs first, so that only one catalog's entries are in
+  // memory at a time: the parent needs only their names and sizes.
+  auto nested = co_await run_on(cpu_, [&] { return nested_below(top); });
   catalog c;
   c.root_path = top;
-  std::vector<std::string> nested;
-  std::vector<std::pair<std::uint64_t, std::uint64_t>> inodes;  // (dev, ino) per entry, for hardlinks
-  co_await run_on(cpu_, [&] {
-    collect(top, c, nested, inodes);
-    assign_hardlinks(c, inodes);
-  });
-  catalog_stats s = count(c);
   catalog_context ctx = base_;
-  if (top.empty()) ctx.previous = previous_root_;
-  else if (prior) ctx.previous = prior->hash;
+  catalog_stats below;
   for (const auto& path : nested) {
     auto b = co_await build(path);
     c.nested.push_back({path, b.h, b.size});
     ctx.nested_notes.push_back(std::move(b.note));
-    s += b.stats;
-    ++s.nested;
+    below += b.stats;
+    ++below.nested;
   }
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> inodes;  // (dev, ino) per entry, for hardlinks
+  co_await run_on(cpu_, [&] {
+    collect(top, c, nested, inodes);
+    if (!top.empty()) add_made_markers(top, c, inodes);
+    assign_hardlinks(c, inodes);
+  });
+  catalog_stats s = count(c);
+  s += below;
+  if (top.empty()) ctx.previous = previous_root_;
+  else if (prior) ctx.previous = prior->hash;
   c.stats = s;
   // A nested catalog whose tree did not change stays the catalog the
   // previous revision has (its revision and time included), as cvmfs_server

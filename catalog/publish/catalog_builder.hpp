@@ -1,8 +1,9 @@
-// Catalogs from the journal: once every file is recorded, the catalog of each
-// subtree is collected from the journal's entry records (in pre-order, so
-// one range scan per catalog), hardlink groups are assigned, nested catalogs
-// are built first, and each catalog is encoded by the format and stored
-// through the object sink. A catalog this run already built (before a crash)
+// Catalogs from the journal: once every file is recorded and the layout is
+// planned (catalog_layout.hpp: which directories root a catalog), each
+// catalog is built after its nested ones — collected from the journal's
+// entry records (in pre-order, so one range scan per catalog), hardlink
+// groups assigned — encoded by the format and stored through the object
+// sink; one catalog's entries are in memory at a time. A catalog this run already built (before a crash)
 // is taken from its journal record.
 //
 // Thread: build() on the I/O thread; collecting and encoding on the CPU pool.
@@ -35,9 +36,11 @@ class catalog_builder {
   awaitable<built_catalog> build(std::string top);
 
  private:
-  void collect(const std::string& top, catalog& c, std::vector<std::string>& nested,
+  std::vector<std::string> nested_below(const std::string& top) const;
+  void collect(const std::string& top, catalog& c, const std::vector<std::string>& nested,
                std::vector<std::pair<std::uint64_t, std::uint64_t>>& inodes) const;
-  bool holds_marker(const std::string& dir) const;
+  void add_made_markers(const std::string& top, catalog& c,
+                        std::vector<std::pair<std::uint64_t, std::uint64_t>>& inodes) const;
 
   run_state& run_;
   object_sink& sink_;

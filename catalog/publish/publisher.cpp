@@ -90,6 +90,7 @@ struct publisher::impl {
         auto intent = run.meta("intent");
         if (intent && !current.empty() && *intent == current) {
           // The interrupted run wrote its manifest; only its bookkeeping is left.
+          j.put(pj::meta_key("layout"), opt.layout_id);
           run.finish(current);
           catalog_stats totals;
           if (auto v = j.get(pj::catalog_key(""))) totals = pj::decode_catalog_record(*v, pj::catalog_key("")).stats;
@@ -159,7 +160,8 @@ struct publisher::impl {
       j.checkpoint(false);
     }
     const bool want_tag = opt.tag.has_value();
-    if (previous && !run.dirty() && !want_tag) {
+    const bool layout_changed = run.meta_or("layout", "") != opt.layout_id;
+    if (previous && !run.dirty() && !want_tag && !layout_changed) {
       // Nothing changed since the last revision: publish nothing.
       run.finish(manifest_id(previous->head()));
       auto root = co_await previous->load_catalog(previous->head().root);
@@ -168,6 +170,9 @@ struct publisher::impl {
 
     // 4. The catalogs, nested ones first, encoded with the new revision's
     // number and time (a format may write them into its catalogs).
+    st.phase = "planning catalogs";
+    layout_stats layout =
+        co_await run_on(cpu, [&] { return plan_catalogs(j, run.fixed().run, opt.layout, *fmt); });
     st.phase = "building catalogs";
     auto now = static_cast<std::int64_t>(std::time(nullptr));
     const std::uint64_t next_revision = previous ? previous->head().revision + 1 : 1;
@@ -177,8 +182,11 @@ struct publisher::impl {
                              previous_root);
     auto top = co_await catalogs.build("");
     if (previous && top.h == previous->head().root && !want_tag) {
+      j.put(pj::meta_key("layout"), opt.layout_id);
       run.finish(manifest_id(previous->head()));
-      co_return finished(previous->head(), true, top.stats);
+      auto r = finished(previous->head(), true, top.stats);
+      r.layout = layout;
+      co_return r;
     }
 
     // 5. The history.
@@ -205,8 +213,13 @@ struct publisher::impl {
     // The intent tells a resumed run that a manifest it finds is its own.
     run.set_intent(manifest_id(m));
     co_await write_head(store, *fmt, key, m, now, nullptr, "before-manifest", "after-manifest");
+    // What the layout was planned from, for the next run's "nothing
+    // changed" (a kill before this line costs that run a catalog rebuild).
+    j.put(pj::meta_key("layout"), opt.layout_id);
     run.finish(manifest_id(m));
-    co_return finished(m, false, top.stats);
+    auto r = finished(m, false, top.stats);
+    r.layout = layout;
+    co_return r;
   }
 
   // The walker thread and the file stage, joined by a bounded channel.

@@ -17,6 +17,7 @@
 #pragma once
 
 #include "catalog/format/format.hpp"
+#include "catalog/publish/catalog_layout.hpp"
 #include "io/chunker.hpp"
 #include "io/compress.hpp"
 #include "io/reader.hpp"
@@ -47,6 +48,12 @@ struct publish_options {
   // `expires`, docs/SECURITY.md); 0: it never expires.
   std::int64_t expiry_seconds = 0;
   std::function<void(const std::string&)> log;  // one-off notices
+  // Where nested catalogs go besides marker files (catalog_layout.hpp).
+  layout_options layout;
+  // What the layout was decided from (the dirtab's text and the weights),
+  // "" for markers only: a change publishes a new revision even when no
+  // file changed.
+  std::string layout_id;
 };
 
 struct problem {
@@ -78,6 +85,7 @@ struct publish_result {
   bool unchanged = false;          // nothing changed: no new revision was published
   bool already_published = false;  // the interrupted run had written its manifest
   catalog_stats totals;
+  layout_stats layout;
   std::vector<problem> problems;
 };
 

@@ -73,6 +73,7 @@ std::string children_end(std::string_view path) {
 }
 
 std::string catalog_key(std::string_view path) { return tagged('c', path_key(path)); }
+std::string layout_key(std::string_view path) { return tagged('l', path_key(path)); }
 std::string problem_key(std::string_view path) { return tagged('p', path_key(path)); }
 std::string object_key(const hash256& h, object_kind k) { return tagged('o', object_suffix(h, k)); }
 std::string prefix_begin(char kind) { return std::string(1, kind); }
@@ -196,6 +197,36 @@ catalog_record decode_catalog_record(std::string_view v, std::string_view key) {
   if (!d.done() && (r.size = d.varint()) == 0) d.bad("catalog size 0");
   if (!d.done()) r.note = d.str();
   if (!d.done()) r.tree = d.hash();
+  if (!d.done()) d.bad("trailing bytes");
+  return r;
+}
+
+std::string_view reason_name(catalog_reason r) {
+  switch (r) {
+    case catalog_reason::root: return "root";
+    case catalog_reason::marker: return "marker";
+    case catalog_reason::dirtab: return "dirtab";
+    case catalog_reason::automatic: return "automatic";
+  }
+  return "?";
+}
+
+std::string encode_layout_record(const layout_record& r) {
+  encoder e;
+  e.u8(record_version);
+  e.u8(static_cast<std::uint8_t>(r.reason));
+  e.varint(r.run);
+  return as_string(e.take());
+}
+
+layout_record decode_layout_record(std::string_view v, std::string_view key) {
+  decoder d(as_view(v), what(key));
+  if (d.u8() != record_version) d.bad("unknown record version");
+  layout_record r;
+  auto reason = d.u8();
+  if (reason > static_cast<std::uint8_t>(catalog_reason::automatic)) d.bad("unknown catalog reason");
+  r.reason = static_cast<catalog_reason>(reason);
+  r.run = d.varint();
   if (!d.done()) d.bad("trailing bytes");
   return r;
 }

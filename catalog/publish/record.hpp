@@ -7,6 +7,7 @@
 //                    published, intent, dirty, verify
 //   e<path key>      one entry of the source tree (entry_record)
 //   c<path key>      a catalog built by the current run (catalog_record)
+//   l<path key>      a directory that roots a nested catalog (layout_record)
 //   p<path key>      a problem: the message for a path left out
 //   o<hash><kind>    an object the store confirmed (value: stored size)
 //   i<hash><kind>    an object being sent, as versions before STATE/intents
@@ -38,6 +39,7 @@ std::string child_prefix(std::string_view path);
 std::string children_begin(std::string_view path);
 std::string children_end(std::string_view path);
 std::string catalog_key(std::string_view path);
+std::string layout_key(std::string_view path);
 std::string problem_key(std::string_view path);
 std::string object_key(const hash256& h, object_kind k);
 // Every key of one kind: [prefix_begin(c), prefix_end(c)).
@@ -102,5 +104,21 @@ struct catalog_record {
 };
 std::string encode_catalog_record(const catalog_record& r);
 catalog_record decode_catalog_record(std::string_view v, std::string_view key);
+
+// Why a directory roots a catalog (catalog/publish/catalog_layout.hpp).
+enum class catalog_reason : std::uint8_t {
+  root = 0,       // the repository's root
+  marker = 1,     // the format's marker file is in the source directory
+  dirtab = 2,     // a dirtab rule matches it
+  automatic = 3,  // --autocatalogs split it off a catalog that was too heavy
+};
+std::string_view reason_name(catalog_reason r);
+
+struct layout_record {
+  catalog_reason reason = catalog_reason::marker;
+  std::uint64_t run = 0;  // the run whose layout it belongs to
+};
+std::string encode_layout_record(const layout_record& r);
+layout_record decode_layout_record(std::string_view v, std::string_view key);
 
 }  // namespace stratum::pj

@@ -64,6 +64,11 @@ class cvmfs_writer final : public format_writer {
   std::string_view name() const override { return "cvmfs"; }
   bool names_by_content() const override { return false; }
   std::string_view nested_marker() const override { return ".cvmfscatalog"; }
+  std::string_view dirtab_name() const override { return ".cvmfsdirtab"; }
+  std::vector<std::string_view> made_markers(bool automatic) const override {
+    if (automatic) return {".cvmfsautocatalog", ".cvmfscatalog"};
+    return {".cvmfscatalog"};
+  }
   bool catalogs_carry_revision() const override { return true; }
   hash256 object_hash(byte_view stored) const override { return digest(stored, alg_); }
   bytes compress(byte_view content) const override;

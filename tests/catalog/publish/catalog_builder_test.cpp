@@ -2,6 +2,7 @@
 // catalogs at marker files, hardlink groups, totals, and a catalog this run
 // built already taken from its record.
 #include "catalog/publish/catalog_builder.hpp"
+#include "catalog/publish/catalog_layout.hpp"
 #include "catalog/publish/record.hpp"
 #include "catalog/read/validator.hpp"
 #include "io/compress.hpp"
@@ -46,6 +47,7 @@ TEST_CASE("catalogs are built from the journal, nested ones at their markers, wi
   record(f, "sub", S_IFDIR | 0755, 2);
   record(f, "sub/.stratumcatalog", S_IFREG | 0644, 3);
   record(f, "sub/file", S_IFREG | 0644, 4, "in the nested catalog");
+  plan_catalogs(*f.j, f.run.fixed().run, {}, *f.fmt);
   catalog_builder b(f.run, *f.sink, *f.fmt, f.cpu, f.stats);
   auto top = run_io(f.io, [&] { return b.build(""); });
   CHECK(f.stats.catalogs == 2);
