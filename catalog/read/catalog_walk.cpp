@@ -64,7 +64,7 @@ awaitable<void> visit_below(repository& repo, const summary& parent, const std::
 
 }  // namespace
 
-awaitable<void> walk_catalogs(repository& repo, const hash256& root, const std::function<void(const catalog_row&)>& visit,
+awaitable<void> walk_catalogs(repository& repo, hash256 root, std::function<void(const catalog_row&)> visit,
                               std::size_t siblings) {
   repo.keep_catalogs(false);
   summary top = summarize(co_await repo.read_root(root), root, 0);

@@ -31,7 +31,9 @@ struct catalog_row {
 // catalogs of one parent are fetched at once. Turns the repository's catalog
 // cache off (keep_catalogs(false)). Throws errc::corrupt / not_found naming
 // the first catalog that cannot be read; rows already visited stay visited.
-awaitable<void> walk_catalogs(repository& repo, const hash256& root, const std::function<void(const catalog_row&)>& visit,
+// `root` and `visit` are taken by value: a coroutine outlives the caller's
+// temporaries.
+awaitable<void> walk_catalogs(repository& repo, hash256 root, std::function<void(const catalog_row&)> visit,
                               std::size_t siblings = 8);
 
 }  // namespace stratum

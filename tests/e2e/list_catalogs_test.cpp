@@ -129,8 +129,9 @@ std::vector<listed> parse_json(const std::string& out) {
 
 // Checks list-catalogs of `store` (extra: --tag/--revision) against the
 // fixture `tree`: paths and tree shape, entry counts, hashes and sizes.
+// `restore_extra`: the same revision for restore, which takes no --revision.
 void expect_listing(const repo_case& c, const std::string& store, const std::vector<fixture>& tree,
-                    const std::vector<std::string>& extra) {
+                    const std::vector<std::string>& extra, const std::vector<std::string>& restore_extra) {
   const auto paths = fixture_paths(tree);
   const auto roots = marker_roots(paths, c.marker);
   const auto rows = expected_rows(paths, roots);
@@ -164,7 +165,9 @@ void expect_listing(const repo_case& c, const std::string& store, const std::vec
     CHECK(path == "/" + r);
     CHECK(entries == rows.at(r));
     // The object exists under the name shown, at the stored size shown.
-    const std::string object = store + "/data/" + hash.substr(0, 2) + "/" + hash.substr(2) + "C";
+    // docs/FORMAT.md: data/XX/<hex>C; CernVM-FS: data/XX/<hex without XX>C.
+    const std::string object =
+        store + "/data/" + hash.substr(0, 2) + "/" + (c.format == "cvmfs" ? hash.substr(2) : hash) + "C";
     REQUIRE_MESSAGE(fs::exists(object), object);
     CHECK(sizes.rfind(std::to_string(fs::file_size(object)) + "B/", 0) == 0);
     ++i;
@@ -188,7 +191,7 @@ void expect_listing(const repo_case& c, const std::string& store, const std::vec
   // What restore sees agrees: the same catalog roots (marker files) and
   // counts, from the restored files.
   temp_dir out;
-  auto res = run_stratum(with(with({"restore", store, out / "t", "--quiet"}, extra), c.trust));
+  auto res = run_stratum(with(with({"restore", store, out / "t", "--quiet"}, restore_extra), c.trust));
   REQUIRE_MESSAGE(res.code == 0, res.err);
   const auto seen = tree_paths(out / "t");
   CHECK(marker_roots(seen, c.marker) == roots);
@@ -219,9 +222,9 @@ TEST_CASE("list-catalogs: the catalog tree, entries, sizes and hashes of the cur
     auto second = run_stratum({"publish", "-q", st, src, store});
     REQUIRE_MESSAGE(second.code == 0, second.err);
 
-    expect_listing(c, store, two, {});
-    expect_listing(c, store, one, {"--tag", "v1"});
-    expect_listing(c, store, one, {"--revision", v1});
+    expect_listing(c, store, two, {}, {});
+    expect_listing(c, store, one, {"--tag", "v1"}, {"--tag", "v1"});
+    expect_listing(c, store, one, {"--revision", v1}, {"--tag", "v1"});
 
     if (c.format == "cvmfs") {
       // Python's sqlite3 on the decompressed catalogs: the same catalogs, in
@@ -281,6 +284,8 @@ TEST_CASE("list-catalogs: an unknown tag or revision is a usage error naming the
   auto ls = run_stratum({"ls", d / "empty"});
   CHECK(none.code == ls.code);
   CHECK(none.code != 0);
-  CHECK(none.err == ls.err);
+  // The same message after the command's name ("stratum ls: ...").
+  auto tail = [](const std::string& e) { return e.substr(e.find(": ")); };
+  CHECK(tail(none.err) == tail(ls.err));
   CHECK(has(none.err, "holds no repository"));
 }
