@@ -250,7 +250,7 @@ TEST_CASE("list-catalogs: the catalog tree, entries, sizes and hashes of the cur
   }
 }
 
-TEST_CASE("list-catalogs: an unknown tag or revision is a usage error naming the tags; a store without a repository says so") {
+TEST_CASE("list-catalogs: an unknown tag or revision is a usage error naming the tags, and a store without a repository says so") {
   for (auto c : cases) {
     CAPTURE(c.format);
     temp_dir d;
