@@ -66,6 +66,7 @@ signing_key state_signing_key(const parsed_args& a, const std::string& state);
 
 std::vector<command> publish_commands();
 std::vector<command> read_commands();
+std::vector<command> list_catalogs_commands();
 std::vector<command> resign_commands();
 std::vector<command> tag_commands();
 std::vector<command> rollback_commands();

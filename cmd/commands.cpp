@@ -219,6 +219,7 @@ const std::vector<command>& commands() {
     for (auto& c : rollback_commands()) v.push_back(std::move(c));
     for (auto& c : import_commands()) v.push_back(std::move(c));
     for (auto& c : read_commands()) v.push_back(std::move(c));
+    for (auto& c : list_catalogs_commands()) v.push_back(std::move(c));
     return v;
   }();
   return list;

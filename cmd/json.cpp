@@ -132,6 +132,31 @@ std::string tags_json(const std::string& store, std::uint64_t revision, const st
   return line(o);
 }
 
+std::string catalogs_json_open(const std::string& store, std::uint64_t revision) {
+  // The object's opening, without its closing "]}": the rows follow.
+  json::object o;
+  o["store"] = name(store);
+  o["revision"] = revision;
+  std::string head = json::serialize(o);
+  head.pop_back();
+  return head + ",\"catalogs\":[\n";
+}
+
+std::string catalog_json(const catalog_row& r, const format_reader& fmt, bool first) {
+  json::object o;
+  o["path"] = name("/" + r.path);
+  o["depth"] = r.depth;
+  o["hash"] = fmt.hash_text(r.hash);
+  o["key"] = name(fmt.object_key(r.hash, object_kind::catalog));
+  o["entries"] = r.weight;
+  o["stored_size"] = r.stored_size;
+  o["inflated_size"] = r.inflated_size;
+  o["nested"] = r.nested;
+  return (first ? "" : ",\n") + json::serialize(o);
+}
+
+std::string catalogs_json_close() { return "\n]}\n"; }
+
 namespace {
 json::object gc_object(const std::string& store, bool dry_run, const gc_result& r) {
   json::array kept;

@@ -1,5 +1,6 @@
 // The JSON objects the commands print (`publish --json`, `load --json`,
-// `info --json`, `diff --json`, `tag --json`), one line each on standard output, built and serialised
+// `info --json`, `diff --json`, `tag --json`,
+// `list-catalogs --json`), one line each on standard output, built and serialised
 // with Boost.JSON. Called on the I/O thread once the command's work is done.
 //
 // Names are bytes and JSON strings are Unicode: a string that holds a name
@@ -12,6 +13,7 @@
 
 #include "catalog/publish/publisher.hpp"
 #include "catalog/gc/collector.hpp"
+#include "catalog/read/catalog_walk.hpp"
 #include "catalog/read/differ.hpp"
 
 #include <cstdint>
@@ -41,6 +43,17 @@ std::string diff_json(const std::string& store, const std::string& from, const s
 // or the one `tag -i` names); each root catalog hash as `fmt` writes it.
 std::string tags_json(const std::string& store, std::uint64_t revision, const std::vector<tag>& tags,
                       const format_reader& fmt);
+
+// What `list-catalogs --json` writes: one JSON document, written as the walk
+// goes (a catalog at a time, so memory does not grow with the catalog count):
+//   {"store": S, "revision": N, "catalogs": [
+//   {"path": "/pkg", "depth": 1, "hash": H, "key": K, "entries": E, "stored_size": B,
+//    "inflated_size": B, "nested": N},
+//   ...]}
+// `hash` as `fmt` writes it (hash_text), `key` the object's store key.
+std::string catalogs_json_open(const std::string& store, std::uint64_t revision);
+std::string catalog_json(const catalog_row& r, const format_reader& fmt, bool first);
+std::string catalogs_json_close();
 
 // What `gc --json` reports: the revisions kept and the counts of the
 // collection (would-be counts for a dry run).

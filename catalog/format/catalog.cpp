@@ -56,6 +56,8 @@ catalog_stats& catalog_stats::operator+=(const catalog_stats& o) {
   return *this;
 }
 
+std::size_t catalog_weight(const catalog& c) { return c.entries.size(); }
+
 bool path_before(std::string_view a, std::string_view b) {
   std::size_t n = std::min(a.size(), b.size());
   for (std::size_t i = 0; i < n; ++i) {

@@ -67,6 +67,14 @@ struct catalog {
   catalog_stats stats;
 };
 
+// A catalog's weight: the number of its entries, which is the number of rows
+// it holds in either format (a CernVM-FS catalog table row each): its root
+// directory's entry, the mount point entry of each nested catalog directly
+// below it, and every other entry it holds directly; nothing inside its
+// nested catalogs. `list-catalogs -e` prints it; automatic catalogs split and
+// merge by it, as CVMFS_AUTOCATALOGS_*_WEIGHT count rows.
+std::size_t catalog_weight(const catalog& c);
+
 // Pre-order comparison of paths: a directory before its contents, siblings by
 // name bytes ('/' sorts before every other byte).
 bool path_before(std::string_view a, std::string_view b);

@@ -121,7 +121,7 @@ hash256 repository::root_for(const std::optional<std::string>& tag) const {
 awaitable<bytes> repository::read_object(const hash256& h, object_kind k, std::uint64_t size) { return read(h, k, size); }
 
 awaitable<bytes> repository::read(const hash256& h, object_kind k, std::optional<std::uint64_t> size,
-                                  std::optional<std::uint64_t> limit) {
+                                  std::optional<std::uint64_t> limit, std::uint64_t* stored_size) {
   auto key = fmt_->object_key(h, k);
   const std::uint64_t most = limit ? *limit : limits_.max_catalog_size;
   // Stored bytes beyond what any zlib stream of the content can take are not
@@ -139,26 +139,48 @@ awaitable<bytes> repository::read(const hash256& h, object_kind k, std::optional
                             (size ? "its " + std::to_string(content) + "-byte content"
                                   : "up to " + std::to_string(content) + " bytes (the limit for an object of unknown size)") +
                             "; remove it or restore the object");
+  if (stored_size) *stored_size = stored->size();
   auto result_ = co_await run_on(cpu_, [&] { return fmt_->open_object(*stored, h, k, size, most); });
   co_return result_;
 }
 
-awaitable<std::shared_ptr<const catalog>> repository::load_catalog(const hash256& h) {
-  if (auto it = catalogs_.find(h); it != catalogs_.end()) co_return it->second;
+awaitable<catalog_object> repository::fetch_catalog(const hash256& h) {
   std::optional<std::uint64_t> size;
   if (auto it = catalog_sizes_.find(h); it != catalog_sizes_.end()) size = it->second;
-  auto plain = co_await read(h, object_kind::catalog, size);
+  catalog_object out;
+  auto plain = co_await read(h, object_kind::catalog, size, std::nullopt, &out.stored_size);
+  out.inflated_size = plain.size();
   auto key = fmt_->object_key(h, object_kind::catalog);
-  auto c = std::make_shared<const catalog>(co_await run_on(cpu_, [&] {
+  out.cat = std::make_shared<const catalog>(co_await run_on(cpu_, [&] {
     const std::string what = "catalog " + key;
     auto decoded = fmt_->decode_catalog(plain, what);
     validate_catalog(decoded, what);
     return decoded;
   }));
-  for (const auto& n : c->nested)
+  for (const auto& n : out.cat->nested)
     if (n.size) catalog_sizes_.emplace(n.hash, *n.size);
+  co_return out;
+}
+
+awaitable<std::shared_ptr<const catalog>> repository::load_catalog(const hash256& h) {
+  if (auto it = catalogs_.find(h); it != catalogs_.end()) co_return it->second;
+  auto c = (co_await fetch_catalog(h)).cat;
   if (keep_catalogs_) catalogs_[h] = c;
   co_return c;
+}
+
+awaitable<catalog_object> repository::read_root(const hash256& h) {
+  auto c = co_await fetch_catalog(h);
+  validate_root(*c.cat, "catalog " + fmt_->object_key(h, object_kind::catalog));
+  co_return c;
+}
+
+awaitable<catalog_object> repository::read_nested(const std::string& parent_root, const nested_ref& ref, const entry& mount) {
+  if (ref.path != mount.path || !mount.nested_root)
+    fail(errc::corrupt, "'" + mount.path + "' is not the mount point of a nested catalog in the catalog of '" + parent_root + "'");
+  auto child = co_await fetch_catalog(ref.hash);
+  validate_mount(mount, *child.cat, "catalog " + fmt_->object_key(ref.hash, object_kind::catalog));
+  co_return child;
 }
 
 awaitable<std::shared_ptr<const catalog>> repository::load_root(const hash256& h) {

@@ -27,6 +27,13 @@ struct read_limits {
   std::uint64_t max_catalog_size = std::uint64_t(64) << 20;
 };
 
+// A catalog as it was read, with the sizes of its object.
+struct catalog_object {
+  std::shared_ptr<const catalog> cat;
+  std::uint64_t stored_size = 0;    // bytes of the object in the store (compressed)
+  std::uint64_t inflated_size = 0;  // bytes of its content, which was decoded
+};
+
 struct located {
   std::shared_ptr<const catalog> cat;  // the catalog holding the entry
   const entry* e = nullptr;            // points into *cat
@@ -73,6 +80,14 @@ class repository {
   // nested catalog goes through here.
   awaitable<std::shared_ptr<const catalog>> load_nested(const catalog& parent, const entry& mount);
 
+  // load_root and load_nested (same checks) that always read the object,
+  // never from the cache nor into it, and say its sizes: for a walk that
+  // reports them and holds one catalog at a time (catalog_walk.hpp).
+  // read_nested takes the parent's reference and mount point entry, not the
+  // parent, so the parent can be dropped before its nested catalogs are read.
+  awaitable<catalog_object> read_root(const hash256& h);
+  awaitable<catalog_object> read_nested(const std::string& parent_root, const nested_ref& ref, const entry& mount);
+
   // Drops catalog `h` from the cache (its recorded size is kept), so a walk
   // over a whole tree holds one catalog at a time. A later load reads it again.
   void forget(const hash256& h) { catalogs_.erase(h); }
@@ -106,8 +121,11 @@ class repository {
   repository(backend& store, asio::thread_pool& cpu, std::unique_ptr<format_reader> fmt, read_limits limits)
       : store_(store), cpu_(cpu), fmt_(std::move(fmt)), limits_(limits) {}
   // Without a size: inflated under `limit`, or limits_.max_catalog_size.
+  // `stored_size`, when given, gets the size of the object in the store.
   awaitable<bytes> read(const hash256& h, object_kind k, std::optional<std::uint64_t> size,
-                        std::optional<std::uint64_t> limit = std::nullopt);
+                        std::optional<std::uint64_t> limit = std::nullopt, std::uint64_t* stored_size = nullptr);
+  // Reads, inflates, verifies, decodes and validates catalog `h` (no cache).
+  awaitable<catalog_object> fetch_catalog(const hash256& h);
   // The manifest's verified chain of trust (format_reader::vouch), and the
   // trust decision (trust.hpp).
   awaitable<void> trust(const parsed_manifest& p, byte_view key, trust_options& t);

@@ -12,6 +12,10 @@
 #   cvmfs_tool.py reachable STORE            -> JSON: the store keys of every
 #       object the current revision and the tagged ones reference (catalogs,
 #       contents, chunks) and the manifest's H, X and M: what gc must keep
+#   cvmfs_tool.py catalogs STORE [ROOT]    -> JSON: every catalog of the current
+#       revision (or of root catalog ROOT, hex), depth-first from the root in
+#       nested_catalogs path order: {path, hash, rows (catalog table), stored_size,
+#       inflated_size}; what list-catalogs must show
 #   cvmfs_tool.py schema STORE KEYS FQRN VALUE
 #       sets the root catalog's schema property to VALUE, stores it under its
 #       new name and re-signs the manifest with KEYS/FQRN.key
@@ -144,6 +148,26 @@ def reachable(store):
     print(json.dumps(sorted(keys)))
 
 
+def catalogs(store, root=None):
+    tmp = tempfile.mkdtemp()
+    if root is None:
+        root = fields_of(split_letter(open(os.path.join(store, '.cvmfspublished'), 'rb').read())[0])['C']
+    out = []
+
+    def visit(path, name):
+        stored = open(object_path(store, name, 'C'), 'rb').read()
+        content = zlib.decompress(stored)
+        con = open_db(content, tmp)
+        rows = con.execute('select count(*) from catalog').fetchone()[0]
+        out.append({'path': path, 'hash': name, 'rows': rows, 'stored_size': len(stored), 'inflated_size': len(content)})
+        # Path order byte by byte, as stratum's pre-order sorts siblings.
+        for p, h in sorted(con.execute('select path, sha1 from nested_catalogs'), key=lambda r: r[0].encode()):
+            visit(p, h)
+
+    visit('/', root)
+    print(json.dumps(out))
+
+
 def whitelist(store, keys, fqrn, created, expires, fp=None):
     if fp is None:
         fp = fingerprint(open(os.path.join(keys, fqrn + '.crt'), 'rb').read())
@@ -186,6 +210,8 @@ if __name__ == '__main__':
         inspect(sys.argv[2])
     elif cmd == 'reachable':
         reachable(sys.argv[2])
+    elif cmd == 'catalogs':
+        catalogs(*sys.argv[2:])
     elif cmd == 'whitelist':
         whitelist(*sys.argv[2:])
     elif cmd == 'schema':

@@ -223,19 +223,26 @@ std::chrono::seconds command_timeout() {
   return std::chrono::seconds(s ? std::max(1, std::atoi(s)) : 30);
 }
 
-expectation genuine() { return {code(0), code(0), code(0), code(0), code(0), code(0)}; }
-expectation untrusted() { return {code(3), code(3), code(3), code(3), code(3), code(3)}; }
-expectation root_damaged() { return {code(3), code(3), code(3), code(1), code(1), code(3)}; }
+namespace {
+expectation with_list_catalogs(expectation x, unsigned list_catalogs) {
+  x.list_catalogs = list_catalogs;
+  return x;
+}
+}  // namespace
+
+expectation genuine() { return with_list_catalogs({code(0), code(0), code(0), code(0), code(0), code(0)}, code(0)); }
+expectation untrusted() { return with_list_catalogs({code(3), code(3), code(3), code(3), code(3), code(3)}, code(3)); }
+expectation root_damaged() { return with_list_catalogs({code(3), code(3), code(3), code(1), code(1), code(3)}, code(3)); }
 expectation history_damaged() {
   expectation x{code(3), code(0), code(0), code(1), code(1), code(3)};
   x.ls_tag = "trunk-previous";
-  return x;
+  return with_list_catalogs(x, code(0));
 }
 expectation nested_damaged(const std::string& mount, const std::string& file) {
-  return {code(3), code(3), code(1), code(1), code(1), code(0), mount, file};
+  return with_list_catalogs({code(3), code(3), code(1), code(1), code(1), code(0), mount, file}, code(3));
 }
-expectation file_damaged() { return {code(0), code(3), code(1), code(0), code(1), code(0)}; }
-expectation file_not_regular() { return {code(0), code(3), code(1), code(1), code(1), code(0)}; }
+expectation file_damaged() { return with_list_catalogs({code(0), code(3), code(1), code(0), code(1), code(0)}, code(0)); }
+expectation file_not_regular() { return with_list_catalogs({code(0), code(3), code(1), code(1), code(1), code(0)}, code(0)); }
 
 std::vector<std::string> reader_env(const crafted_store& s) {
   return {"XDG_CONFIG_HOME=" + s.xdg, "HOME=" + s.home};
@@ -258,6 +265,7 @@ std::vector<std::pair<std::string, std::vector<std::string>>> read_commands(cons
       {"check", {"check", s.store}},
       {"check -i", {"check", "-i", s.store}},
       {"info", {"info", s.store}},
+      {"list-catalogs", {"list-catalogs", "-e", "-s", "-x", s.store}},
   };
   if (!x.ls_path.empty()) out[0].second.push_back(x.ls_path);
   if (!x.ls_tag.empty()) out[0].second.insert(out[0].second.end(), {"--tag", x.ls_tag});
@@ -272,7 +280,7 @@ void run_commands(const crafted_store& s, const run_spec& spec) {
     unsigned allowed;
   };
   const std::string dest = s.dir / "dest";
-  const unsigned allowed[] = {x.ls, x.cat, x.restore, x.check, x.check_i, x.info};
+  const unsigned allowed[] = {x.ls, x.cat, x.restore, x.check, x.check_i, x.info, x.list_catalogs};
   std::vector<one> commands;
   for (auto& [name, args] : read_commands(s, x, dest)) commands.push_back({name, args, allowed[commands.size()]});
   long peak_kib = 0;

@@ -47,6 +47,9 @@ struct expectation {
   std::string ls_path = "";               // ls STORE PATH
   std::string cat_path = "hello.txt";     // cat STORE PATH
   std::string ls_tag = "";                // ls ... --tag NAME
+  // list-catalogs -e -s -x: reads every catalog of the current revision
+  // (not the history, nor any file). Set by every builder below.
+  unsigned list_catalogs = 0;
 };
 
 // Nothing is wrong: every command succeeds (a control for a crafting step).

@@ -22,9 +22,12 @@ catalog_stats schema::native_stats(const catalog_counters& c) {
   auto sum = [&](std::int64_t counters::*f) { return static_cast<std::uint64_t>(c.self.*f + c.subtree.*f); };
   catalog_stats s;
   s.regular = sum(&counters::regular);
-  // Each mount point (one per self_nested) is its nested catalog's root,
-  // counted again in subtree_dir.
-  s.directories = sum(&counters::dir) - static_cast<std::uint64_t>(c.self.nested);
+  // Each mount point is also its nested catalog's root, so counted twice:
+  // those of this catalog (self.nested) and those deeper down, whose pairs
+  // are in subtree (subtree.nested). Subtracting self.nested alone counted
+  // a directory too many per catalog nested two or more levels below, and
+  // the publish of such a tree failed (found by list-catalogs' e2e test).
+  s.directories = sum(&counters::dir) - sum(&counters::nested);
   s.symlinks = sum(&counters::symlink);
   s.specials = sum(&counters::special);
   s.bytes = sum(&counters::file_size);

@@ -330,3 +330,17 @@ TEST_CASE("cvmfs catalog: what the format cannot express is a usage error naming
   no_summary.nested.clear();
   test::expect_failure([&] { encode_catalog(root, no_summary); }, errc::usage, "catalog at ''", "nested summaries");
 }
+
+TEST_CASE("native_stats: every mount point below a catalog is counted once, however deep the nesting") {
+  // "" mounts pkg, which mounts pkg/deep: the root's rows are "" and the
+  // mount point pkg; pkg's are pkg and the mount point pkg/deep; deep's is
+  // pkg/deep. Three directories, each mount point also its catalog's root.
+  catalog_counters c;
+  c.self.dir = 2;
+  c.self.nested = 1;
+  c.subtree.dir = 3;     // pkg's total: pkg, pkg/deep (mount) + pkg/deep (root)
+  c.subtree.nested = 1;  // pkg's own nested catalog
+  const auto s = schema::native_stats(c);
+  CHECK(s.directories == 3);
+  CHECK(s.nested == 2);
+}
