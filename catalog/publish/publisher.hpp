@@ -17,6 +17,7 @@
 #pragma once
 
 #include "catalog/format/format.hpp"
+#include "catalog/publish/owner_map.hpp"
 #include "io/chunker.hpp"
 #include "io/compress.hpp"
 #include "io/reader.hpp"
@@ -47,6 +48,9 @@ struct publish_options {
   // `expires`, docs/SECURITY.md); 0: it never expires.
   std::int64_t expiry_seconds = 0;
   std::function<void(const std::string&)> log;  // one-off notices
+  // The uid/gid maps catalog-chown left in STATE, applied to every entry
+  // published (the journal keeps the source's ids); empty: none.
+  owner_map owners;
 };
 
 struct problem {

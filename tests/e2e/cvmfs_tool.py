@@ -12,6 +12,9 @@
 #   cvmfs_tool.py reachable STORE            -> JSON: the store keys of every
 #       object the current revision and the tagged ones reference (catalogs,
 #       contents, chunks) and the manifest's H, X and M: what gc must keep
+#   cvmfs_tool.py owners STORE               -> JSON: {"rows": [[catalog path,
+#       name, uid, gid], ...] for every row of every catalog of the current
+#       revision, "catalogs": {catalog path: its hash}}
 #   cvmfs_tool.py schema STORE KEYS FQRN VALUE
 #       sets the root catalog's schema property to VALUE, stores it under its
 #       new name and re-signs the manifest with KEYS/FQRN.key
@@ -144,6 +147,20 @@ def reachable(store):
     print(json.dumps(sorted(keys)))
 
 
+def owners(store):
+    tmp = tempfile.mkdtemp()
+    m = fields_of(split_letter(open(os.path.join(store, '.cvmfspublished'), 'rb').read())[0])
+    rows, catalogs = [], {}
+    todo = [('', m['C'])]
+    while todo:
+        path, name = todo.pop()
+        catalogs[path] = name
+        con = open_db(object_content(store, name, 'C'), tmp)
+        todo += [(p, h) for p, h in con.execute('select path, sha1 from nested_catalogs')]
+        rows += [[path, n, u, g] for n, u, g in con.execute('select name, uid, gid from catalog')]
+    print(json.dumps({'rows': rows, 'catalogs': catalogs}))
+
+
 def whitelist(store, keys, fqrn, created, expires, fp=None):
     if fp is None:
         fp = fingerprint(open(os.path.join(keys, fqrn + '.crt'), 'rb').read())
@@ -186,6 +203,8 @@ if __name__ == '__main__':
         inspect(sys.argv[2])
     elif cmd == 'reachable':
         reachable(sys.argv[2])
+    elif cmd == 'owners':
+        owners(sys.argv[2])
     elif cmd == 'whitelist':
         whitelist(*sys.argv[2:])
     elif cmd == 'schema':
