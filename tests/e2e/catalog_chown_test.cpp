@@ -252,11 +252,20 @@ void maps_every_entry(bool cvmfs) {
   struct stat s;
   REQUIRE(::lstat((r.src + "/pkg/new").c_str(), &s) == 0);
   paths.push_back({"pkg/new", {s.st_uid, s.st_gid}});
+  const std::string cats_chown = cvmfs ? json_field(r.cvmfs_owners(), "catalogs") : "";
   auto next = r.publish();
   REQUIRE_MESSAGE(next.code == 0, next.err);
   CHECK(json_field(next.out, "revision") == "3");
   expect_owners(d, r, paths, uid_rules, gid_rules);
-  if (cvmfs) expect_cvmfs_rows(r, paths, uid_rules, gid_rules);
+  if (cvmfs) {
+    expect_cvmfs_rows(r, paths, uid_rules, gid_rules);
+    // pkg/ changed: its new catalog replaces the one catalog-chown wrote
+    // (the journal's record was pointed at it), as CernVM-FS's
+    // previous_revision says.
+    const std::string view = r.cvmfs_owners();
+    CHECK(json_field(json_field(view, "previous"), "/pkg") == json_field(cats_chown, "/pkg"));
+    CHECK(json_field(json_field(view, "previous"), "") == json_field(cats_chown, ""));
+  }
   chk = r.read({"check", "-i", r.store});
   CHECK_MESSAGE(chk.code == 0, chk.err);
 
