@@ -387,6 +387,38 @@ void killed(bool cvmfs, const char* point) {
   expect_owners(d, r, paths, all9, identity);
 }
 
+// The catalogs come from the store, not the journal: after a rollback, and
+// from a STATE made by import.
+void after_rollback_and_import(bool cvmfs) {
+  temp_dir d;
+  std::vector<owned_path> paths;
+  const repo r = make_repo(d, cvmfs, paths);
+  write_file(r.src + "/top.txt", "second");
+  REQUIRE(r.publish().code == 0);
+  auto rb = run_stratum({"rollback", r.st, r.store, "-t", "trunk-previous"});
+  REQUIRE_MESSAGE(rb.code == 0, rb.err);
+  write_file(d / "uid.map", "* 11\n");
+  auto c = r.chown({"-u", d / "uid.map", "--json"});
+  REQUIRE_MESSAGE(c.code == 0, c.err);
+  CHECK(json_field(c.out, "revision") == "4");
+  const rules all11{{}, 11};
+  expect_owners(d, r, paths, all11, identity);
+  CHECK(r.read({"cat", r.store, "top.txt"}).out == "top");  // the rolled-back tree
+  // A STATE made by import maps the same catalogs.
+  repo imported = r;
+  imported.st = d / "st2";
+  auto im = run_stratum({"import", imported.st, r.store, "--keys", r.st + "/keys"});
+  REQUIRE_MESSAGE(im.code == 0, im.err);
+  write_file(d / "gid.map", "* 12\n");
+  c = imported.chown({"-g", d / "gid.map", "--json"});
+  REQUIRE_MESSAGE(c.code == 0, c.err);
+  CHECK(json_field(c.out, "revision") == "5");
+  expect_owners(d, r, paths, all11, rules{{}, 12});
+  if (cvmfs) expect_cvmfs_rows(r, paths, all11, rules{{}, 12});
+  auto chk = r.read({"check", "-i", r.store});
+  CHECK_MESSAGE(chk.code == 0, chk.err);
+}
+
 }  // namespace
 
 TEST_CASE("catalog-chown: maps every entry, data untouched, next publish, --reset (stratum's format)") { maps_every_entry(false); }
@@ -403,3 +435,5 @@ TEST_CASE("catalog-chown: killed before or after its manifest (CernVM-FS format)
   SUBCASE("before") { killed(true, "chown-before-manifest"); }
   SUBCASE("after, then publish") { killed(true, "chown-after-manifest"); }
 }
+TEST_CASE("catalog-chown: after a rollback, and from an imported STATE (stratum's format)") { after_rollback_and_import(false); }
+TEST_CASE("catalog-chown: after a rollback, and from an imported STATE (CernVM-FS format)") { after_rollback_and_import(true); }
