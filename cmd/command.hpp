@@ -70,6 +70,7 @@ std::vector<command> list_catalogs_commands();
 std::vector<command> resign_commands();
 std::vector<command> tag_commands();
 std::vector<command> rollback_commands();
+std::vector<command> catalog_chown_commands();
 std::vector<command> import_commands();
 std::vector<command> gc_commands();
 // gc with the options of the command line (--keep-since, --dry-run,

@@ -217,6 +217,7 @@ const std::vector<command>& commands() {
     for (auto& c : tag_commands()) v.push_back(std::move(c));
     for (auto& c : gc_commands()) v.push_back(std::move(c));
     for (auto& c : rollback_commands()) v.push_back(std::move(c));
+    for (auto& c : catalog_chown_commands()) v.push_back(std::move(c));
     for (auto& c : import_commands()) v.push_back(std::move(c));
     for (auto& c : read_commands()) v.push_back(std::move(c));
     for (auto& c : list_catalogs_commands()) v.push_back(std::move(c));

@@ -196,4 +196,19 @@ std::string with_gc_json(const std::string& publish_line, const std::string& sto
   return line(o);
 }
 
+std::string chown_json(const chown_report& r) {
+  json::object o;
+  o["store"] = name(r.store);
+  o["published"] = r.published;
+  o["from_revision"] = r.from;
+  o["revision"] = r.revision;
+  o["catalogs_rewritten"] = r.catalogs_rewritten;
+  o["catalogs_kept"] = r.catalogs_kept;
+  o["entries"] = r.entries;
+  o["entries_mapped"] = r.entries_mapped;
+  o["files_read"] = 0;
+  o["objects_sent"] = r.objects_sent;
+  return line(o);
+}
+
 }  // namespace stratum::cmd

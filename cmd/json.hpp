@@ -61,4 +61,14 @@ std::string gc_json(const std::string& store, bool dry_run, const gc_result& r);
 // `publish --gc --json`: the publish's line with the collection's object as "gc".
 std::string with_gc_json(const std::string& publish_line, const std::string& store, const gc_result& r);
 
+// What `catalog-chown --json` reports: whether a revision was made, from
+// and to which revision, and the counts (files read: always 0).
+struct chown_report {
+  std::string store;
+  bool published = false;
+  std::uint64_t from = 0, revision = 0;
+  std::uint64_t catalogs_rewritten = 0, catalogs_kept = 0, entries = 0, entries_mapped = 0, objects_sent = 0;
+};
+std::string chown_json(const chown_report& r);
+
 }  // namespace stratum::cmd

@@ -107,6 +107,9 @@ awaitable<int> publish_to(parsed_args& a, const std::string& spec, const std::st
   const bool quiet = a.has("quiet") || a.has("json");
   // One-off notices go to stderr even with --json (stdout stays one JSON object).
   o.log = [quiet = a.has("quiet")](const std::string& m) { if (!quiet) std::fprintf(stderr, "stratum: %s\n", m.c_str()); };
+  // catalog-chown's maps: the owners it set stay (docs/DESIGN.md, "catalog-chown").
+  o.owners = remembered_owners(state);
+  if (!o.owners.empty()) o.log("owners mapped with the maps of catalog-chown in STATE (catalog-chown --reset forgets them)");
 
   // The publish runs in this block, so the journal (and STATE's lock) is
   // closed when the after-hook runs: the hook may run stratum on STATE

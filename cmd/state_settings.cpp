@@ -5,7 +5,9 @@
 #include "cmd/cmd.hpp"
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <map>
 #include <unistd.h>
 
@@ -53,6 +55,44 @@ std::int64_t expiry_seconds(const parsed_args& a, const std::string& state, unsi
     days = std::strtoul(v->c_str(), nullptr, 10);
   }
   return static_cast<std::int64_t>(days) * 86400;
+}
+
+namespace {
+
+id_map read_map(const std::string& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return {};
+  std::ostringstream text;
+  text << in.rdbuf();
+  return id_map::parse(text.str(), file);
+}
+
+void write_map(const std::string& file, const id_map& m) {
+  if (m.empty()) {
+    std::error_code ec;
+    std::filesystem::remove(file, ec);
+    if (ec) fail(errc::permanent, "cannot remove " + file + ": " + ec.message());
+    return;
+  }
+  const std::string tmp = file + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc | std::ios::binary);
+    out << m.serialise();
+    out.flush();
+    if (!out) fail(errc::permanent, "cannot write " + tmp);
+  }
+  if (std::rename(tmp.c_str(), file.c_str()) != 0) fail(errc::permanent, "cannot replace " + file);
+}
+
+}  // namespace
+
+owner_map remembered_owners(const std::string& state) {
+  return {read_map(state + "/uid-map"), read_map(state + "/gid-map")};
+}
+
+void remember_owners(const std::string& state, const owner_map& m) {
+  write_map(state + "/uid-map", m.uids);
+  write_map(state + "/gid-map", m.gids);
 }
 
 }  // namespace stratum::cmd

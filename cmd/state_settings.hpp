@@ -4,6 +4,8 @@
 // crash leaves the old file or the new one. Thread: the main thread.
 #pragma once
 
+#include "catalog/publish/owner_map.hpp"
+
 #include <map>
 #include <optional>
 #include <string>
@@ -20,5 +22,13 @@ void write_setting(const std::string& state, const std::string& name, const std:
 // recorded in STATE), else what STATE recorded, else `fallback_days`.
 struct parsed_args;
 std::int64_t expiry_seconds(const parsed_args& a, const std::string& state, unsigned long fallback_days);
+
+// The uid and gid maps catalog-chown left in STATE (STATE/uid-map,
+// STATE/gid-map, map-file text; missing: no map), which every publish of
+// this STATE applies. Throws errc::usage naming the file when one does not parse.
+owner_map remembered_owners(const std::string& state);
+// Saves `m` (an empty map removes its file); each file replaced by rename.
+// Throws errc::permanent naming the file when it cannot be written.
+void remember_owners(const std::string& state, const owner_map& m);
 
 }  // namespace stratum::cmd

@@ -172,6 +172,7 @@ void catalog_builder::collect(const std::string& top, catalog& c, const std::vec
   const std::uint64_t this_run = run_.fixed().run;
   auto top_rec = record_of(j, top);
   c.entries.push_back(to_entry(top_rec, top));
+  own(c.entries.back());
   inodes.emplace_back(top_rec.st.dev, top_rec.st.ino);
   if (top_rec.listed_run != this_run) return;
   const std::string end = pj::children_end(top);
@@ -190,6 +191,7 @@ void catalog_builder::collect(const std::string& top, catalog& c, const std::vec
         fail(errc::permanent, "journal in STATE '" + j.where() + "': '" + path + "' was never read; publish again");
     }
     c.entries.push_back(to_entry(r, path));
+    own(c.entries.back());
     inodes.emplace_back(r.st.dev, r.st.ino);
     if (S_ISDIR(r.st.mode)) {
       bool unlisted = r.listed_run != this_run;

@@ -11,6 +11,7 @@
 
 #include "catalog/format/format.hpp"
 #include "catalog/publish/object_sink.hpp"
+#include "catalog/publish/owner_map.hpp"
 
 namespace stratum {
 
@@ -35,7 +36,17 @@ class catalog_builder {
   // nested ones first; returns its name and totals.
   awaitable<built_catalog> build(std::string top);
 
+  // The uid and gid rules (catalog-chown's, remembered in STATE) applied to
+  // every entry made from a journal record; the records keep the source's.
+  // `o` outlives the builder.
+  void apply_owners(const owner_map& o) { owners_ = &o; }
+
  private:
+  void own(entry& e) const {
+    if (!owners_) return;
+    e.uid = owners_->map_uid(e.uid);
+    e.gid = owners_->map_gid(e.gid);
+  }
   std::vector<std::string> nested_below(const std::string& top) const;
   void collect(const std::string& top, catalog& c, const std::vector<std::string>& nested,
                std::vector<std::pair<std::uint64_t, std::uint64_t>>& inodes) const;
@@ -49,6 +60,7 @@ class catalog_builder {
   publish_stats& stats_;  // I/O thread only
   catalog_context base_;
   std::optional<hash256> previous_root_;
+  const owner_map* owners_ = nullptr;
 };
 
 // Entries of one catalog that are the same inode share a group number,

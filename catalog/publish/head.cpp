@@ -69,7 +69,7 @@ awaitable<stored_history> put_history(backend& store, const format_writer& fmt, 
   co_return e.named;
 }
 
-awaitable<void> write_head(backend& store, const format_writer& fmt, const signing_key& key, const manifest& m,
+awaitable<std::size_t> write_head(backend& store, const format_writer& fmt, const signing_key& key, const manifest& m,
                            std::int64_t now, const std::vector<std::optional<bytes>>* kept, const char* before,
                            const char* after) {
   std::vector<std::optional<bytes>> read;
@@ -85,6 +85,30 @@ awaitable<void> write_head(backend& store, const format_writer& fmt, const signi
   co_await store.put(fmt.manifest_key(), std::make_shared<const bytes>(fmt.encode_manifest(m, key, side)));
   if (after) crash_point(after);
   co_await store.sync();
+  co_return side.size();
+}
+
+history next_history(const repository* previous, const hash256& root, std::uint64_t root_size, std::int64_t now,
+                     const std::optional<std::string>& tag, const std::string& tag_message) {
+  history h;
+  std::uint64_t revision = 1;
+  if (previous) {
+    h = previous->history();
+    revision = previous->head().revision + 1;
+    if (auto* t = h.find("trunk")) {
+      struct tag prev = *t;
+      prev.name = "trunk-previous";
+      prev.description = "previous revision";
+      // A version-1 history has no sizes; the manifest may have it.
+      const auto& head = previous->head();
+      if (prev.root_size == 0 && prev.root == head.root && head.root_size) prev.root_size = *head.root_size;
+      h.set(prev);
+    }
+  }
+  h.revisions.push_back({revision, root, now, root_size});
+  h.set({"trunk", root, revision, now, "current revision", root_size});
+  if (tag) h.set({*tag, root, revision, now, tag_message, root_size});
+  return h;
 }
 
 }  // namespace stratum

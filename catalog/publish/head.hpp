@@ -52,10 +52,19 @@ awaitable<stored_history> put_history(backend& store, const format_writer& fmt, 
 // it durable too. `kept`: what the store has of fmt.kept_files(), in that
 // order (read from the store when null). `before`/`after`: crash points
 // (async/crash_point.hpp) just before and after the manifest, or null.
+// Returns how many side files it wrote (for the commands' counts of objects sent).
 // (Plain arguments: g++ 12 frees an aggregate holding a container twice
 // when it is passed by value into a coroutine, docs/DESIGN.md.)
-awaitable<void> write_head(backend& store, const format_writer& fmt, const signing_key& key, const manifest& m,
+awaitable<std::size_t> write_head(backend& store, const format_writer& fmt, const signing_key& key, const manifest& m,
                            std::int64_t now, const std::vector<std::optional<bytes>>* kept, const char* before,
                            const char* after);
+
+// The history of the revision after `previous`'s current one (the first
+// revision without one), whose root catalog is `root` of content size
+// `root_size`: the previous history with trunk moved to it, the old trunk
+// kept as trunk-previous, and `tag` (with `tag_message`) if given. For
+// publish and catalog-chown, which both make a new revision of a new tree.
+history next_history(const repository* previous, const hash256& root, std::uint64_t root_size, std::int64_t now,
+                     const std::optional<std::string>& tag = std::nullopt, const std::string& tag_message = {});
 
 }  // namespace stratum

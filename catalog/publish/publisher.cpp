@@ -161,7 +161,11 @@ struct publisher::impl {
     }
     const bool want_tag = opt.tag.has_value();
     const bool layout_changed = run.meta_or("layout", "") != opt.layout_id;
-    if (previous && !run.dirty() && !want_tag && !layout_changed) {
+    // Maps set or forgotten since the current revision was made (catalog-chown,
+    // --reset) change its entries even when the source did not change.
+    const std::string owners = opt.owners.text();
+    const bool owners_moved = run.meta_or("owners", owner_map{}.text().c_str()) != owners;
+    if (previous && !run.dirty() && !want_tag && !layout_changed && !owners_moved) {
       // Nothing changed since the last revision: publish nothing.
       run.finish(manifest_id(previous->head()));
       auto root = co_await previous->load_catalog(previous->head().root);
@@ -180,9 +184,11 @@ struct publisher::impl {
     if (previous) previous_root = previous->head().root;
     catalog_builder catalogs(run, *sink, *fmt, cpu, st, catalog_context{.revision = next_revision, .timestamp = now},
                              previous_root);
+    catalogs.apply_owners(opt.owners);
     auto top = co_await catalogs.build("");
     if (previous && top.h == previous->head().root && !want_tag) {
       j.put(pj::meta_key("layout"), opt.layout_id);
+      j.put(pj::meta_key("owners"), owners);
       run.finish(manifest_id(previous->head()));
       auto r = finished(previous->head(), true, top.stats);
       r.layout = layout;
@@ -191,7 +197,7 @@ struct publisher::impl {
 
     // 5. The history.
     st.phase = "writing history";
-    history h = next_history(previous.get(), top, now);
+    history h = next_history(previous.get(), top.h, top.size, now, opt.tag, opt.tag_message);
     const std::uint64_t revision = h.revisions.back().revision;
     std::uint64_t history_size = 0;
     auto hp = co_await run_on(cpu, [&] {
@@ -213,9 +219,11 @@ struct publisher::impl {
     // The intent tells a resumed run that a manifest it finds is its own.
     run.set_intent(manifest_id(m));
     co_await write_head(store, *fmt, key, m, now, nullptr, "before-manifest", "after-manifest");
-    // What the layout was planned from, for the next run's "nothing
-    // changed" (a kill before this line costs that run a catalog rebuild).
+    // What the layout and the owners were made from, for the next run's
+    // "nothing changed" (a kill before these lines costs that run a
+    // catalog rebuild).
     j.put(pj::meta_key("layout"), opt.layout_id);
+    j.put(pj::meta_key("owners"), owners);
     run.finish(manifest_id(m));
     auto r = finished(m, false, top.stats);
     r.layout = layout;
@@ -239,31 +247,6 @@ struct publisher::impl {
     scan.start();
     co_await files.run(walked);
     if (auto e = scan.error()) std::rethrow_exception(e);
-  }
-
-  // The history of the new revision: the previous one's, with trunk moved to
-  // `top`, the old trunk kept as trunk-previous, and the --tag if given; each
-  // with its root catalog's size, for readers.
-  history next_history(const repository* previous, const built_catalog& top, std::int64_t now) const {
-    history h;
-    std::uint64_t revision = 1;
-    if (previous) {
-      h = previous->history();
-      revision = previous->head().revision + 1;
-      if (auto* t = h.find("trunk")) {
-        tag prev = *t;
-        prev.name = "trunk-previous";
-        prev.description = "previous revision";
-        // A version-1 history has no sizes; the manifest may have it.
-        const auto& head = previous->head();
-        if (prev.root_size == 0 && prev.root == head.root && head.root_size) prev.root_size = *head.root_size;
-        h.set(prev);
-      }
-    }
-    h.revisions.push_back({revision, top.h, now, top.size});
-    h.set({"trunk", top.h, revision, now, "current revision", top.size});
-    if (opt.tag) h.set({*opt.tag, top.h, revision, now, opt.tag_message, top.size});
-    return h;
   }
 };
 

@@ -18,6 +18,7 @@
 
 #include "catalog/format/format.hpp"
 #include "catalog/publish/catalog_layout.hpp"
+#include "catalog/publish/owner_map.hpp"
 #include "io/chunker.hpp"
 #include "io/compress.hpp"
 #include "io/reader.hpp"
@@ -54,6 +55,9 @@ struct publish_options {
   // "" for markers only: a change publishes a new revision even when no
   // file changed.
   std::string layout_id;
+  // The uid/gid maps catalog-chown left in STATE, applied to every entry
+  // published (the journal keeps the source's ids); empty: none.
+  owner_map owners;
 };
 
 struct problem {

@@ -4,7 +4,7 @@
 //
 // Keys begin with one letter saying what they hold:
 //   m<name>          run metadata: source, store, key, run, state, phase, base,
-//                    published, intent, dirty, verify
+//                    published, intent, dirty, verify, owners
 //   e<path key>      one entry of the source tree (entry_record)
 //   c<path key>      a catalog built by the current run (catalog_record)
 //   l<path key>      a directory that roots a nested catalog (layout_record)

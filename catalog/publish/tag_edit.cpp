@@ -107,6 +107,11 @@ bool adopt_tag_edit(journal& j, const std::string& current) {
   return true;
 }
 
+void note_head_intent(journal& j, const std::string& id) {
+  j.put(pj::meta_key(journal_intent), id);
+  j.sync();
+}
+
 awaitable<manifest> edit_tags(backend& store, journal& j, const format_writer& fmt, const signing_key& key,
                               asio::thread_pool& cpu, const tag_request& r, tag_edit_options o) {
   // 1. The STATE fits: no publish half done, this store, its last revision.
@@ -126,10 +131,7 @@ awaitable<manifest> edit_tags(backend& store, journal& j, const format_writer& f
   m.expires = o.expiry_seconds > 0 ? now + o.expiry_seconds : 0;
   // The intent lets the next run of tag or publish recognise this manifest
   // as ours if the edit is killed once it is written.
-  if (ours) {
-    j.put(pj::meta_key(journal_intent), manifest_id(m));
-    j.sync();
-  }
+  if (ours) note_head_intent(j, manifest_id(m));
   co_await write_head(store, fmt, key, m, now, nullptr, "tag-before-manifest", "tag-after-manifest");
   if (ours) adopt_tag_edit(j, manifest_id(m));
   co_return m;

@@ -50,6 +50,11 @@ std::string tag_names(const history& h);
 // manifest_id), the edit got as far as its manifest: records it as
 // published. Returns whether it did. Any thread that owns the journal.
 bool adopt_tag_edit(journal& j, const std::string& current);
+// Records (synced) that manifest `id` is about to be written by a command
+// whose only bookkeeping after it is "published" (a tag edit, catalog-chown),
+// so that adopt_tag_edit — which publish, tag, rollback and catalog-chown run
+// first — recognises it if the command is killed once it is written.
+void note_head_intent(journal& j, const std::string& id);
 
 struct tag_edit_options {
   // Readers refuse the new manifest this long after it is signed (0: never),

@@ -16,6 +16,10 @@
 #       revision (or of root catalog ROOT, hex), depth-first from the root in
 #       nested_catalogs path order: {path, hash, rows (catalog table), stored_size,
 #       inflated_size}; what list-catalogs must show
+#   cvmfs_tool.py owners STORE               -> JSON: {"rows": [[catalog path,
+#       name, uid, gid], ...] for every row of every catalog of the current
+#       revision, "catalogs": {catalog path: its hash}, "previous": {catalog
+#       path: its previous_revision property}}
 #   cvmfs_tool.py schema STORE KEYS FQRN VALUE
 #       sets the root catalog's schema property to VALUE, stores it under its
 #       new name and re-signs the manifest with KEYS/FQRN.key
@@ -167,6 +171,20 @@ def catalogs(store, root=None):
     visit('/', root)
     print(json.dumps(out))
 
+def owners(store):
+    tmp = tempfile.mkdtemp()
+    m = fields_of(split_letter(open(os.path.join(store, '.cvmfspublished'), 'rb').read())[0])
+    rows, catalogs, previous = [], {}, {}
+    todo = [('', m['C'])]
+    while todo:
+        path, name = todo.pop()
+        catalogs[path] = name
+        con = open_db(object_content(store, name, 'C'), tmp)
+        previous[path] = str(dict(con.execute('select key, value from properties')).get('previous_revision'))
+        todo += [(p, h) for p, h in con.execute('select path, sha1 from nested_catalogs')]
+        rows += [[path, n, u, g] for n, u, g in con.execute('select name, uid, gid from catalog')]
+    print(json.dumps({'rows': rows, 'catalogs': catalogs, 'previous': previous}))
+
 
 def whitelist(store, keys, fqrn, created, expires, fp=None):
     if fp is None:
@@ -212,6 +230,8 @@ if __name__ == '__main__':
         reachable(sys.argv[2])
     elif cmd == 'catalogs':
         catalogs(*sys.argv[2:])
+    elif cmd == 'owners':
+        owners(sys.argv[2])
     elif cmd == 'whitelist':
         whitelist(*sys.argv[2:])
     elif cmd == 'schema':
