@@ -44,6 +44,7 @@ struct repo {
       auto at = line.find("{\"path\":");
       if (at == std::string::npos) continue;
       line = line.substr(at);
+      while (!line.empty() && line.back() != '}') line.pop_back();  // the array's ',' or ']}'
       std::string path = json_field(line, "path");
       out[path == "/" ? "" : path.substr(1)] = std::stoull(json_field(line, "entries"));
     }
@@ -88,6 +89,7 @@ std::set<std::string> selected(const std::string& root, const std::vector<std::s
 
 void software_tree(const repo& r) {
   std::vector<fixture> t;
+  for (auto d : {"sw", "sw/atlas", "sw/atlas/23.1", "sw/cms", "data", "data/run-03", "doc"}) t.push_back({'d', d});
   for (auto d : {"sw/atlas/22.0", "sw/atlas/23.1/bin", "sw/atlas/repo.git", "sw/cms/1", "sw/cms/1/sub", "sw/lone",
                  "data/run-01", "data/run-2", "data/run-03/x", "data/runs-04", "doc/guide", "misc"}) {
     t.push_back({'d', d});
