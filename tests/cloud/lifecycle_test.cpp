@@ -80,22 +80,16 @@ TEST_CASE("tag and diff on s3rver over HTTPS, both formats") {
   temp_dir d;
   tls_files tls = make_certificate(d / "tls");
   s3rver server(d / "s3", "bucket", tls);
-  run_options keys;
-  keys.env = {"AWS_ACCESS_KEY_ID=S3RVER", "AWS_SECRET_ACCESS_KEY=S3RVER"};
-  const std::vector<std::string> opts = {"--endpoint", server.endpoint(), "--ca-file", tls.cert};
-  tag_and_diff(d, {"s3://bucket/native", opts, keys}, false);
-  tag_and_diff(d, {"s3://bucket/cvmfs", opts, keys}, true);
+  tag_and_diff(d, s3_store(server, tls, "s3://bucket/native"), false);
+  tag_and_diff(d, s3_store(server, tls, "s3://bucket/cvmfs"), true);
 }
 
 TEST_CASE("tag and diff on Azurite over HTTPS, both formats") {
   temp_dir d;
   tls_files tls = make_certificate(d / "tls");
   azurite server(d / "az", "repo", tls);
-  run_options key;
-  key.env = {std::string("AZURE_STORAGE_KEY=") + azurite::key, "AZURE_STORAGE_SAS_TOKEN="};
-  const std::vector<std::string> opts = {"--endpoint", server.endpoint(), "--ca-file", tls.cert};
-  tag_and_diff(d, {"az://devstoreaccount1/repo/native", opts, key}, false);
-  tag_and_diff(d, {"az://devstoreaccount1/repo/cvmfs", opts, key}, true);
+  tag_and_diff(d, azure_store(server, tls, "az://devstoreaccount1/repo/native"), false);
+  tag_and_diff(d, azure_store(server, tls, "az://devstoreaccount1/repo/cvmfs"), true);
 }
 
 TEST_CASE("tag -a under per-request faults: retried, or stopped with the repository intact and finished by a re-run") {

@@ -106,4 +106,15 @@ struct cloud_store {
   }
 };
 
+// A store on s3rver (`s3://BUCKET/PREFIX`) or Azurite (`az://devstoreaccount1/
+// CONTAINER/PREFIX`) over HTTPS, with the emulator's credentials.
+inline cloud_store s3_store(const s3rver& server, const tls_files& tls, const std::string& spec) {
+  return {spec, {"--endpoint", server.endpoint(), "--ca-file", tls.cert},
+          run_options{.env = {"AWS_ACCESS_KEY_ID=S3RVER", "AWS_SECRET_ACCESS_KEY=S3RVER"}}};
+}
+inline cloud_store azure_store(const azurite& server, const tls_files& tls, const std::string& spec) {
+  return {spec, {"--endpoint", server.endpoint(), "--ca-file", tls.cert},
+          run_options{.env = {std::string("AZURE_STORAGE_KEY=") + azurite::key, "AZURE_STORAGE_SAS_TOKEN="}}};
+}
+
 }  // namespace stratum::test
