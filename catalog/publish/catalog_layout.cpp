@@ -5,6 +5,7 @@
 #include "async/error.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <sys/stat.h>
 
 namespace stratum {
@@ -77,6 +78,7 @@ class planner {
     }
     while (!stack_.empty()) close();
     forget_old_until(pj::prefix_end('l'));
+    remember_changes();
     j_.write(out_);
     return st_;
   }
@@ -90,6 +92,23 @@ class planner {
       old_->next();
     }
   }
+  // A resumed run plans again from its own layout, in which the catalogs it
+  // split off or merged are already so: the changes the first plan of this
+  // run found are kept with the layout, so the run reports them.
+  void remember_changes() {
+    const std::string key = pj::meta_key("layout-changes");
+    const std::string prefix = std::to_string(run_) + " ";
+    if (auto v = j_.get(key); v && v->starts_with(prefix)) {
+      std::uint64_t split = 0, merged = 0;
+      if (std::sscanf(v->c_str() + prefix.size(), "%lu %lu", &split, &merged) == 2) {
+        st_.split_off = split;
+        st_.merged = merged;
+        return;
+      }
+    }
+    out_.put(key, prefix + std::to_string(st_.split_off) + " " + std::to_string(st_.merged));
+  }
+
   void keep_old_within(const std::string& path) {
     auto from = pj::layout_key(path);
     forget_old_until(from);

@@ -98,6 +98,12 @@ TEST_CASE("autocatalogs split the heaviest subdirectories off until the rest wei
   // = 57 > 40 splits big (31) off: 27 > 20, then mid (15): 13.
   CHECK(reasons(f, 1) == std::map<std::string, R>{{"big", R::automatic}, {"deep/er/est", R::automatic}, {"mid", R::automatic}});
   CHECK(st.split_off == 3);
+  // A resumed run plans again from its own layout: the same catalogs, and
+  // it still reports the splits its first plan made.
+  auto resumed = plan_catalogs(*f.j, 1, o, *f.fmt);
+  CHECK(reasons(f, 1) == std::map<std::string, R>{{"big", R::automatic}, {"deep/er/est", R::automatic}, {"mid", R::automatic}});
+  CHECK(resumed.split_off == 3);
+  CHECK(resumed.nested == 3);
 
   // An unrelated file changes nothing; run 2 lists the same tree plus one.
   for (auto p : {"", "big", "mid", "small", "deep", "deep/er", "deep/er/est"}) put(f, p, S_IFDIR | 0755, 2);
