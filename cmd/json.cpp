@@ -34,7 +34,7 @@ std::string publish_json(const publish_report& p) {
   json::object o;
   o["store"] = name(p.store);
   o["revision"] = r.m.revision;
-  o["root_catalog"] = r.m.root.hex();
+  o["root_catalog"] = r.root_text.empty() ? r.m.root.hex() : r.root_text;
   o["unchanged"] = r.unchanged;
   o["resumed"] = s.resumed || r.already_published;
   o["files"] = r.totals.regular;

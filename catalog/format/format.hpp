@@ -112,6 +112,9 @@ class format_writer {
   // construction and ignores `key` here and in encode_manifest: that kept
   // the interface to one signature for both formats.
   virtual bytes public_key_object(const signing_key& key) const = 0;
+  // How the format writes an object's name in text (CernVM-FS: hex of its
+  // digest, with the algorithm's suffix), for what the publisher reports.
+  virtual std::string hash_text(const hash256& h) const { return h.hex(); }
   // The key under which the manifest is stored, and its signed bytes.
   // `side`: the files side_files() made for it, which a format's manifest
   // may name (CernVM-FS: the reflog's hash); stratum's own ignores them.

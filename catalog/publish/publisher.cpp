@@ -55,6 +55,7 @@ struct publisher::impl {
   publish_result finished(const manifest& m, bool unchanged, const catalog_stats& totals) {
     publish_result r;
     r.m = m;
+    r.root_text = fmt->hash_text(m.root);
     r.unchanged = unchanged;
     r.totals = totals;
     r.problems = run.problems();

@@ -90,6 +90,7 @@ struct publish_result {
   bool already_published = false;  // the interrupted run had written its manifest
   catalog_stats totals;
   layout_stats layout;
+  std::string root_text;  // m.root as the format writes it (format_writer::hash_text)
   std::vector<problem> problems;
 };
 

@@ -115,6 +115,10 @@ TEST_CASE("a dirtab's globs and exclusions give exactly the catalogs fnmatch sel
     CHECK(want == std::set<std::string>{"data/run-01", "data/run-03", "doc", "sw/atlas/22.0", "sw/atlas/23.1", "sw/cms/1"});
     CHECK(r.nested() == want);
     CHECK(json_field(first.out, "catalogs_by_dirtab") == "5");
+    // The root catalog is reported by the name the format gives it.
+    const std::string root = json_field(first.out, "root_catalog");
+    CHECK(root.size() == (cvmfs ? 40u : 64u));
+    if (cvmfs) CHECK(r.manifest().rfind("C" + root + "\n", 0) == 0);
     auto chk = run_stratum({"check", "-i", r.store, "--pubkey", r.st});
     CHECK_MESSAGE(chk.code == 0, chk.err);
     // The CernVM-FS format writes .cvmfscatalog where cvmfs_server would

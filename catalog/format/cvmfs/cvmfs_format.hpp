@@ -65,6 +65,7 @@ class cvmfs_writer final : public format_writer {
   bool names_by_content() const override { return false; }
   std::string_view nested_marker() const override { return ".cvmfscatalog"; }
   std::string_view dirtab_name() const override { return ".cvmfsdirtab"; }
+  std::string hash_text(const hash256& h) const override { return to_text(h, alg_); }
   std::vector<std::string_view> made_markers(bool automatic) const override {
     if (automatic) return {".cvmfsautocatalog", ".cvmfscatalog"};
     return {".cvmfscatalog"};
