@@ -173,13 +173,15 @@ TEST_CASE("the journal's memory stays within its bounds while it holds many time
     auto m = j->memory();
     peak = std::max(peak, m.total());
     INFO("round " << r << ": memtables " << m.memtables << ", table readers " << m.table_readers << ", cache " << m.cache);
-    // Two memtables, and the one the cursor made at the start still reads.
-    CHECK(m.memtables <= 3 * o.write_buffer_bytes + (256 << 10));
+    // Two memtables, and the one the cursor made at the start still reads;
+    // each may pass its size by an arena block (1/8 of it) and the skip
+    // list's bookkeeping. 32 MiB buffers (before the bound) reach 18 MiB here.
+    CHECK(m.memtables <= 4 * o.write_buffer_bytes);
     // Indexes and filters live in the cache, not beside it: a table file
     // keeps only its properties outside (~4 KiB; bounded by max_open_files).
     CHECK(m.table_readers <= 128 << 10);
     CHECK(m.cache <= 2 * o.cache_bytes);
   }
-  CHECK(peak <= 6u << 20);
+  CHECK(peak <= 7u << 20);
   walk.reset();
 }
