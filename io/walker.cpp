@@ -105,6 +105,11 @@ class walker {
     for (auto& e : d.entries)
       if (S_ISDIR(e.st.mode)) subdirs.push_back({e.name, {e.st, e.xattrs}});
     cb_.on_dir(std::move(d));
+    // Nothing of the listing is needed below this point: kept, a directory
+    // of 100,000 subdirectories held its 100,000 entries through its whole
+    // descent (part of a 75 MB step in a 1M-file publish's RSS).
+    d = walk_dir{};
+    std::vector<std::string>().swap(names);
 
     for (auto& [name, meta] : subdirs) descend(fd, path, name, meta.first, std::move(meta.second));
   }

@@ -8,6 +8,7 @@
 
 #include <boost/asio/bind_executor.hpp>
 
+#include <algorithm>
 #include <future>
 #include <sys/stat.h>
 
@@ -97,20 +98,26 @@ std::optional<pj::entry_record> scan_stage::dir_record(const std::string& path) 
   return pj::decode_entry(*v, key);
 }
 
+void scan_stage::cache_dir(std::string path, pj::entry_record r) {
+  w_.dirs.emplace(std::move(path), std::move(r));
+  w_.dirs_peak = std::max(w_.dirs_peak, w_.dirs.size());
+}
+
 std::optional<std::vector<std::string>> scan_stage::recorded(const std::string& path) {
   auto self = dir_record(path);
   if (!self) return std::nullopt;
   if (self->listed_run != run_.fixed().run) {
-    w_.dirs.emplace(path, std::move(*self));  // for take_listing
+    cache_dir(path, std::move(*self));  // for take_listing
     return std::nullopt;
   }
   std::vector<std::string> subdirs;
+  std::vector<pj::entry_record> records;  // of subdirs, cached if few
   auto out = std::make_shared<scan_batch>();
   out->dirs = 1;
   for_each_recorded_child(*w_.cursor, path, [&](std::string name, pj::entry_record r) {
     if (S_ISDIR(r.st.mode)) {
       subdirs.push_back(name);
-      w_.dirs.emplace(join(path, name), std::move(r));
+      if (records.size() < cached_dirs_limit) records.push_back(std::move(r));
       return;
     }
     if (!is_regular(r)) return;
@@ -123,6 +130,10 @@ std::optional<std::vector<std::string>> scan_stage::recorded(const std::string& 
       out->unchanged_bytes += r.st.size;
     }
   });
+  // The journal holds them all (this run listed the directory): past the
+  // limit they are looked up there.
+  if (subdirs.size() <= cached_dirs_limit)
+    for (std::size_t i = 0; i < subdirs.size(); ++i) cache_dir(join(path, subdirs[i]), std::move(records[i]));
   send(std::move(out));
   return subdirs;
 }
@@ -181,6 +192,11 @@ std::shared_ptr<scan_batch> scan_stage::take_listing(walk_dir& d) {
     changed = true;
   };
   auto& old = w_.children;  // filled by prefill for this directory
+  // Past the limit, subdirectories' records are not cached: they are
+  // written below before the walk descends, and read back from the journal.
+  const bool cache = std::count_if(d.entries.begin(), d.entries.end(), [](const walk_entry& e) {
+                       return S_ISDIR(e.st.mode);
+                     }) <= static_cast<std::ptrdiff_t>(cached_dirs_limit);
   std::size_t i = 0;
   for (auto& e : d.entries) {
     while (i < old.size() && old[i].first < e.name) {
@@ -213,7 +229,7 @@ std::shared_ptr<scan_batch> scan_stage::take_listing(walk_dir& d) {
       b.put(pj::entry_key(rel), pj::encode_entry(r));
       changed = true;
       if (*type == entry_type::directory) {
-        w_.dirs.emplace(rel, std::move(r));
+        if (cache) cache_dir(rel, std::move(r));
       } else if (regular && to_read(r)) {
         out->jobs.push_back(new file_job{rel, std::move(r)});  // a restart check found its object lost
       } else if (regular) {
@@ -224,7 +240,7 @@ std::shared_ptr<scan_batch> scan_stage::take_listing(walk_dir& d) {
     }
     if (prev && prev->same_source(r)) {
       if (*type == entry_type::directory) {
-        w_.dirs.emplace(rel, *prev);
+        if (cache) cache_dir(rel, *prev);
       } else if (regular && to_read(*prev)) {
         out->jobs.push_back(new file_job{rel, *prev});
       } else if (regular) {
@@ -240,7 +256,7 @@ std::shared_ptr<scan_batch> scan_stage::take_listing(walk_dir& d) {
     }
     r.state = regular && r.st.size > 0 ? pj::file_state::pending : pj::file_state::none;
     b.put(pj::entry_key(rel), pj::encode_entry(r));
-    if (*type == entry_type::directory) w_.dirs.emplace(rel, r);
+    if (*type == entry_type::directory && cache) cache_dir(rel, r);
     if (r.state == pj::file_state::pending) out->jobs.push_back(new file_job{rel, std::move(r)});
     else if (regular) ++out->unchanged;  // empty: nothing to read
   }
@@ -251,7 +267,7 @@ std::shared_ptr<scan_batch> scan_stage::take_listing(walk_dir& d) {
   old.clear();
   if (changed) run_.mark_dirty(b);
   // Files go to the workers only once their records are written.
-  if (!out->jobs.empty() || b.size() >= pending_limit) j_.write(b);
+  if (!out->jobs.empty() || b.size() >= pending_limit || !cache) j_.write(b);
   crash_point("scan");
   return out;
 }

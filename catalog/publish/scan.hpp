@@ -43,6 +43,15 @@ class scan_stage {
   void start();
   std::exception_ptr error() const { return error_; }
 
+  // A directory of 100,000 subdirectories had put 100,000 records in the
+  // walker's cache of directory records (~30 MB) at once; past this many
+  // subdirectories their records are read back from the journal instead (a
+  // lookup per directory is cheap next to listing it).
+  static constexpr std::size_t cached_dirs_limit = 1024;
+  // The most records that cache held at once (for the tests: bounded by the
+  // limit, not by a directory's width). Read after the walk.
+  std::size_t cached_dirs_peak() const { return w_.dirs_peak; }
+
  private:
   // Walker thread only.
   struct walker_owned {
@@ -50,8 +59,10 @@ class scan_stage {
     // Recorded children of the directory being listed (filled by prefill).
     std::vector<std::pair<std::string, pj::entry_record>> children;
     // Current records of directories taken from their parent's listing and
-    // not yet walked (saves a lookup per directory).
+    // not yet walked (saves a lookup per directory), for listings of at most
+    // `cached_dirs_limit` subdirectories; the others' come from the journal.
     std::unordered_map<std::string, pj::entry_record> dirs;
+    std::size_t dirs_peak = 0;
     // Listings not yet written: written together, before any file they hold
     // is handed to a worker, or every `pending_limit` records.
     journal::batch pending;
@@ -64,6 +75,7 @@ class scan_stage {
   void prefill(const std::string& path, std::vector<walk_entry>& entries);
   std::shared_ptr<scan_batch> take_listing(walk_dir& d);
   std::optional<pj::entry_record> dir_record(const std::string& path);
+  void cache_dir(std::string path, pj::entry_record r);
 
   run_state& run_;
   journal& j_;

@@ -35,6 +35,21 @@ class journal {
   struct options {
     std::uint64_t sync_records = 4096;
     std::chrono::milliseconds sync_interval{50};
+    // What bounds the journal's memory, whatever the number of records
+    // (journal.cpp says why these sizes): two memtables of
+    // `write_buffer_bytes` (the one being written, the one being flushed),
+    // and one cache of `cache_bytes` for table blocks, their indexes and
+    // Bloom filters included.
+    std::size_t write_buffer_bytes = 16 << 20;
+    std::size_t cache_bytes = 16 << 20;
+  };
+
+  // What the journal holds in memory now, in bytes (RocksDB's own counts).
+  struct memory_use {
+    std::uint64_t memtables = 0;      // written or flushing, and those a cursor still reads
+    std::uint64_t table_readers = 0;  // per open table file, outside the cache
+    std::uint64_t cache = 0;          // the block cache, pinned blocks included
+    std::uint64_t total() const { return memtables + table_readers + cache; }
   };
 
   // Opens or creates the journal in `state_dir`/journal. Throws errc::usage
@@ -104,6 +119,8 @@ class journal {
     virtual void next() = 0;
   };
   virtual std::unique_ptr<cursor> scan() const = 0;
+
+  virtual memory_use memory() const = 0;
 
   // Counters for the progress line and the benchmark.
   virtual std::uint64_t syncs() const = 0;

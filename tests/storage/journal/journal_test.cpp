@@ -138,3 +138,50 @@ TEST_CASE("the append log keeps whole records from several threads, skips a torn
   log.append("after");
   CHECK(log.read_all() == std::vector<std::string>{"after"});
 }
+
+TEST_CASE("the journal's memory stays within its bounds while it holds many times more records") {
+  temp_dir d;
+  journal::options o;
+  o.write_buffer_bytes = 1 << 20;
+  o.cache_bytes = 1 << 20;
+  auto j = journal::open(d.path, o);
+  auto walk = j->scan();  // a publish's walker holds one cursor for the whole walk
+  walk->seek("");
+  const std::string value(100, 'v');
+  auto key = [](int i) {
+    char k[32];
+    std::snprintf(k, sizeof k, "e%06d%c%08d", i / 20, '\0', i);  // 20 entries a directory
+    return std::string(k, 16);
+  };
+  std::mt19937 rnd(19);
+  std::uint64_t peak = 0;
+  const int rounds = 12, per_round = 20000;  // ~30 MB of records in all
+  for (int r = 0; r < rounds; ++r) {
+    journal::batch b;
+    for (int i = r * per_round; i < (r + 1) * per_round; ++i) {
+      b.put(key(i), value);
+      if (b.size() == 1000) j->write(b);
+    }
+    j->write(b);
+    if (r % 3 == 2) j->checkpoint(true);
+    // Lookups everywhere, present and absent, load index and filter blocks.
+    for (int n = 0; n < 2000; ++n) {
+      int i = static_cast<int>(rnd() % ((r + 1) * per_round));
+      REQUIRE(j->get(key(i)) == value);
+      CHECK_FALSE(j->contains("o" + std::to_string(rnd())));
+    }
+    auto m = j->memory();
+    peak = std::max(peak, m.total());
+    INFO("round " << r << ": memtables " << m.memtables << ", table readers " << m.table_readers << ", cache " << m.cache);
+    // Two memtables, and the one the cursor made at the start still reads;
+    // each may pass its size by an arena block (1/8 of it) and the skip
+    // list's bookkeeping. 32 MiB buffers (before the bound) reach 18 MiB here.
+    CHECK(m.memtables <= 4 * o.write_buffer_bytes);
+    // Indexes and filters live in the cache, not beside it: a table file
+    // keeps only its properties outside (~4 KiB; bounded by max_open_files).
+    CHECK(m.table_readers <= 128 << 10);
+    CHECK(m.cache <= 2 * o.cache_bytes);
+  }
+  CHECK(peak <= 7u << 20);
+  walk.reset();
+}
