@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Publishing at scale (issue 19, item 5), in one run:
 #
-#   1. the RSS curve: `stratum publish --new` (local store, default settings)
+#   1. the RSS curve: `stratum publish --new --autocatalogs` (local store)
 #      of the generated tree at 100k and 1M files (and 10M with SCALE_10M=1:
 #      ~40 GB of disk and ~10.5M inodes for the tree alone), peak RSS and wall;
 #   2. the 1M-file tree side by side with restic: publish against
@@ -13,8 +13,7 @@
 #
 # Trees come from bench/scale_tree.cpp (a deep shape, a directory of 100,000
 # files, one of 100,000 subdirectories; 0..4 KiB files from a pool of 65,536
-# contents; a .stratumcatalog marker in every directory holding more than
-# 10,000 entries) under SCALE_TREES (default /tmp/scale/100k, /tmp/scale/1m,
+# contents; no catalog markers: --autocatalogs places the catalogs) under SCALE_TREES (default /tmp/scale/100k, /tmp/scale/1m,
 # /tmp/scale/10m), made once and kept: a tree of the right count is reused.
 # Outputs go under BENCH_WORK (default bench/work) and are deleted at the end.
 # The page cache is warmed (one untimed walk and read) before each tool.
@@ -61,15 +60,17 @@ for s in $sizes; do
   name=${s%%:*}; n=${s##*:}
   src=$(tree_of "$name" "$n")
   warm "$src"
-  timed "curve-$name" $stratum publish --new "$work/sc-state-$name" "$src" "$work/sc-store-$name" --quiet
-  [ "$name" = 1m ] || rm -rf "$work/sc-state-$name" "$work/sc-store-$name"
+  timed "curve-$name" $stratum publish --new "$work/sc-state-$name" "$src" "$work/sc-store-$name" --autocatalogs --quiet
+  $stratum list-catalogs "$work/sc-store-$name" -e --pubkey "$work/sc-state-$name" |
+    awk -v n="$name" '{ for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+$/) { v = $i; break }; c++; if (v > max) max = v } END { print "  " n ": " c " catalogs, the heaviest " max " entries" }' >&2
+  rm -rf "$work/sc-state-$name" "$work/sc-store-$name"
 done
 
 # 2. 1M files against restic: publish, then the unchanged republish.
 src=$(tree_of 1m 1000000)
 rm -rf "$work/sc-state-1m" "$work/sc-store-1m"
 warm "$src"
-timed stratum $stratum publish --new "$work/sc-state" "$src" "$work/sc-store" --quiet
+timed stratum $stratum publish --new "$work/sc-state" "$src" "$work/sc-store" --autocatalogs --quiet
 timed stratum-unchanged $stratum publish "$work/sc-state" "$src" "$work/sc-store" --quiet
 export RESTIC_PASSWORD=bench
 restic init -q -r "$work/sc-restic" >/dev/null

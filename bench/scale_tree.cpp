@@ -17,10 +17,9 @@
 // objects (few inodes, little disk) and most files share content with others.
 // Bytes are lower-case letters from a per-content PRNG: compressible about 2x,
 // like text.
-// Nested catalogs: a `.stratumcatalog` marker in every directory holding more
-// than 10,000 entries below it (counted after its subtree is written), so
-// every catalog stays near 10,000 entries except the two flat directories'
-// (100,000 and 200,000: a marker cannot split one directory).
+// No nested-catalog markers: `publish --autocatalogs` decides the catalogs
+// (the flat directories' 100,000 entries stay in one catalog each: no
+// layout can split one directory).
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
@@ -37,7 +36,6 @@ namespace {
 
 constexpr std::uint64_t pool = 65536;
 constexpr std::uint64_t per_leaf = 20;
-constexpr std::uint64_t marker_above = 10000;
 
 std::uint64_t mix(std::uint64_t x) {  // splitmix64's finalizer
   x += 0x9e3779b97f4a7c15ull;
@@ -77,13 +75,6 @@ int make_dir(int parent, const std::string& name) {
   return fd;
 }
 
-void mark_if_big(int dirfd, std::uint64_t entries_below) {
-  if (entries_below <= marker_above) return;
-  int fd = ::openat(dirfd, ".stratumcatalog", O_WRONLY | O_CREAT | O_CLOEXEC, 0644);  // empty
-  if (fd < 0) die("create .stratumcatalog");
-  ::close(fd);
-}
-
 char digits[] = "abcdefghijklmnopqrstuvwxyz";
 
 // Writes files [next, end) into the subtree at `dirfd`, `levels` directory
@@ -102,7 +93,6 @@ std::uint64_t deep(int dirfd, int levels, std::uint64_t fanout, std::uint64_t& n
     std::string name = std::string(1, digits[6 - levels]) + std::to_string(k);
     int sub = make_dir(dirfd, name);
     std::uint64_t below = deep(sub, levels - 1, fanout, next, end);
-    mark_if_big(sub, below);
     ::close(sub);
     entries += 1 + below;
   }
@@ -131,7 +121,6 @@ int main(int argc, char** argv) {
       std::snprintf(name, sizeof name, "f%07llu", static_cast<unsigned long long>(i));
       write_file(d, name, number++);
     }
-    mark_if_big(d, flat);
     ::close(d);
   }
   {
@@ -143,7 +132,6 @@ int main(int argc, char** argv) {
       write_file(sub, "f", number++);
       ::close(sub);
     }
-    mark_if_big(d, 2 * flat);
     ::close(d);
   }
   {
@@ -155,7 +143,6 @@ int main(int argc, char** argv) {
     int d = make_dir(rfd, "deep");
     std::uint64_t end = number + rest;
     std::uint64_t below = deep(d, 6, fanout, number, end);
-    mark_if_big(d, below);
     ::close(d);
   }
   ::close(rfd);
