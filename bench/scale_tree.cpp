@@ -142,7 +142,7 @@ int main(int argc, char** argv) {
     while (std::pow(double(fanout), 6) < double(leaves)) ++fanout;
     int d = make_dir(rfd, "deep");
     std::uint64_t end = number + rest;
-    std::uint64_t below = deep(d, 6, fanout, number, end);
+    deep(d, 6, fanout, number, end);
     ::close(d);
   }
   ::close(rfd);
