@@ -49,7 +49,7 @@ using R = pj::catalog_reason;
 
 }  // namespace
 
-TEST_CASE("markers and dirtab rules root catalogs; exclusions and unmatched directories do not") {
+TEST_CASE("markers and dirtab rules root catalogs, exclusions and unmatched directories do not") {
   stage_fixture f;
   dir(f, "", 1);
   dir(f, "sw", 0);
