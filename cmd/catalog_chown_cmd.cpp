@@ -14,8 +14,6 @@
 
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 namespace stratum::cmd {
 namespace {
@@ -24,12 +22,10 @@ namespace {
 id_map map_file(const parsed_args& a, const char* option) {
   const auto file = a.get(option);
   if (!file) return {};
-  std::ifstream in(*file, std::ios::binary);
-  if (!in || std::filesystem::is_directory(*file))
+  auto text = read_text_file(*file);
+  if (!text)
     fail(errc::usage, "cannot read the map file '" + *file + "' (--" + option + "): give a file of 'FROM TO' lines. Nothing was changed");
-  std::ostringstream text;
-  text << in.rdbuf();
-  return id_map::parse(text.str(), *file);
+  return id_map::parse(*text, *file);
 }
 
 awaitable<int> do_catalog_chown(parsed_args& a) {

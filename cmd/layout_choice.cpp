@@ -7,23 +7,20 @@
 
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 namespace stratum::cmd {
 namespace fs = std::filesystem;
 
 namespace {
 
-std::optional<std::string> read_text(const std::string& path, bool must_exist) {
+// The dirtab's text; none when an optional one (the source's) is absent.
+std::optional<std::string> read_dirtab(const std::string& path, bool must_exist) {
   std::error_code ec;
   if (!must_exist && !fs::exists(path, ec)) return std::nullopt;
   if (fs::is_directory(path, ec)) fail(errc::usage, "dirtab '" + path + "' is a directory: give the file");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail(errc::usage, "cannot read dirtab '" + path + "': " + std::strerror(errno) + ". Nothing was published");
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
+  auto text = read_text_file(path);
+  if (!text) fail(errc::usage, "cannot read dirtab '" + path + "': " + std::strerror(errno) + ". Nothing was published");
+  return text;
 }
 
 std::uint64_t weight(const parsed_args& a, const std::string& state, const char* name, std::uint64_t fallback) {
@@ -50,7 +47,7 @@ chosen_layout choose_layout(const parsed_args& a, const std::string& state, cons
   if (a.has("dirtab")) external = fs::absolute(*a.get("dirtab")).lexically_normal().string();
   else if (!a.has("no-dirtab")) external = read_setting(state, "dirtab").value_or("");  // "": --no-dirtab recorded
   std::string where = !external.empty() ? external : source + "/" + std::string(fmt.dirtab_name());
-  auto text = read_text(where, !external.empty());
+  auto text = read_dirtab(where, !external.empty());
   if (text) o.rules = dirtab::parse(*text, where);
 
   if (a.has("autocatalogs") && a.has("no-autocatalogs")) fail(errc::usage, "give --autocatalogs or --no-autocatalogs, not both");

@@ -31,18 +31,33 @@ std::optional<std::string> read_setting(const std::string& state, const std::str
   return it->second;
 }
 
-void write_setting(const std::string& state, const std::string& name, const std::string& value) {
-  auto all = read_settings(state);
-  all[name] = value;
-  const std::string file = state + "/settings", tmp = file + ".tmp";
+std::optional<std::string> read_text_file(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) return std::nullopt;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+void replace_file(const std::string& file, const std::string& text) {
+  const std::string tmp = file + ".tmp";
   {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << "# stratum: settings of the repository published from this STATE (name value)\n";
-    for (auto& [k, v] : all) out << k << " " << v << "\n";
+    std::ofstream out(tmp, std::ios::trunc | std::ios::binary);
+    out << text;
     out.flush();
     if (!out) fail(errc::permanent, "cannot write " + tmp);
   }
   if (std::rename(tmp.c_str(), file.c_str()) != 0) fail(errc::permanent, "cannot replace " + file);
+}
+
+void write_setting(const std::string& state, const std::string& name, const std::string& value) {
+  auto all = read_settings(state);
+  all[name] = value;
+  std::string text = "# stratum: settings of the repository published from this STATE (name value)\n";
+  for (auto& [k, v] : all) text += k + " " + v + "\n";
+  replace_file(state + "/settings", text);
 }
 
 std::int64_t expiry_seconds(const parsed_args& a, const std::string& state, unsigned long fallback_days) {
@@ -60,11 +75,8 @@ std::int64_t expiry_seconds(const parsed_args& a, const std::string& state, unsi
 namespace {
 
 id_map read_map(const std::string& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) return {};
-  std::ostringstream text;
-  text << in.rdbuf();
-  return id_map::parse(text.str(), file);
+  auto text = read_text_file(file);
+  return text ? id_map::parse(*text, file) : id_map{};
 }
 
 void write_map(const std::string& file, const id_map& m) {
@@ -74,14 +86,7 @@ void write_map(const std::string& file, const id_map& m) {
     if (ec) fail(errc::permanent, "cannot remove " + file + ": " + ec.message());
     return;
   }
-  const std::string tmp = file + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc | std::ios::binary);
-    out << m.serialise();
-    out.flush();
-    if (!out) fail(errc::permanent, "cannot write " + tmp);
-  }
-  if (std::rename(tmp.c_str(), file.c_str()) != 0) fail(errc::permanent, "cannot replace " + file);
+  replace_file(file, m.serialise());
 }
 
 }  // namespace

@@ -12,6 +12,13 @@
 
 namespace stratum::cmd {
 
+// A small file's whole text (a settings file, a map, a dirtab); nullopt when
+// it cannot be opened or is a directory.
+std::optional<std::string> read_text_file(const std::string& path);
+// Replaces `file` with `text` through FILE.tmp and a rename, so a crash
+// leaves the old file or the new one. Throws errc::permanent naming the file.
+void replace_file(const std::string& file, const std::string& text);
+
 // Every setting STATE records (one read of the file).
 std::map<std::string, std::string> read_settings(const std::string& state);
 std::optional<std::string> read_setting(const std::string& state, const std::string& name);

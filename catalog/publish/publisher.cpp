@@ -52,12 +52,24 @@ struct publisher::impl {
   std::unique_ptr<group_writer> writes;
   std::unique_ptr<object_sink> sink;
 
-  publish_result finished(const manifest& m, bool unchanged, const catalog_stats& totals) {
+  // What the store's revision was made from besides the tree — the
+  // layout's inputs and the owner maps — for the next run's "nothing
+  // changed"; recorded just before run.finish (a kill in between costs the
+  // next run a catalog rebuild).
+  void note_made_from() {
+    journal::batch b;
+    b.put(pj::meta_key("layout"), opt.layout_id);
+    b.put(pj::meta_key("owners"), opt.owners.text());
+    j.write(b);
+  }
+
+  publish_result finished(const manifest& m, bool unchanged, const catalog_stats& totals, const layout_stats& layout = {}) {
     publish_result r;
     r.m = m;
     r.root_text = fmt->hash_text(m.root);
     r.unchanged = unchanged;
     r.totals = totals;
+    r.layout = layout;
     r.problems = run.problems();
     st.phase = "done";
     return r;
@@ -91,7 +103,7 @@ struct publisher::impl {
         auto intent = run.meta("intent");
         if (intent && !current.empty() && *intent == current) {
           // The interrupted run wrote its manifest; only its bookkeeping is left.
-          j.put(pj::meta_key("layout"), opt.layout_id);
+          note_made_from();
           run.finish(current);
           catalog_stats totals;
           if (auto v = j.get(pj::catalog_key(""))) totals = pj::decode_catalog_record(*v, pj::catalog_key("")).stats;
@@ -164,8 +176,7 @@ struct publisher::impl {
     const bool layout_changed = run.meta_or("layout", "") != opt.layout_id;
     // Maps set or forgotten since the current revision was made (catalog-chown,
     // --reset) change its entries even when the source did not change.
-    const std::string owners = opt.owners.text();
-    const bool owners_moved = run.meta_or("owners", owner_map{}.text().c_str()) != owners;
+    const bool owners_moved = run.meta_or("owners", owner_map{}.text().c_str()) != opt.owners.text();
     if (previous && !run.dirty() && !want_tag && !layout_changed && !owners_moved) {
       // Nothing changed since the last revision: publish nothing.
       run.finish(manifest_id(previous->head()));
@@ -188,12 +199,9 @@ struct publisher::impl {
     catalogs.apply_owners(opt.owners);
     auto top = co_await catalogs.build("");
     if (previous && top.h == previous->head().root && !want_tag) {
-      j.put(pj::meta_key("layout"), opt.layout_id);
-      j.put(pj::meta_key("owners"), owners);
+      note_made_from();
       run.finish(manifest_id(previous->head()));
-      auto r = finished(previous->head(), true, top.stats);
-      r.layout = layout;
-      co_return r;
+      co_return finished(previous->head(), true, top.stats, layout);
     }
 
     // 5. The history.
@@ -220,15 +228,9 @@ struct publisher::impl {
     // The intent tells a resumed run that a manifest it finds is its own.
     run.set_intent(manifest_id(m));
     co_await write_head(store, *fmt, key, m, now, nullptr, "before-manifest", "after-manifest");
-    // What the layout and the owners were made from, for the next run's
-    // "nothing changed" (a kill before these lines costs that run a
-    // catalog rebuild).
-    j.put(pj::meta_key("layout"), opt.layout_id);
-    j.put(pj::meta_key("owners"), owners);
+    note_made_from();
     run.finish(manifest_id(m));
-    auto r = finished(m, false, top.stats);
-    r.layout = layout;
-    co_return r;
+    co_return finished(m, false, top.stats, layout);
   }
 
   // The walker thread and the file stage, joined by a bounded channel.
