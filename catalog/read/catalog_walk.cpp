@@ -6,6 +6,7 @@
 #include "async/group.hpp"
 
 #include <algorithm>
+#include <exception>
 
 namespace stratum {
 namespace {
@@ -38,9 +39,13 @@ summary summarize(const catalog_object& o, const hash256& h, unsigned depth) {
 }
 
 awaitable<void> load_kid(repository& repo, const std::string& parent_root, const std::pair<nested_ref, entry>& kid,
-                         unsigned depth, summary& out) {
-  auto o = co_await repo.read_nested(parent_root, kid.first, kid.second);
-  out = summarize(o, kid.first.hash, depth);
+                         unsigned depth, summary& out, std::exception_ptr& failed) {
+  try {
+    auto o = co_await repo.read_nested(parent_root, kid.first, kid.second);
+    out = summarize(o, kid.first.hash, depth);
+  } catch (...) {
+    failed = std::current_exception();
+  }
 }
 
 awaitable<void> visit_below(repository& repo, const summary& parent, const std::function<void(const catalog_row&)>& visit,
@@ -51,9 +56,15 @@ awaitable<void> visit_below(repository& repo, const summary& parent, const std::
     // A batch of siblings is fetched at once; only their summaries are
     // kept while the first one's subtree is walked.
     std::vector<summary> batch(n);
+    std::vector<std::exception_ptr> failed(n);
     std::vector<awaitable<void>> loads;
-    for (std::size_t k = 0; k < n; ++k) loads.push_back(load_kid(repo, parent.row.path, kids[i + k], parent.row.depth + 1, batch[k]));
+    for (std::size_t k = 0; k < n; ++k)
+      loads.push_back(load_kid(repo, parent.row.path, kids[i + k], parent.row.depth + 1, batch[k], failed[k]));
     co_await run_all(std::move(loads));
+    // The first failure in listing order, not in time: the same damaged
+    // repository always gets the same message.
+    for (auto& e : failed)
+      if (e) std::rethrow_exception(e);
     for (auto& s : batch) {
       visit(s.row);
       co_await visit_below(repo, s, visit, siblings);
