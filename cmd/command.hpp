@@ -73,6 +73,7 @@ std::vector<command> rollback_commands();
 std::vector<command> catalog_chown_commands();
 std::vector<command> import_commands();
 std::vector<command> gc_commands();
+std::vector<command> mount_commands();
 // gc with the options of the command line (--keep-since, --dry-run,
 // --deletion-log, --key, --expiry, -q), its hooks (gc-before, gc-after) and
 // STATE's lock taken for the collection alone: for `stratum gc` and

@@ -39,6 +39,7 @@ store_options remote(const parsed_args& a) {
     fail(errc::usage, "--addressing must be path or virtual, not '" + o.addressing + "'");
   o.max_requests = static_cast<unsigned>(std::max(1ul, a.number("max-requests", o.max_requests)));
   o.request_timeout = std::chrono::seconds(std::max(1ul, a.number("request-timeout", 60)));
+  o.max_attempts = static_cast<unsigned>(std::clamp(a.number("retries", o.max_attempts - 1) + 1, 1ul, 1000ul));
   return o;
 }
 
@@ -166,7 +167,7 @@ const option_spec opt_pubkey{"pubkey", 0, true};
 
 
 std::vector<option_spec> with_store_options(std::vector<option_spec> v) {
-  for (const char* name : {"endpoint", "region", "ca-file", "addressing", "max-requests", "request-timeout"}) v.push_back({name, 0, true});
+  for (const char* name : {"endpoint", "region", "ca-file", "addressing", "max-requests", "request-timeout", "retries"}) v.push_back({name, 0, true});
   return v;
 }
 
@@ -197,6 +198,7 @@ const char* store_help =
     "  --max-requests N    requests in flight at most (default 2048); throttling answers (429,\n"
     "                      503 SlowDown) lower it, successes raise it again\n"
     "  --request-timeout S seconds to wait for an answer before retrying (default 60)\n"
+    "  --retries N         times a request that failed transiently is sent again (default 9)\n"
     "Transient failures (5xx, 429, resets, timeouts) are retried with backoff, honouring Retry-After.\n";
 
 const char* trust_help =
@@ -221,6 +223,7 @@ const std::vector<command>& commands() {
     for (auto& c : import_commands()) v.push_back(std::move(c));
     for (auto& c : read_commands()) v.push_back(std::move(c));
     for (auto& c : list_catalogs_commands()) v.push_back(std::move(c));
+    for (auto& c : mount_commands()) v.push_back(std::move(c));
     return v;
   }();
   return list;

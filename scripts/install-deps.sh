@@ -9,7 +9,8 @@ set -euo pipefail
 
 pkgs=(g++ cmake ninja-build pkg-config ccache
       libboost1.81-dev liburing-dev librocksdb-dev libssl-dev zlib1g-dev
-      libdeflate-dev libisal-dev libgoogle-perftools-dev libpugixml-dev libsqlite3-dev doctest-dev attr)
+      libdeflate-dev libisal-dev libgoogle-perftools-dev libpugixml-dev libsqlite3-dev doctest-dev attr
+      libfuse3-dev fuse3)
 for arg in "$@"; do
   case "$arg" in
     # Node.js runs s3rver and Azurite (the emulators, from npm, below);

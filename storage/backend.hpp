@@ -160,6 +160,10 @@ struct store_options {
   // connection costs the client ~70 KiB (bench/README.md, S3).
   unsigned max_requests = 2048;
   std::chrono::milliseconds request_timeout{std::chrono::seconds(60)};  // --request-timeout
+  // Attempts of a request that fails transiently (--retries), and the longest
+  // wait between two: a mount gives up sooner than a publish (issue 20).
+  unsigned max_attempts = 10;
+  std::chrono::milliseconds max_backoff{std::chrono::seconds(20)};
   std::string azure_sas;  // a SAS given on the command line (`load`); never printed
 };
 

@@ -16,6 +16,8 @@ std::unique_ptr<backend> with_retries(std::unique_ptr<backend> b, asio::io_conte
   retry_policy p;
   p.max_in_flight = std::max(1u, o.max_requests);
   p.min_in_flight = std::min(p.min_in_flight, p.max_in_flight);
+  p.max_attempts = std::max(1u, o.max_attempts);
+  p.cap = o.max_backoff;
   return make_retrying_backend(std::move(b), io, p);
 }
 

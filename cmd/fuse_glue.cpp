@@ -1,0 +1,481 @@
+// libfuse3's low-level requests mapped onto mount_tree and object_cache
+// (fuse_glue.hpp). Each request that needs the tree is handed to the I/O
+// thread as a coroutine and answered from there; listing a directory already
+// opened and answering errors happen on libfuse's thread.
+// Thread: libfuse's loop threads hand over; the I/O thread answers; pread and
+// the answer to a read run on the blocking pool.
+#define FUSE_USE_VERSION 314
+#include "cmd/fuse_glue.hpp"
+
+#include "async/error.hpp"
+
+#include <fuse_lowlevel.h>
+
+#include <atomic>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <boost/asio/redirect_error.hpp>
+#include <sys/mount.h>
+#include <sys/statvfs.h>
+#include <sys/wait.h>
+#include <spawn.h>
+#include <thread>
+#include <unistd.h>
+
+extern char** environ;
+
+namespace stratum::cmd {
+
+namespace {
+
+// An open directory: its listing, taken at opendir and never changed, so
+// readdir reads it from any thread.
+struct open_dir {
+  std::vector<dir_row> rows;
+};
+
+// An open file: what it reads (its revision's, whatever --follow does) and
+// the objects it read last, kept open for the next read (I/O thread only).
+struct open_file {
+  std::shared_ptr<const file_content> content;
+  std::array<std::pair<std::size_t, std::shared_ptr<const cached_object>>, 2> recent;
+};
+
+}  // namespace
+
+struct fuse_glue::impl {
+  asio::io_context& io;
+  asio::thread_pool& blocking;
+  mount_tree& tree;
+  object_cache& cache;
+  fuse_options o;
+  fuse_session* se = nullptr;
+  std::atomic<long> in_flight{0};
+  bool mounted = false;
+
+  impl(asio::io_context& i, asio::thread_pool& b, mount_tree& t, object_cache& c, fuse_options opt)
+      : io(i), blocking(b), tree(t), cache(c), o(std::move(opt)) {}
+
+  // Runs `aw` on the I/O thread; serve() waits for every one to end.
+  void hand_over(awaitable<void> aw) {
+    ++in_flight;
+    asio::co_spawn(io, std::move(aw), [this](std::exception_ptr) { --in_flight; });
+  }
+
+  // The errno for what a request threw: a file system error as it is; damage,
+  // a missing object and a store that does not answer are EIO, logged.
+  int answer_for(const std::exception& e, std::uint64_t ino, const char* op) {
+    if (auto* s = dynamic_cast<const std::system_error*>(&e); s && s->code().category() == std::generic_category())
+      return s->code().value();
+    if (o.log) o.log(std::string(op) + " " + tree.path(ino) + ": " + e.what());
+    return EIO;
+  }
+
+  fuse_entry_param entry_for(const struct stat& st) const {
+    fuse_entry_param e{};
+    e.ino = st.st_ino;
+    e.attr = st;
+    e.attr_timeout = o.timeout;
+    e.entry_timeout = o.timeout;
+    return e;
+  }
+
+  awaitable<void> lookup(fuse_req_t req, fuse_ino_t parent, std::string name) {
+    try {
+      auto st = co_await tree.lookup(parent, name);
+      // No such name: a negative entry, which the kernel keeps too.
+      fuse_entry_param e{};
+      e.entry_timeout = o.timeout;
+      if (st) e = entry_for(*st);
+      fuse_reply_entry(req, &e);
+    } catch (const std::exception& x) {
+      fuse_reply_err(req, answer_for(x, parent, "lookup in"));
+    }
+  }
+
+  awaitable<void> getattr(fuse_req_t req, fuse_ino_t ino) {
+    try {
+      const struct stat st = tree.attr(ino);
+      fuse_reply_attr(req, &st, o.timeout);
+    } catch (const std::exception& x) {
+      fuse_reply_err(req, answer_for(x, ino, "stat"));
+    }
+    co_return;
+  }
+
+  awaitable<void> forget(std::vector<std::pair<fuse_ino_t, std::uint64_t>> refs) {
+    for (auto& [ino, n] : refs) tree.forget(ino, n);
+    co_return;
+  }
+
+  awaitable<void> opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info fi) {
+    try {
+      auto d = std::make_unique<open_dir>();
+      d->rows = co_await tree.list(ino);
+      fi.fh = reinterpret_cast<std::uint64_t>(d.get());
+      fi.cache_readdir = 1;
+      fi.keep_cache = 1;
+      if (fuse_reply_open(req, &fi) == 0) d.release();
+    } catch (const std::exception& x) {
+      fuse_reply_err(req, answer_for(x, ino, "list"));
+    }
+  }
+
+  awaitable<void> readlink(fuse_req_t req, fuse_ino_t ino) {
+    try {
+      fuse_reply_readlink(req, tree.link(ino).c_str());
+    } catch (const std::exception& x) {
+      fuse_reply_err(req, answer_for(x, ino, "readlink"));
+    }
+    co_return;
+  }
+
+  awaitable<void> open(fuse_req_t req, fuse_ino_t ino, fuse_file_info fi) {
+    try {
+      auto f = std::make_unique<open_file>();
+      f->content = tree.content(ino);
+      fi.fh = reinterpret_cast<std::uint64_t>(f.get());
+      fi.keep_cache = 1;  // immutable: pages read once stay valid
+      if (fuse_reply_open(req, &fi) == 0) f.release();
+    } catch (const std::exception& x) {
+      fuse_reply_err(req, answer_for(x, ino, "open"));
+    }
+    co_return;
+  }
+
+  // The object holding unit `u` of an open file: one of the two it read
+  // last, else from the cache (fetched and verified on a miss).
+  awaitable<std::shared_ptr<const cached_object>> unit(open_file& f, std::size_t u) {
+    for (auto& [at, obj] : f.recent)
+      if (obj && at == u) co_return obj;
+    const auto& x = f.content->units[u];
+    auto obj = co_await cache.get(x.hash, x.kind, x.size);
+    f.recent[1] = std::move(f.recent[0]);
+    f.recent[0] = {u, obj};
+    co_return obj;
+  }
+
+  // Fetches the next unit of a sequential read before it is asked for.
+  awaitable<void> read_ahead(std::shared_ptr<const file_content> c, std::size_t u) {
+    try {
+      const auto& x = c->units[u];
+      co_await cache.get(x.hash, x.kind, x.size);
+    } catch (const std::exception&) {
+      // The read that needs it will fetch it again and say what failed.
+    }
+  }
+
+  awaitable<void> read(fuse_req_t req, fuse_ino_t ino, std::size_t size, off_t off, open_file* f) {
+    try {
+      const file_content& c = *f->content;
+      const auto from = static_cast<std::uint64_t>(off);
+      if (from >= c.size || size == 0) {
+        fuse_reply_buf(req, nullptr, 0);
+        co_return;
+      }
+      const std::uint64_t to = std::min<std::uint64_t>(c.size, from + size);
+      struct part {
+        std::shared_ptr<const cached_object> obj;
+        std::uint64_t offset, length;
+      };
+      std::vector<part> parts;
+      std::size_t u = c.unit_at(from);
+      for (std::uint64_t at = from; at < to; ++u) {
+        const auto& x = c.units[u];
+        const std::uint64_t end = std::min(to, x.offset + x.size);
+        auto obj = co_await unit(*f, u);  // (g++ 12: not inside a braced initializer)
+        parts.push_back({std::move(obj), at - x.offset, end - at});
+        at = end;
+      }
+      if (u < c.units.size()) hand_over(read_ahead(f->content, u));
+      int failed = 0;
+      co_await run_on(blocking, [&] {
+        std::vector<char> buf(to - from);
+        std::size_t filled = 0;
+        for (const auto& p : parts) {
+          const ssize_t r = ::pread(p.obj->fd, buf.data() + filled, p.length, static_cast<off_t>(p.offset));
+          if (r != static_cast<ssize_t>(p.length)) {
+            failed = r < 0 ? errno : EIO;
+            return;
+          }
+          filled += p.length;
+        }
+        fuse_reply_buf(req, buf.data(), filled);
+      });
+      if (failed) {
+        if (o.log) o.log("read " + tree.path(ino) + ": the cache's copy cannot be read: " + std::strerror(failed));
+        fuse_reply_err(req, EIO);
+      }
+    } catch (const std::exception& x) {
+      fuse_reply_err(req, answer_for(x, ino, "read"));
+    }
+  }
+
+  awaitable<void> release(open_file* f) {
+    delete f;
+    co_return;
+  }
+
+  awaitable<void> getxattr(fuse_req_t req, fuse_ino_t ino, std::string name, std::size_t size) {
+    try {
+      auto v = tree.xattr(ino, name);
+      if (!v) fuse_reply_err(req, ENODATA);
+      else if (size == 0) fuse_reply_xattr(req, v->size());
+      else if (size < v->size()) fuse_reply_err(req, ERANGE);
+      else fuse_reply_buf(req, v->data(), v->size());
+    } catch (const std::exception& x) {
+      fuse_reply_err(req, answer_for(x, ino, "getxattr"));
+    }
+    co_return;
+  }
+
+  awaitable<void> listxattr(fuse_req_t req, fuse_ino_t ino, std::size_t size) {
+    try {
+      std::string all;
+      for (const auto& n : tree.xattr_names(ino)) all.append(n).push_back('\0');
+      if (size == 0) fuse_reply_xattr(req, all.size());
+      else if (size < all.size()) fuse_reply_err(req, ERANGE);
+      else fuse_reply_buf(req, all.data(), all.size());
+    } catch (const std::exception& x) {
+      fuse_reply_err(req, answer_for(x, ino, "listxattr"));
+    }
+    co_return;
+  }
+
+  awaitable<void> statfs(fuse_req_t req) {
+    // A read-only file system as full as its revision: blocks of its file
+    // contents, one inode an entry, none free.
+    const catalog_stats& t = tree.totals();
+    struct statvfs s{};
+    s.f_bsize = 4096;
+    s.f_frsize = 4096;
+    s.f_blocks = (t.bytes + 4095) / 4096;
+    s.f_files = t.regular + t.directories + t.symlinks + t.specials;
+    s.f_namemax = 255;
+    s.f_flag = ST_RDONLY;
+    fuse_reply_statfs(req, &s);
+    co_return;
+  }
+};
+
+namespace {
+
+fuse_glue::impl& self(fuse_req_t req) { return *static_cast<fuse_glue::impl*>(fuse_req_userdata(req)); }
+
+void op_init(void*, fuse_conn_info* conn) {
+  // Contents never change under a name: no reason to drop cached pages when
+  // an attribute is fetched again. Symlink targets may be cached too.
+  conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
+  if (conn->capable & FUSE_CAP_CACHE_SYMLINKS) conn->want |= FUSE_CAP_CACHE_SYMLINKS;
+  if (conn->capable & FUSE_CAP_PARALLEL_DIROPS) conn->want |= FUSE_CAP_PARALLEL_DIROPS;
+}
+
+void op_lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  auto& g = self(req);
+  g.hand_over(g.lookup(req, parent, name));
+}
+
+void op_forget(fuse_req_t req, fuse_ino_t ino, std::uint64_t n) {
+  auto& g = self(req);
+  g.hand_over(g.forget({{ino, n}}));
+  fuse_reply_none(req);
+}
+
+void op_forget_multi(fuse_req_t req, std::size_t count, fuse_forget_data* list) {
+  auto& g = self(req);
+  std::vector<std::pair<fuse_ino_t, std::uint64_t>> refs;
+  for (std::size_t i = 0; i < count; ++i) refs.emplace_back(list[i].ino, list[i].nlookup);
+  g.hand_over(g.forget(std::move(refs)));
+  fuse_reply_none(req);
+}
+
+void op_getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
+  auto& g = self(req);
+  g.hand_over(g.getattr(req, ino));
+}
+
+void op_readlink(fuse_req_t req, fuse_ino_t ino) {
+  auto& g = self(req);
+  g.hand_over(g.readlink(req, ino));
+}
+
+void op_opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  auto& g = self(req);
+  g.hand_over(g.opendir(req, ino, *fi));
+}
+
+void op_readdir(fuse_req_t req, fuse_ino_t, std::size_t size, off_t off, fuse_file_info* fi) {
+  const auto& d = *reinterpret_cast<const open_dir*>(fi->fh);
+  std::vector<char> buf(size);
+  std::size_t used = 0;
+  // Offsets: 1 and 2 after "." and "..", 3 + i after row i.
+  for (auto i = static_cast<std::size_t>(std::max<off_t>(off, 0)); i < d.rows.size() + 2; ++i) {
+    struct stat st{};
+    const char* name = i == 0 ? "." : "..";
+    if (i >= 2) {
+      st.st_ino = d.rows[i - 2].ino;
+      st.st_mode = d.rows[i - 2].mode;
+      name = d.rows[i - 2].name.c_str();
+    } else {
+      st.st_mode = S_IFDIR;
+    }
+    const std::size_t n = fuse_add_direntry(req, buf.data() + used, size - used, name, &st, static_cast<off_t>(i + 1));
+    if (n > size - used) break;
+    used += n;
+  }
+  fuse_reply_buf(req, buf.data(), used);
+}
+
+void op_releasedir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
+  delete reinterpret_cast<open_dir*>(fi->fh);
+  fuse_reply_err(req, 0);
+}
+
+void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  if ((fi->flags & O_ACCMODE) != O_RDONLY) {
+    fuse_reply_err(req, EROFS);
+    return;
+  }
+  auto& g = self(req);
+  g.hand_over(g.open(req, ino, *fi));
+}
+
+void op_read(fuse_req_t req, fuse_ino_t ino, std::size_t size, off_t off, fuse_file_info* fi) {
+  auto& g = self(req);
+  g.hand_over(g.read(req, ino, size, off, reinterpret_cast<open_file*>(fi->fh)));
+}
+
+void op_release(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
+  auto& g = self(req);
+  // Freed on the I/O thread, which is the only one touching it.
+  g.hand_over(g.release(reinterpret_cast<open_file*>(fi->fh)));
+  fuse_reply_err(req, 0);
+}
+
+void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char* name, std::size_t size) {
+  auto& g = self(req);
+  g.hand_over(g.getxattr(req, ino, name, size));
+}
+
+void op_listxattr(fuse_req_t req, fuse_ino_t ino, std::size_t size) {
+  auto& g = self(req);
+  g.hand_over(g.listxattr(req, ino, size));
+}
+
+void op_statfs(fuse_req_t req, fuse_ino_t) {
+  auto& g = self(req);
+  g.hand_over(g.statfs(req));
+}
+
+const fuse_lowlevel_ops& operations() {
+  static const fuse_lowlevel_ops ops = [] {
+    fuse_lowlevel_ops o{};
+    o.init = op_init;
+    o.lookup = op_lookup;
+    o.forget = op_forget;
+    o.forget_multi = op_forget_multi;
+    o.getattr = op_getattr;
+    o.readlink = op_readlink;
+    o.opendir = op_opendir;
+    o.readdir = op_readdir;
+    o.releasedir = op_releasedir;
+    o.open = op_open;
+    o.read = op_read;
+    o.release = op_release;
+    o.getxattr = op_getxattr;
+    o.listxattr = op_listxattr;
+    o.statfs = op_statfs;
+    return o;
+  }();
+  return ops;
+}
+
+// fsname=... ends at a comma: the name without commas and backslashes.
+std::string option_safe(std::string s) {
+  for (char& c : s)
+    if (c == ',' || c == '\\' || static_cast<unsigned char>(c) < 0x20) c = '_';
+  return s;
+}
+
+}  // namespace
+
+fuse_glue::fuse_glue(asio::io_context& io, asio::thread_pool& blocking, mount_tree& tree, object_cache& cache, fuse_options o)
+    : p_(std::make_unique<impl>(io, blocking, tree, cache, std::move(o))) {}
+
+fuse_glue::~fuse_glue() {
+  if (p_->se) {
+    if (p_->mounted) fuse_session_unmount(p_->se);
+    fuse_session_destroy(p_->se);
+  }
+}
+
+void fuse_glue::mount() {
+  std::string opts = "ro,default_permissions,subtype=stratum,fsname=" + option_safe(p_->o.fsname);
+  if (p_->o.allow_other) opts += ",allow_other";
+  std::vector<std::string> argv = {"stratum", "-o", opts};
+  std::vector<char*> ptrs;
+  for (auto& a : argv) ptrs.push_back(a.data());
+  fuse_args args = FUSE_ARGS_INIT(static_cast<int>(ptrs.size()), ptrs.data());
+  p_->se = fuse_session_new(&args, &operations(), sizeof(fuse_lowlevel_ops), p_.get());
+  if (!p_->se) fail(errc::permanent, "libfuse could not start a session (see its message above)");
+  if (fuse_session_mount(p_->se, p_->o.mountpoint.c_str()) != 0)
+    fail(errc::permanent, "cannot mount on '" + p_->o.mountpoint +
+                              "' (see libfuse's message above): is /dev/fuse there and may this user open it? "
+                              "(fuse3 installed; as another user than root, fusermount3 must be setuid)");
+  p_->mounted = true;
+}
+
+awaitable<void> fuse_glue::serve() {
+  auto ex = co_await asio::this_coro::executor;
+  asio::steady_timer done(ex, asio::steady_timer::time_point::max());
+  std::thread loop([this, &done] {
+    fuse_loop_config* cfg = fuse_loop_cfg_create();
+    fuse_loop_cfg_set_max_threads(cfg, p_->o.max_threads);
+    fuse_session_loop_mt(p_->se, cfg);
+    fuse_loop_cfg_destroy(cfg);
+    asio::post(done.get_executor(), [&done] { done.cancel(); });
+  });
+  boost::system::error_code ec;
+  co_await done.async_wait(asio::redirect_error(use_awaitable, ec));
+  loop.join();
+  // Requests under way are answered (or fail to be: the kernel is gone)
+  // before the session they belong to is destroyed.
+  asio::steady_timer tick(ex);
+  while (p_->in_flight.load() > 0) {
+    tick.expires_after(std::chrono::milliseconds(5));
+    co_await tick.async_wait(asio::redirect_error(use_awaitable, ec));
+  }
+  fuse_session_unmount(p_->se);
+  p_->mounted = false;
+}
+
+void fuse_glue::unmount() {
+  const std::string& mp = p_->o.mountpoint;
+  // Lazy: a shell inside the mount does not keep it, nor this process.
+  if (::geteuid() == 0) {
+    ::umount2(mp.c_str(), MNT_DETACH);
+    return;
+  }
+  const char* argv[] = {"fusermount3", "-u", "-z", mp.c_str(), nullptr};
+  pid_t pid = 0;
+  if (posix_spawnp(&pid, "fusermount3", nullptr, nullptr, const_cast<char**>(argv), environ) == 0) {
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+  }
+}
+
+void fuse_glue::forget_root_names(std::vector<std::string> names) {
+  // Not on the I/O thread: the kernel may wait, for the directory's lock,
+  // on a lookup the I/O thread is to answer.
+  ++p_->in_flight;  // serve() destroys the session after it
+  asio::post(p_->blocking, [g = p_.get(), names = std::move(names)] {
+    for (const auto& n : names) fuse_lowlevel_notify_inval_entry(g->se, FUSE_ROOT_ID, n.c_str(), n.size());
+    fuse_lowlevel_notify_inval_inode(g->se, FUSE_ROOT_ID, 0, 0);
+    --g->in_flight;
+  });
+}
+
+}  // namespace stratum::cmd

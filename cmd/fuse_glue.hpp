@@ -1,0 +1,50 @@
+// The kernel side of `stratum mount`: a libfuse3 low-level session whose
+// requests become coroutines on the I/O thread (mount_tree, object_cache),
+// answered when they finish, so no FUSE thread waits on a fetch and no fetch
+// waits on a FUSE thread. The only file that includes libfuse's headers.
+// Thread: mount() and serve() on the I/O thread; libfuse's threads run the
+// request loop and hand each request over; answers go out from the I/O
+// thread, or from the blocking pool after a pread.
+#pragma once
+
+#include "catalog/read/mount_tree.hpp"
+#include "catalog/read/object_cache.hpp"
+
+#include <functional>
+
+namespace stratum::cmd {
+
+struct fuse_options {
+  std::string mountpoint;
+  std::string fsname;       // shown by mount(8) and df(1)
+  bool allow_other = false;  // others may read (root only, or user_allow_other)
+  double timeout = 86400;    // seconds the kernel keeps names and attributes
+  unsigned max_threads = 16;
+  std::function<void(const std::string&)> log;  // one line per event worth telling
+};
+
+class fuse_glue {
+ public:
+  fuse_glue(asio::io_context& io, asio::thread_pool& blocking, mount_tree& tree, object_cache& cache, fuse_options o);
+  ~fuse_glue();
+
+  // Creates the session and mounts it. Throws errc::permanent with the
+  // reason (libfuse prints its own to stderr too).
+  void mount();
+  // Runs the request loop on libfuse's threads until the file system is
+  // unmounted (umount, fusermount3 -u, or unmount() below), then waits for
+  // every request under way to be answered.
+  awaitable<void> serve();
+  // Detaches the mount (SIGTERM, SIGINT): serve() then returns.
+  void unmount();
+  // After a switch to another revision: the kernel forgets these names in
+  // the root directory, so new lookups reach the new revision.
+  void forget_root_names(std::vector<std::string> names);
+
+  struct impl;
+
+ private:
+  std::unique_ptr<impl> p_;
+};
+
+}  // namespace stratum::cmd
