@@ -1,0 +1,347 @@
+// End-to-end: `stratum mount` through the kernel with real FUSE, from a
+// local store, in both formats. The mounted tree is walked with plain system
+// calls (lstat, readlink, getxattr, reading every file: support's
+// compare_trees, and Python's os.walk in tests/tools/tree_compare.py) and
+// compared with the source; tags and older revisions; a corrupted object
+// (EIO and a log line, never its bytes); the on-disk cache (shared by a
+// later mount, damage re-fetched, bounded); 64 concurrent readers; --follow;
+// SIGTERM; bad input.
+#include "mounts.hpp"
+
+#include <atomic>
+#include <fcntl.h>
+#include <filesystem>
+#include <random>
+#include <sys/statvfs.h>
+#include <sys/xattr.h>
+#include <thread>
+#include <unistd.h>
+
+using namespace stratum::test;
+namespace fs = std::filesystem;
+
+namespace {
+
+bool has(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+
+// Every kind of entry, a nested catalog (marker `marker`), a chunked file
+// (20 MiB of noise: chunks are at most 16 MiB) and files of many sizes.
+std::vector<fixture> mount_fixture(const std::string& marker) {
+  return {{'f', "hello.txt", "hello\n"},
+          {'x', "hello.txt", "blue", "user.color"},
+          {'d', "etc", "", "", 0755},
+          {'f', "etc/secret", "s3cr3t", "", 0600},
+          {'f', "etc/setuid", "x", "", 04755},
+          {'d', "tmp", "", "", 01777},
+          {'l', "etc/link", "", "../hello.txt"},
+          {'l', "dangling", "", "/nowhere/at/all"},
+          {'h', "etc/hard", "", "hello.txt"},
+          {'p', "fifo"},
+          {'c', "null", "", "", 0666},
+          {'f', "empty", ""},
+          {'z', "sparse", "tail", "", 0644, 3 << 20},
+          {'d', "pkg"},
+          {'f', "pkg/" + marker, ""},
+          {'f', "pkg/mid.bin", noise(300000, 7)},
+          {'d', "pkg/deep"},
+          {'f', "pkg/deep/" + marker, ""},
+          {'f', "pkg/deep/text", big_text(200000)},
+          {'x', "pkg/deep", "on a directory", "user.note"},
+          {'f', "big.bin", noise(20 << 20, 3)},
+          {'f', "pattern.txt", pattern(1 << 20, 5)}};
+}
+
+std::vector<std::string> publish(const temp_dir& d, const std::string& name, bool cvmfs, const std::vector<fixture>& tree) {
+  const std::string src = d / ("src-" + name);
+  make_tree(src, tree);
+  std::vector<std::string> a = {"publish", "--new", "-q", d / ("st-" + name), src, d / ("store-" + name)};
+  if (cvmfs) a.insert(a.end(), {"--format", "cvmfs", "--name", name + ".example.org"});
+  auto r = run_stratum(a);
+  REQUIRE_MESSAGE(r.code == 0, r.err);
+  return {src, d / ("store-" + name), d / ("st-" + name)};
+}
+
+std::string xattr_of(const std::string& path, const std::string& name) {
+  char buf[256];
+  const ssize_t n = ::lgetxattr(path.c_str(), name.c_str(), buf, sizeof buf);
+  return n < 0 ? "errno " + std::to_string(errno) : std::string(buf, static_cast<std::size_t>(n));
+}
+
+// Reads `path` whole; the errno of the first failing call, or 0.
+int read_errno(const std::string& path, std::string* out = nullptr) {
+  const int fd = ::open(path.c_str(), O_RDONLY);
+  if (fd < 0) return errno;
+  char buf[65536];
+  ssize_t n;
+  while ((n = ::read(fd, buf, sizeof buf)) > 0)
+    if (out) out->append(buf, static_cast<std::size_t>(n));
+  const int e = n < 0 ? errno : 0;
+  ::close(fd);
+  return e;
+}
+
+std::string python_compare(const std::string& a, const std::string& b) {
+  return shell("python3 " + std::string(STRATUM_SOURCE_DIR) + "/tests/tools/tree_compare.py compare '" + a + "' '" + b +
+               "' 2>&1; echo exit=$?");
+}
+
+void faithful(bool cvmfs) {
+  temp_dir d;
+  const std::string marker = cvmfs ? ".cvmfscatalog" : ".stratumcatalog";
+  auto [src, store, st] = [&] {
+    auto v = publish(d, cvmfs ? "cv" : "nat", cvmfs, mount_fixture(marker));
+    return std::tuple{v[0], v[1], v[2]};
+  }();
+  fs::create_directory(d / "mnt");
+  const std::string mnt = d / "mnt";
+  mount_run m(store, mnt, {"--pubkey", st, "--cache", d / "cache"});
+  CHECK(compare_trees(src, mnt).empty());
+  for (const auto& diff : compare_trees(src, mnt)) MESSAGE(diff);
+  const std::string py = python_compare(src, mnt);
+  CHECK_MESSAGE(has(py, "exit=0"), py);
+  // Hardlinks: one inode, two links.
+  struct stat a{}, b{};
+  REQUIRE(::lstat((mnt + "/hello.txt").c_str(), &a) == 0);
+  REQUIRE(::lstat((mnt + "/etc/hard").c_str(), &b) == 0);
+  CHECK(a.st_ino == b.st_ino);
+  CHECK(a.st_nlink == 2);
+  // The informational attributes: readable by name, not listed.
+  CHECK(xattr_of(mnt + "/hello.txt", "user.stratum.revision") == "1");
+  CHECK(xattr_of(mnt + "/big.bin", "user.stratum.chunks") == "2");
+  CHECK(xattr_of(mnt + "/hello.txt", "user.stratum.hash").size() >= 40);
+  CHECK(xattr_of(mnt + "/pkg/deep", "user.stratum.catalog") != xattr_of(mnt + "/hello.txt", "user.stratum.catalog"));
+  char names[1024];
+  const ssize_t n = ::llistxattr((mnt + "/hello.txt").c_str(), names, sizeof names);
+  CHECK(std::string(names, static_cast<std::size_t>(std::max<ssize_t>(n, 0))) == std::string("user.color\0", 11));
+  CHECK(xattr_of(mnt + "/hello.txt", "user.nothing") == "errno " + std::to_string(ENODATA));
+  // Read-only, and statfs counts the revision.
+  CHECK(::open((mnt + "/hello.txt").c_str(), O_WRONLY) < 0);
+  CHECK(errno == EROFS);
+  CHECK(::mkdir((mnt + "/new").c_str(), 0755) != 0);
+  struct statvfs sv{};
+  REQUIRE(::statvfs(mnt.c_str(), &sv) == 0);
+  CHECK(sv.f_flag & ST_RDONLY);
+  CHECK(sv.f_files >= 20);
+  CHECK(sv.f_blocks * sv.f_frsize >= (20u << 20));
+  CHECK(m.unmount());
+  CHECK(fs::is_empty(mnt));
+  CHECK(has(read_file(d / "cache/mount.log"), "unmounted"));
+}
+
+}  // namespace
+
+TEST_CASE("mount: the tree read through the kernel equals its source (stratum's format)") { faithful(false); }
+
+TEST_CASE("mount: the tree read through the kernel equals its source (CernVM-FS format)") { faithful(true); }
+
+TEST_CASE("mount: a tag and an older revision show their own trees, the current one its own") {
+  temp_dir d;
+  make_tree(d / "v1", {{'f', "a", "first"}, {'d', "dir"}, {'f', "dir/gone", "soon gone"}});
+  make_tree(d / "v2", {{'f', "a", "second, longer"}, {'d', "dir"}, {'f', "dir/new", "new"}});
+  REQUIRE(run_stratum({"publish", "--new", "-q", d / "st", d / "v1", d / "store"}).code == 0);
+  REQUIRE(run_stratum({"tag", d / "st", d / "store", "-a", "first"}).code == 0);
+  REQUIRE(run_stratum({"publish", "-q", d / "st", d / "v2", d / "store"}).code == 0);
+  for (auto [args, tree] : std::vector<std::pair<std::vector<std::string>, std::string>>{
+           {{"--tag", "first"}, "v1"}, {{"--revision", "1"}, "v1"}, {{}, "v2"}}) {
+    CAPTURE(tree);
+    fs::create_directories(d / "mnt");
+    args.insert(args.end(), {"--cache", d / "cache"});
+    mount_run m(d / "store", d / "mnt", args);
+    CHECK(compare_trees(d / tree, d / "mnt").empty());
+    CHECK(xattr_of(d / "mnt/a", "user.stratum.revision") == (tree == "v1" ? "1" : "2"));
+    CHECK(m.unmount());
+  }
+}
+
+TEST_CASE("mount: a corrupted object gives EIO and a log line, never its bytes; the other files read") {
+  temp_dir d;
+  make_tree(d / "src", {{'f', "good", pattern(5000, 1)}, {'f', "bad", pattern(7000, 2)}});
+  REQUIRE(run_stratum({"publish", "--new", "-q", d / "st", d / "src", d / "store"}).code == 0);
+  fs::create_directory(d / "mnt");
+  mount_run m(d / "store", d / "mnt", {"--cache", d / "cache"});
+  // The object's name, from the attribute (which fetches nothing).
+  const std::string hash = xattr_of(d / "mnt/bad", "user.stratum.hash");
+  REQUIRE(hash.size() == 64);
+  const std::string object = d / ("store/data/" + hash.substr(0, 2) + "/" + hash);
+  REQUIRE(fs::exists(object));
+  std::string bytes = read_file(object);
+  bytes[bytes.size() / 2] ^= 0x20;
+  fs::permissions(object, fs::perms::owner_write, fs::perm_options::add);
+  write_file(object, bytes);
+  std::string got;
+  CHECK(read_errno(d / "mnt/bad", &got) == EIO);
+  CHECK(got.empty());
+  CHECK(read_errno(d / "mnt/bad") == EIO);  // still, not a cached wrong copy
+  std::string good;
+  CHECK(read_errno(d / "mnt/good", &good) == 0);
+  CHECK(good == pattern(5000, 1));
+  CHECK(m.unmount());
+  const std::string log = read_file(d / "cache/mount.log");
+  CHECK(has(log, "read /bad"));
+  CHECK(has(log, hash));
+}
+
+TEST_CASE("mount: the cache serves a later mount, a damaged cache file is fetched again, and --cache-size bounds it") {
+  temp_dir d;
+  std::vector<fixture> tree;
+  for (int i = 0; i < 12; ++i) tree.push_back({'f', "f" + std::to_string(i), noise(1 << 20, static_cast<unsigned>(i))});
+  make_tree(d / "src", tree);
+  REQUIRE(run_stratum({"publish", "--new", "-q", d / "st", d / "src", d / "store"}).code == 0);
+  fs::create_directory(d / "mnt");
+  {
+    mount_run m(d / "store", d / "mnt", {"--cache", d / "cache"});
+    CHECK(compare_trees(d / "src", d / "mnt").empty());
+    CHECK(m.unmount());
+  }
+  CHECK(has(read_file(d / "cache/mount.log"), "12 objects fetched"));
+  // Damage one cached copy: the next mount re-hashes it on first use.
+  std::string victim;
+  for (const auto& e : fs::recursive_directory_iterator(d / "cache"))
+    if (e.is_regular_file() && e.path().filename().string().size() == 64) victim = e.path();
+  REQUIRE(!victim.empty());
+  std::string bytes = read_file(victim);
+  bytes[100] ^= 1;
+  write_file(victim, bytes);
+  fs::remove(d / "cache/mount.log");
+  {
+    mount_run m(d / "store", d / "mnt", {"--cache", d / "cache"});
+    CHECK(compare_trees(d / "src", d / "mnt").empty());
+    CHECK(m.unmount());
+  }
+  const std::string log = read_file(d / "cache/mount.log");
+  CHECK_MESSAGE(has(log, "1 objects fetched"), log);
+  CHECK_MESSAGE(has(log, "11 read from the cache"), log);
+  // A 4 MiB cache holds at most 4 of the 1 MiB objects, after reading all 12.
+  fs::remove_all(d / "small");
+  {
+    mount_run m(d / "store", d / "mnt", {"--cache", d / "small", "--cache-size", "4M"});
+    CHECK(compare_trees(d / "src", d / "mnt").empty());
+    CHECK(m.unmount());
+  }
+  std::uintmax_t kept = 0;
+  int files = 0;
+  for (const auto& e : fs::recursive_directory_iterator(d / "small"))
+    if (e.is_regular_file() && e.path().filename() != "mount.log") kept += e.file_size(), ++files;
+  CHECK(files <= 4);
+  CHECK(kept <= (4u << 20) + 4 * 32);
+}
+
+TEST_CASE("mount: 64 concurrent readers of random files and ranges get the right bytes") {
+  temp_dir d;
+  std::vector<fixture> tree;
+  std::vector<std::string> contents;
+  for (int i = 0; i < 40; ++i) {
+    const std::size_t size = i == 0 ? (34u << 20) : static_cast<std::size_t>(1) << (8 + i % 13);
+    contents.push_back(i % 2 ? noise(size, static_cast<unsigned>(i)) : pattern(size, static_cast<unsigned>(i)));
+    tree.push_back({'f', "d" + std::to_string(i % 5) + "/f" + std::to_string(i), contents.back()});
+  }
+  for (int i = 0; i < 5; ++i) tree.insert(tree.begin(), {'d', "d" + std::to_string(i)});
+  make_tree(d / "src", tree);
+  REQUIRE(run_stratum({"publish", "--new", "-q", d / "st", d / "src", d / "store"}).code == 0);
+  fs::create_directory(d / "mnt");
+  mount_run m(d / "store", d / "mnt", {"--cache", d / "cache"});
+  std::atomic<int> wrong{0}, failed{0}, reads{0};
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 64; ++t)
+    readers.emplace_back([&, t] {
+      std::mt19937_64 rng(static_cast<unsigned>(t));
+      for (int k = 0; k < 40; ++k) {
+        const std::size_t i = rng() % contents.size();
+        const std::string& want = contents[i];
+        const std::string path = d / ("mnt/d" + std::to_string(i % 5) + "/f" + std::to_string(i));
+        const std::size_t off = rng() % (want.size() + 100);  // past the end too
+        const std::size_t len = (rng() % 4 == 0) ? want.size() : rng() % (3u << 20);
+        std::string buf(len, '\0');
+        const int fd = ::open(path.c_str(), O_RDONLY);
+        if (fd < 0) {
+          ++failed;
+          continue;
+        }
+        std::size_t got = 0;
+        ssize_t n = 0;
+        while (got < len && (n = ::pread(fd, buf.data() + got, len - got, static_cast<off_t>(off + got))) > 0) got += static_cast<std::size_t>(n);
+        ::close(fd);
+        if (n < 0) ++failed;
+        const std::string expect = off < want.size() ? want.substr(off, len) : "";
+        if (buf.substr(0, got) != expect) ++wrong;
+        ++reads;
+      }
+    });
+  for (auto& r : readers) r.join();
+  CHECK(reads == 64 * 40);
+  CHECK(failed == 0);
+  CHECK(wrong == 0);
+  CHECK(m.unmount());
+}
+
+TEST_CASE("mount: --follow shows a new publish to new lookups, and an open file keeps reading its revision") {
+  temp_dir d;
+  make_tree(d / "v1", {{'f', "a", pattern(300000, 1)}, {'f', "only-in-1", "one"}});
+  make_tree(d / "v2", {{'f', "a", pattern(300000, 2)}, {'f', "only-in-2", "two"}});
+  REQUIRE(run_stratum({"publish", "--new", "-q", d / "st", d / "v1", d / "store"}).code == 0);
+  fs::create_directory(d / "mnt");
+  mount_run m(d / "store", d / "mnt", {"--cache", d / "cache", "--follow", "1"});
+  CHECK(fs::exists(d / "mnt/only-in-1"));
+  CHECK_FALSE(fs::exists(d / "mnt/only-in-2"));  // the kernel now holds a negative entry
+  const int fd = ::open((d / "mnt/a").c_str(), O_RDONLY);
+  REQUIRE(fd >= 0);
+  REQUIRE(run_stratum({"publish", "-q", d / "st", d / "v2", d / "store"}).code == 0);
+  bool seen = false;
+  for (int i = 0; i < 100 && !seen; ++i) {
+    seen = fs::exists(d / "mnt/only-in-2");
+    if (!seen) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  CHECK(seen);
+  CHECK_FALSE(fs::exists(d / "mnt/only-in-1"));
+  CHECK(compare_trees(d / "v2", d / "mnt").empty());
+  // The file opened before the switch reads revision 1's bytes.
+  std::string old(300000, '\0');
+  CHECK(::pread(fd, old.data(), old.size(), 0) == 300000);
+  CHECK(old == pattern(300000, 1));
+  ::close(fd);
+  CHECK(xattr_of(d / "mnt/a", "user.stratum.revision") == "2");
+  CHECK(m.unmount());
+  CHECK(has(read_file(d / "cache/mount.log"), "now showing revision 2"));
+}
+
+TEST_CASE("mount: SIGTERM unmounts and ends the process") {
+  temp_dir d;
+  make_tree(d / "src", {{'f', "a", "x"}});
+  REQUIRE(run_stratum({"publish", "--new", "-q", d / "st", d / "src", d / "store"}).code == 0);
+  fs::create_directory(d / "mnt");
+  mount_run m(d / "store", d / "mnt", {"--cache", d / "cache"});
+  CHECK(read_file(d / "mnt/a") == "x");
+  CHECK(m.terminate());
+  CHECK_FALSE(is_mounted(d / "mnt"));
+  CHECK(has(read_file(d / "cache/mount.log"), "unmounting on"));
+}
+
+TEST_CASE("mount: bad input is refused with a clear message, exit 2 or 3, and nothing mounted") {
+  temp_dir d;
+  make_tree(d / "src", {{'f', "a", "x"}});
+  REQUIRE(run_stratum({"publish", "--new", "-q", d / "st", d / "src", d / "store"}).code == 0);
+  fs::create_directories(d / "full/thing");
+  fs::create_directory(d / "mnt");
+  fs::create_directory(d / "nothing");
+  struct bad {
+    std::vector<std::string> args;
+    int code;
+    std::string says;
+  };
+  for (const auto& b : std::vector<bad>{
+           {{"mount", d / "store", d / "missing"}, 2, "does not exist"},
+           {{"mount", d / "store", d / "full"}, 2, "is not empty"},
+           {{"mount", d / "store", d / "src/a"}, 2, "is not a directory"},
+           {{"mount", d / "store", d / "mnt", "--tag", "nope"}, 2, "no tag 'nope'"},
+           {{"mount", d / "store", d / "mnt", "--revision", "7"}, 2, "7"},
+           {{"mount", d / "store", d / "mnt", "--cache-size", "lots"}, 2, "--cache-size"},
+           {{"mount", d / "store", d / "mnt", "--follow", "10", "--tag", "x"}, 2, "--follow"},
+           {{"mount", d / "nothing", d / "mnt"}, 3, "holds no repository"},
+       }) {
+    CAPTURE(b.args);
+    auto r = run_stratum(b.args);
+    CHECK(r.code == b.code);
+    CHECK_MESSAGE(has(r.err, b.says), r.err);
+    CHECK_FALSE(is_mounted(d / "mnt"));
+  }
+}
