@@ -14,7 +14,7 @@ py=/usr/bin/python3
 [ "$(id -u)" -eq 0 ] || { echo "tree_compare_selftest.sh: must run as root (mknod, chown, trusted.* xattrs)" >&2; exit 2; }
 tmp=$(mktemp -d /tmp/tree-compare-selftest.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
-cd "$tmp"
+cd "$tmp" || exit 2
 failures=0 checks=0
 
 # The source: every kind of entry the comparison looks at. Times are set
@@ -132,10 +132,10 @@ expect "...reported without --skip" 1 3 '^sub/deep: names only in mounted: \.cac
 copy; mkdir "$tmp/copy/sub/.cache-marker"; touch "$tmp/copy/sub/.cache-marker/x"; same_dir_times sub
 expect "--skip NAME of a directory skips its subtree" 0 1 'bytes compared' --skip .cache-marker
 # More than 50 differences: 50 lines and a count.
-copy; for i in $(seq 60); do setfattr -n user.n$i -v $i "$tmp/copy/empty"; done
+copy; for i in $(seq 60); do setfattr -n "user.n$i" -v "$i" "$tmp/copy/empty"; done
 expect "50 lines then a count" 1 51 '^\.\.\. and [0-9]+ more differences \([0-9]+ in all\)$'
 "$py" "$tool" compare "$src" "$tmp/nowhere" > "$tmp/out" 2>&1
-[ $? = 2 ] && grep -q 'is not a directory' "$tmp/out" && pass "missing MOUNTED: exit 2" || fail "missing MOUNTED: exit 2"
+if [ $? = 2 ] && grep -q 'is not a directory' "$tmp/out"; then pass "missing MOUNTED: exit 2"; else fail "missing MOUNTED: exit 2"; fi
 
 # readers: EXPECT CODE PATTERN [args...] against the copy.
 readers() {
@@ -147,13 +147,13 @@ readers() {
 }
 copy
 readers "readers: right bytes" 0 '^1920 reads done \(empty 384, whole 384, past-eof 384, boundary 384, random 384\), [0-9]+ bytes read, 0 mismatches, 0 errors' --reads 1920 --seed 7
-head -c $(stat -c %s "$src/big.bin") /dev/urandom > "$tmp/copy/big.bin"
+head -c "$(stat -c %s "$src/big.bin")" /dev/urandom > "$tmp/copy/big.bin"
 readers "readers: wrong bytes (boundary reads all hit big.bin)" 1 '^mismatch: big\.bin offset [0-9]+ length [0-9]+ \(boundary\): first wrong byte' --reads 500 --seed 7
 copy; truncate -s 1048576 "$tmp/copy/big.bin"
 readers "readers: a file cut short" 1 '^mismatch: big\.bin .*mounted gave 0 bytes' --reads 500 --seed 7
 copy; rm "$tmp/copy/small.txt"; mkdir "$tmp/copy/small.txt"
 readers "readers: errors (EISDIR), no wrong bytes: exit 3" 3 '^error: small\.txt offset [0-9]+ length [0-9]+ \([a-z-]+\): Is a directory' --reads 500 --seed 7
-grep -q '^mismatch' "$tmp/out" && fail "readers: EISDIR counted as a mismatch" || pass "readers: no mismatch among the errors"
+if grep -q '^mismatch' "$tmp/out"; then fail "readers: EISDIR counted as a mismatch"; else pass "readers: no mismatch among the errors"; fi
 copy; rm "$tmp/copy/small.txt"; mkfifo "$tmp/copy/small.txt"
 readers "readers: a read that never returns: exit 4 after --timeout" 4 '^hung: thread [0-9]+ still inside small\.txt' --reads 500 --seed 7 --timeout 3
 readers "readers: --threads 1, one read" 0 '^1 reads done' --reads 1 --threads 1 --skip small.txt
