@@ -1,8 +1,9 @@
 # Sourced by the benchmarks: installs what they need, builds stratum, and
 # sets $work (scratch space) and $src (the tree) from the first argument:
-# DIR, --generate or --linux (see bench/run.sh).
+# DIR, --generate or --linux (see bench/run.sh). BENCH_NO_BUILD=1 skips the
+# build (bench/mount.sh with STRATUM_MOUNT_SKIP=1 runs no stratum).
 bash scripts/install-deps.sh --bench
-bash scripts/build.sh --target stratum >/dev/null
+[ "${BENCH_NO_BUILD:-0}" = 1 ] || bash scripts/build.sh --target stratum >/dev/null
 mkdir -p "$work"
 work=$(cd "$work" && pwd)
 
