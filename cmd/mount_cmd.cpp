@@ -119,6 +119,9 @@ int start_in_background(const parsed_args& a) {
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_adddup2(&fa, fds[1], 3);  // dup2 clears close-on-exec
   posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  // Nothing else the caller left open (a pipe its caller reads to the end,
+  // as $(...) does) stays open for as long as the mount lives.
+  posix_spawn_file_actions_addclosefrom_np(&fa, 4);
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID);  // no SIGHUP when the SSH session ends
@@ -233,9 +236,11 @@ awaitable<int> do_mount(parsed_args& a) {
     const int ready = static_cast<int>(a.number("ready-fd", 3));
     const std::string log = a.get_or("log", cache.dir() + "/mount.log");
     const int lfd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-    if (lfd >= 0) {
-      ::dup2(lfd, 2);
-      ::close(lfd);
+    // Never the starter's stderr: it waits for that pipe to close.
+    const int to = lfd >= 0 ? lfd : ::open("/dev/null", O_WRONLY | O_CLOEXEC);
+    if (to >= 0) {
+      ::dup2(to, 2);
+      ::close(to);
     }
     const int null = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
     if (null >= 0) {

@@ -9,9 +9,11 @@
 #include "mounts.hpp"
 
 #include <atomic>
+#include <cstdlib>
 #include <fcntl.h>
 #include <filesystem>
 #include <random>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/xattr.h>
 #include <thread>
@@ -25,8 +27,9 @@ namespace {
 bool has(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
 // Every kind of entry, a nested catalog (marker `marker`), a chunked file
-// (20 MiB of noise: chunks are at most 16 MiB) and files of many sizes.
-std::vector<fixture> mount_fixture(const std::string& marker) {
+// (20 MiB of noise: chunks are at most 16 MiB) and files of many sizes. The
+// hardlink is at `hard` (CernVM-FS keeps a group within one directory).
+std::vector<fixture> mount_fixture(const std::string& marker, const std::string& hard) {
   return {{'f', "hello.txt", "hello\n"},
           {'x', "hello.txt", "blue", "user.color"},
           {'d', "etc", "", "", 0755},
@@ -35,7 +38,7 @@ std::vector<fixture> mount_fixture(const std::string& marker) {
           {'d', "tmp", "", "", 01777},
           {'l', "etc/link", "", "../hello.txt"},
           {'l', "dangling", "", "/nowhere/at/all"},
-          {'h', "etc/hard", "", "hello.txt"},
+          {'h', hard, "", "hello.txt"},
           {'p', "fifo"},
           {'c', "null", "", "", 0666},
           {'f', "empty", ""},
@@ -88,8 +91,9 @@ std::string python_compare(const std::string& a, const std::string& b) {
 void faithful(bool cvmfs) {
   temp_dir d;
   const std::string marker = cvmfs ? ".cvmfscatalog" : ".stratumcatalog";
+  const std::string hard = cvmfs ? "hard" : "etc/hard";
   auto [src, store, st] = [&] {
-    auto v = publish(d, cvmfs ? "cv" : "nat", cvmfs, mount_fixture(marker));
+    auto v = publish(d, cvmfs ? "cv" : "nat", cvmfs, mount_fixture(marker, hard));
     return std::tuple{v[0], v[1], v[2]};
   }();
   fs::create_directory(d / "mnt");
@@ -102,12 +106,12 @@ void faithful(bool cvmfs) {
   // Hardlinks: one inode, two links.
   struct stat a{}, b{};
   REQUIRE(::lstat((mnt + "/hello.txt").c_str(), &a) == 0);
-  REQUIRE(::lstat((mnt + "/etc/hard").c_str(), &b) == 0);
+  REQUIRE(::lstat((mnt + "/" + hard).c_str(), &b) == 0);
   CHECK(a.st_ino == b.st_ino);
   CHECK(a.st_nlink == 2);
   // The informational attributes: readable by name, not listed.
   CHECK(xattr_of(mnt + "/hello.txt", "user.stratum.revision") == "1");
-  CHECK(xattr_of(mnt + "/big.bin", "user.stratum.chunks") == "2");
+  CHECK(std::atoi(xattr_of(mnt + "/big.bin", "user.stratum.chunks").c_str()) >= 2);
   CHECK(xattr_of(mnt + "/hello.txt", "user.stratum.hash").size() >= 40);
   CHECK(xattr_of(mnt + "/pkg/deep", "user.stratum.catalog") != xattr_of(mnt + "/hello.txt", "user.stratum.catalog"));
   char names[1024];
@@ -120,7 +124,7 @@ void faithful(bool cvmfs) {
   CHECK(::mkdir((mnt + "/new").c_str(), 0755) != 0);
   struct statvfs sv{};
   REQUIRE(::statvfs(mnt.c_str(), &sv) == 0);
-  CHECK(sv.f_flag & ST_RDONLY);
+  CHECK((sv.f_flag & ST_RDONLY) != 0);
   CHECK(sv.f_files >= 20);
   CHECK(sv.f_blocks * sv.f_frsize >= (20u << 20));
   CHECK(m.unmount());
@@ -138,9 +142,13 @@ TEST_CASE("mount: a tag and an older revision show their own trees, the current 
   temp_dir d;
   make_tree(d / "v1", {{'f', "a", "first"}, {'d', "dir"}, {'f', "dir/gone", "soon gone"}});
   make_tree(d / "v2", {{'f', "a", "second, longer"}, {'d', "dir"}, {'f', "dir/new", "new"}});
-  REQUIRE(run_stratum({"publish", "--new", "-q", d / "st", d / "v1", d / "store"}).code == 0);
+  // One source, published as v1, then changed into v2.
+  REQUIRE(std::system(("cp -a '" + d / "v1" + "' '" + d / "src" + "'").c_str()) == 0);
+  REQUIRE(run_stratum({"publish", "--new", "-q", d / "st", d / "src", d / "store"}).code == 0);
   REQUIRE(run_stratum({"tag", d / "st", d / "store", "-a", "first"}).code == 0);
-  REQUIRE(run_stratum({"publish", "-q", d / "st", d / "v2", d / "store"}).code == 0);
+  fs::remove_all(d / "src");
+  REQUIRE(std::system(("cp -a '" + d / "v2" + "' '" + d / "src" + "'").c_str()) == 0);
+  REQUIRE(run_stratum({"publish", "-q", d / "st", d / "src", d / "store"}).code == 0);
   for (auto [args, tree] : std::vector<std::pair<std::vector<std::string>, std::string>>{
            {{"--tag", "first"}, "v1"}, {{"--revision", "1"}, "v1"}, {{}, "v2"}}) {
     CAPTURE(tree);
@@ -153,7 +161,7 @@ TEST_CASE("mount: a tag and an older revision show their own trees, the current 
   }
 }
 
-TEST_CASE("mount: a corrupted object gives EIO and a log line, never its bytes; the other files read") {
+TEST_CASE("mount: a corrupted object gives EIO and a log line, never its bytes, and the other files still read") {
   temp_dir d;
   make_tree(d / "src", {{'f', "good", pattern(5000, 1)}, {'f', "bad", pattern(7000, 2)}});
   REQUIRE(run_stratum({"publish", "--new", "-q", d / "st", d / "src", d / "store"}).code == 0);
@@ -278,14 +286,17 @@ TEST_CASE("mount: --follow shows a new publish to new lookups, and an open file 
   temp_dir d;
   make_tree(d / "v1", {{'f', "a", pattern(300000, 1)}, {'f', "only-in-1", "one"}});
   make_tree(d / "v2", {{'f', "a", pattern(300000, 2)}, {'f', "only-in-2", "two"}});
-  REQUIRE(run_stratum({"publish", "--new", "-q", d / "st", d / "v1", d / "store"}).code == 0);
+  REQUIRE(std::system(("cp -a '" + d / "v1" + "' '" + d / "src" + "'").c_str()) == 0);
+  REQUIRE(run_stratum({"publish", "--new", "-q", d / "st", d / "src", d / "store"}).code == 0);
   fs::create_directory(d / "mnt");
   mount_run m(d / "store", d / "mnt", {"--cache", d / "cache", "--follow", "1"});
   CHECK(fs::exists(d / "mnt/only-in-1"));
   CHECK_FALSE(fs::exists(d / "mnt/only-in-2"));  // the kernel now holds a negative entry
   const int fd = ::open((d / "mnt/a").c_str(), O_RDONLY);
   REQUIRE(fd >= 0);
-  REQUIRE(run_stratum({"publish", "-q", d / "st", d / "v2", d / "store"}).code == 0);
+  fs::remove_all(d / "src");
+  REQUIRE(std::system(("cp -a '" + d / "v2" + "' '" + d / "src" + "'").c_str()) == 0);
+  REQUIRE(run_stratum({"publish", "-q", d / "st", d / "src", d / "store"}).code == 0);
   bool seen = false;
   for (int i = 0; i < 100 && !seen; ++i) {
     seen = fs::exists(d / "mnt/only-in-2");
@@ -329,7 +340,7 @@ TEST_CASE("mount: bad input is refused with a clear message, exit 2 or 3, and no
     std::string says;
   };
   for (const auto& b : std::vector<bad>{
-           {{"mount", d / "store", d / "missing"}, 2, "does not exist"},
+           {{"mount", d / "store", d / "missing"}, 2, "create it first"},
            {{"mount", d / "store", d / "full"}, 2, "is not empty"},
            {{"mount", d / "store", d / "src/a"}, 2, "is not a directory"},
            {{"mount", d / "store", d / "mnt", "--tag", "nope"}, 2, "no tag 'nope'"},
