@@ -101,7 +101,8 @@ void stop_server(pid_t pid) {
 
 }  // namespace
 
-s3rver::s3rver(const std::string& dir, const std::string& bucket, const tls_files& tls) : port_(free_port()), tls_(!tls.cert.empty()) {
+s3rver::s3rver(const std::string& dir, const std::string& bucket, const tls_files& tls, int port)
+    : port_(port ? port : free_port()), tls_(!tls.cert.empty()) {
   std::filesystem::create_directories(dir);
   std::vector<std::string> args = {tools_dir() + "/node_modules/.bin/s3rver", "-d", dir, "-a", "127.0.0.1", "-p",
                                    std::to_string(port_), "--silent", "--configure-bucket", bucket};
@@ -111,6 +112,14 @@ s3rver::s3rver(const std::string& dir, const std::string& bucket, const tls_file
 }
 
 s3rver::~s3rver() { stop_server(pid_); }
+
+void s3rver::kill() {
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGKILL);
+  int status;
+  ::waitpid(pid_, &status, 0);
+  pid_ = -1;
+}
 
 std::string s3rver::endpoint() const { return std::string(tls_ ? "https" : "http") + "://127.0.0.1:" + std::to_string(port_); }
 

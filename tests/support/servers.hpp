@@ -28,15 +28,17 @@ int listen_loopback(int backlog, int& port);
 class s3rver {
  public:
   // Starts s3rver with one bucket `bucket`, serving HTTPS with `tls` (or plain
-  // HTTP when tls.cert is empty), storing under `dir`. REQUIREs that it
-  // answers within 20 s.
-  s3rver(const std::string& dir, const std::string& bucket, const tls_files& tls);
+  // HTTP when tls.cert is empty), storing under `dir`, on `port` (0: a free
+  // one). REQUIREs that it answers within 20 s.
+  s3rver(const std::string& dir, const std::string& bucket, const tls_files& tls, int port = 0);
   ~s3rver();
   s3rver(const s3rver&) = delete;
   s3rver& operator=(const s3rver&) = delete;
 
   std::string endpoint() const;  // https://127.0.0.1:PORT (or http://)
   int port() const { return port_; }
+  // SIGKILL: the store goes away mid-request, as a crashed server does.
+  void kill();
 
  private:
   pid_t pid_ = -1;
