@@ -127,7 +127,7 @@ start_mount() {
 peak_rss_kib() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status"; }
 
 # case, cold s, warm s, peak RSS KiB, mount s[, first-byte s]
-row() { echo -e "$1\t$2\t$3\t$bytes\t$files\t$4\t$5${6:+\t$6}" >> "$results"; }
+row() { echo -e "$1\t$2\t$3\t$bytes\t$files\t$4\t$5${6:+\t$6}${7:+\t$7}" >> "$results"; }
 seen_files() { find "$1" -type f | wc -l; }
 
 if [ "$s3" = 0 ]; then
@@ -200,7 +200,8 @@ else
   cold; c=$(tar_seconds "$mnt"); w=$(tar_seconds "$mnt")
   rss=$(peak_rss_kib "${mount_pid[$mnt]}")
   end_mount "$mnt"
-  row s3:stratum "$c" "$w" "$rss" "$up" "$first"
+  inflight=$(grep -o 'requests in flight: peak [0-9]*, mean [0-9.]*' "$work/mount-log-s3" | tail -1 | sed 's/.*peak \([0-9]*\), mean \([0-9.]*\)/\1\/\2/')
+  row s3:stratum "$c" "$w" "$rss" "$up" "$first" "$inflight"
 fi
 
 echo
@@ -208,9 +209,8 @@ echo "tree: $src — $files files, $bytes bytes ($(numfmt --to=iec "$bytes")B); 
 [ "$s3" = 1 ] && {
   echo "S3 sink: nginx on loopback, $rtt_ms ms per request; publish to it took ${published} s"
   echo "first byte: head -c1 of $deep (depth $(awk -F/ '{print NF}' <<<"$deep"))"
-  # TODO(lead): stratum mount prints nothing about requests in flight yet;
-  # once it reports them (e.g. on exit or in a log line), show peak/mean here.
-  echo "requests in flight: TODO — stratum mount does not report them yet"
+  # The mount logs its store's requests in flight when it ends.
+  echo "stratum mount, $(grep -o 'requests in flight: .*' "$work/mount-log-s3" | tail -1)"
 }
 echo
 python3 - "$results" <<'PY'
@@ -221,7 +221,7 @@ def ratio(a, b):
     return "%.2f×" % (a / b) if b > 0 else ""
 s3 = any(r[0].startswith("s3:") for r in rows)
 print("| case | mount s | cold s | warm s | MB/s cold | MB/s warm | cold throughput vs restic mount | warm time vs direct | peak RSS MiB |%s" % (
-      " first byte s | requests in flight |" if s3 else ""))
+      " first byte s | requests in flight (peak/mean) |" if s3 else ""))
 print("|---|---:|---:|---:|---:|---:|---:|---:|---:|%s" % ("---:|---:|" if s3 else ""))
 for r in rows:
     name, cold, warm, nbytes, rss, up = r[0], float(r[1]), float(r[2]), int(r[3]), int(r[5]), float(r[6])
@@ -230,9 +230,7 @@ for r in rows:
     print("| %s | %s | %.2f | %.2f | %.1f | %.1f | %s | %s | %s |%s" % (
         name, "%.2f" % up if name != "direct" else "", cold, warm, nbytes / 1e6 / cold, nbytes / 1e6 / warm,
         ratio(restic_cold, cold) if restic_cold else "", ratio(warm, direct_warm) if direct_warm else "",
-        "%.0f" % (rss / 1024) if rss else "", " %.3f | TODO |" % float(r[7]) if len(r) > 7 else ""))
-# TODO(lead): "requests in flight" (peak and mean of the mount's requests to the
-# store) once stratum mount reports them; bench/s3.sh reads publish's from --json.
+        "%.0f" % (rss / 1024) if rss else "", " %.3f | %s |" % (float(r[7]), r[8] if len(r) > 8 else "") if len(r) > 7 else ""))
 if "stratum" in by and "restic" in by and "direct" in by:
     s = by["stratum"]
     print()

@@ -12,6 +12,8 @@
 #include <fuse_lowlevel.h>
 
 #include <atomic>
+#include <deque>
+#include <sys/uio.h>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <cerrno>
@@ -37,14 +39,13 @@ struct open_dir {
   std::vector<dir_row> rows;
 };
 
-// An open file: what it reads (its revision's, whatever --follow does) and
-// the objects it read last, kept open for the next read (I/O thread only).
-struct open_file {
-  std::shared_ptr<const file_content> content;
-  std::array<std::pair<std::size_t, std::shared_ptr<const cached_object>>, 2> recent;
-};
-
 }  // namespace
+
+// Prefetching: files up to this size, this many fetches at once, this many
+// waiting at most.
+constexpr std::uint64_t prefetch_most_size = 1 << 20;
+constexpr unsigned prefetch_workers = 32;
+constexpr std::size_t prefetch_queue_most = 20000;
 
 struct fuse_glue::impl {
   asio::io_context& io;
@@ -55,6 +56,11 @@ struct fuse_glue::impl {
   fuse_session* se = nullptr;
   std::atomic<long> in_flight{0};
   bool mounted = false;
+  bool no_open = false;  // the kernel opens files without asking (set in init)
+  // Small files of the directories listed, fetched before they are read
+  // (I/O thread only).
+  std::deque<file_content::unit> prefetch;
+  unsigned prefetchers = 0;
 
   impl(asio::io_context& i, asio::thread_pool& b, mount_tree& t, object_cache& c, fuse_options opt)
       : io(i), blocking(b), tree(t), cache(c), o(std::move(opt)) {}
@@ -115,6 +121,7 @@ struct fuse_glue::impl {
     try {
       auto d = std::make_unique<open_dir>();
       d->rows = co_await tree.list(ino);
+      queue_prefetch(d->rows);
       fi.fh = reinterpret_cast<std::uint64_t>(d.get());
       fi.cache_readdir = 1;
       fi.keep_cache = 1;
@@ -133,44 +140,56 @@ struct fuse_glue::impl {
     co_return;
   }
 
-  awaitable<void> open(fuse_req_t req, fuse_ino_t ino, fuse_file_info fi) {
-    try {
-      auto f = std::make_unique<open_file>();
-      f->content = tree.content(ino);
-      fi.fh = reinterpret_cast<std::uint64_t>(f.get());
-      fi.keep_cache = 1;  // immutable: pages read once stay valid
-      if (fuse_reply_open(req, &fi) == 0) f.release();
-    } catch (const std::exception& x) {
-      fuse_reply_err(req, answer_for(x, ino, "open"));
+  // Fetches the small files of a directory just listed, a few at a time,
+  // while the reader (tar, cp -r, a build) is still on earlier ones: reads
+  // then find them in the cache instead of waiting a fetch each.
+  void queue_prefetch(const std::vector<dir_row>& rows) {
+    for (const auto& r : rows) {
+      if (!S_ISREG(r.mode)) continue;
+      std::shared_ptr<const file_content> c;
+      try {
+        c = tree.content(r.ino);
+      } catch (const std::exception&) {
+        continue;
+      }
+      if (c->units.size() == 1 && c->size <= prefetch_most_size && !cache.has(c->units[0].hash)) prefetch.push_back(c->units[0]);
     }
-    co_return;
+    // A listing larger than the queue keeps its first entries, not the last.
+    while (prefetch.size() > prefetch_queue_most) prefetch.pop_back();
+    while (prefetchers < prefetch_workers && !prefetch.empty()) {
+      ++prefetchers;
+      hand_over(prefetch_worker());
+    }
   }
 
-  // The object holding unit `u` of an open file: one of the two it read
-  // last, else from the cache (fetched and verified on a miss).
-  awaitable<std::shared_ptr<const cached_object>> unit(open_file& f, std::size_t u) {
-    for (auto& [at, obj] : f.recent)
-      if (obj && at == u) co_return obj;
-    const auto& x = f.content->units[u];
-    auto obj = co_await cache.get(x.hash, x.kind, x.size);
-    f.recent[1] = std::move(f.recent[0]);
-    f.recent[0] = {u, obj};
-    co_return obj;
+  awaitable<void> prefetch_worker() {
+    while (!prefetch.empty()) {
+      const auto u = prefetch.front();
+      prefetch.pop_front();
+      try {
+        if (!cache.has(u.hash)) co_await cache.get(u.hash, u.kind, u.size);
+      } catch (const std::exception&) {
+        // The read that needs it fetches it again and says what failed.
+      }
+    }
+    --prefetchers;
   }
 
   // Fetches the next unit of a sequential read before it is asked for.
   awaitable<void> read_ahead(std::shared_ptr<const file_content> c, std::size_t u) {
     try {
       const auto& x = c->units[u];
-      co_await cache.get(x.hash, x.kind, x.size);
+      if (!cache.has(x.hash)) co_await cache.get(x.hash, x.kind, x.size);
     } catch (const std::exception&) {
-      // The read that needs it will fetch it again and say what failed.
     }
   }
 
-  awaitable<void> read(fuse_req_t req, fuse_ino_t ino, std::size_t size, off_t off, open_file* f) {
+  // Files are read by inode: an inode names one revision's entry, so a
+  // file open across a --follow switch keeps reading its revision.
+  awaitable<void> read(fuse_req_t req, fuse_ino_t ino, std::size_t size, off_t off) {
     try {
-      const file_content& c = *f->content;
+      const auto content = tree.content(ino);
+      const file_content& c = *content;
       const auto from = static_cast<std::uint64_t>(off);
       if (from >= c.size || size == 0) {
         fuse_reply_buf(req, nullptr, 0);
@@ -186,37 +205,36 @@ struct fuse_glue::impl {
       for (std::uint64_t at = from; at < to; ++u) {
         const auto& x = c.units[u];
         const std::uint64_t end = std::min(to, x.offset + x.size);
-        auto obj = co_await unit(*f, u);  // (g++ 12: not inside a braced initializer)
+        auto obj = co_await cache.get(x.hash, x.kind, x.size);  // (g++ 12: not inside a braced initializer)
         parts.push_back({std::move(obj), at - x.offset, end - at});
         at = end;
       }
-      if (u < c.units.size()) hand_over(read_ahead(f->content, u));
-      int failed = 0;
-      co_await run_on(blocking, [&] {
-        std::vector<char> buf(to - from);
+      if (u < c.units.size()) hand_over(read_ahead(content, u));
+      std::vector<char> buf(to - from);
+      // From the page cache without waiting, on this thread: what a read
+      // usually finds; otherwise (the cache file's pages are on disk) on the
+      // blocking pool.
+      auto fill = [&](int flags) {
         std::size_t filled = 0;
         for (const auto& p : parts) {
-          const ssize_t r = ::pread(p.obj->fd, buf.data() + filled, p.length, static_cast<off_t>(p.offset));
-          if (r != static_cast<ssize_t>(p.length)) {
-            failed = r < 0 ? errno : EIO;
-            return;
-          }
+          iovec v{buf.data() + filled, p.length};
+          const ssize_t r = ::preadv2(p.obj->fd, &v, 1, static_cast<off_t>(p.offset), flags);
+          if (r != static_cast<ssize_t>(p.length)) return r < 0 ? errno : EIO;
           filled += p.length;
         }
-        fuse_reply_buf(req, buf.data(), filled);
-      });
+        return 0;
+      };
+      int failed = fill(RWF_NOWAIT);
+      if (failed) failed = co_await run_on(blocking, [&] { return fill(0); });
       if (failed) {
         if (o.log) o.log("read " + tree.path(ino) + ": the cache's copy cannot be read: " + std::strerror(failed));
         fuse_reply_err(req, EIO);
+        co_return;
       }
+      fuse_reply_buf(req, buf.data(), buf.size());
     } catch (const std::exception& x) {
       fuse_reply_err(req, answer_for(x, ino, "read"));
     }
-  }
-
-  awaitable<void> release(open_file* f) {
-    delete f;
-    co_return;
   }
 
   awaitable<void> getxattr(fuse_req_t req, fuse_ino_t ino, std::string name, std::size_t size) {
@@ -265,12 +283,18 @@ namespace {
 
 fuse_glue::impl& self(fuse_req_t req) { return *static_cast<fuse_glue::impl*>(fuse_req_userdata(req)); }
 
-void op_init(void*, fuse_conn_info* conn) {
+void op_init(void* userdata, fuse_conn_info* conn) {
   // Contents never change under a name: no reason to drop cached pages when
   // an attribute is fetched again. Symlink targets may be cached too.
   conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
   if (conn->capable & FUSE_CAP_CACHE_SYMLINKS) conn->want |= FUSE_CAP_CACHE_SYMLINKS;
   if (conn->capable & FUSE_CAP_PARALLEL_DIROPS) conn->want |= FUSE_CAP_PARALLEL_DIROPS;
+  // Opening a file asks nothing of this process (the kernel keeps the
+  // page cache, as FOPEN_KEEP_CACHE): a warm read is the kernel's alone.
+  if (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT) {
+    conn->want |= FUSE_CAP_NO_OPEN_SUPPORT;
+    static_cast<fuse_glue::impl*>(userdata)->no_open = true;
+  }
 }
 
 void op_lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
@@ -334,25 +358,24 @@ void op_releasedir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
   fuse_reply_err(req, 0);
 }
 
-void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+void op_open(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
   if ((fi->flags & O_ACCMODE) != O_RDONLY) {
     fuse_reply_err(req, EROFS);
     return;
   }
   auto& g = self(req);
-  g.hand_over(g.open(req, ino, *fi));
+  // ENOSYS once: the kernel opens every file itself from then on.
+  if (g.no_open) {
+    fuse_reply_err(req, ENOSYS);
+    return;
+  }
+  fi->keep_cache = 1;  // immutable: pages read once stay valid
+  fuse_reply_open(req, fi);
 }
 
-void op_read(fuse_req_t req, fuse_ino_t ino, std::size_t size, off_t off, fuse_file_info* fi) {
+void op_read(fuse_req_t req, fuse_ino_t ino, std::size_t size, off_t off, fuse_file_info*) {
   auto& g = self(req);
-  g.hand_over(g.read(req, ino, size, off, reinterpret_cast<open_file*>(fi->fh)));
-}
-
-void op_release(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
-  auto& g = self(req);
-  // Freed on the I/O thread, which is the only one touching it.
-  g.hand_over(g.release(reinterpret_cast<open_file*>(fi->fh)));
-  fuse_reply_err(req, 0);
+  g.hand_over(g.read(req, ino, size, off));
 }
 
 void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char* name, std::size_t size) {
@@ -384,7 +407,6 @@ const fuse_lowlevel_ops& operations() {
     o.releasedir = op_releasedir;
     o.open = op_open;
     o.read = op_read;
-    o.release = op_release;
     o.getxattr = op_getxattr;
     o.listxattr = op_listxattr;
     o.statfs = op_statfs;

@@ -269,6 +269,15 @@ awaitable<int> do_mount(parsed_args& a) {
   log_line("unmounted; " + std::to_string(cs.fetched) + " objects fetched (" + human_bytes(static_cast<double>(cs.fetched_bytes)) +
            "), " + std::to_string(cs.hits) + " read from the cache, " + std::to_string(tree.stats().catalogs_loaded) +
            " catalogs loaded");
+  if (const retry_stats* rs = store->stats()) {
+    // What the store saw: requests at once at most, and on average while two
+    // or more were under way.
+    const double mean = rs->overlap_seconds > 0 ? rs->overlap_in_flight_seconds / rs->overlap_seconds : 0;
+    char line[160];
+    std::snprintf(line, sizeof line, "requests in flight: peak %u, mean %.1f while busy; %llu retried", rs->peak_in_flight, mean,
+                  static_cast<unsigned long long>(rs->retries));
+    log_line(line);
+  }
   co_return ok;
 }
 

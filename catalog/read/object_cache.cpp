@@ -5,6 +5,8 @@
 
 #include "async/error.hpp"
 
+#include <isa-l/crc64.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -19,7 +21,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr std::size_t trailer = 32;  // SHA-256 of the content, after it
+constexpr std::size_t trailer = 8;  // CRC-64 of the content, after it
+constexpr std::size_t open_most = 256;  // objects kept open
 // Bytes of fetched objects held in memory at once: a few 16 MiB chunks
 // (the largest object a publish makes is one chunk, io/chunker.hpp).
 constexpr std::size_t fetch_memory = std::size_t(96) << 20;
@@ -37,7 +40,13 @@ bool write_all(int fd, const std::uint8_t* p, std::size_t n) {
   return true;
 }
 
-// Re-hashes the cache file at `path` against its trailer. Returns the opened
+std::array<std::uint8_t, trailer> checksum(std::uint64_t crc) {
+  std::array<std::uint8_t, trailer> b{};
+  for (std::size_t i = 0; i < trailer; ++i) b[i] = static_cast<std::uint8_t>(crc >> (8 * i));
+  return b;
+}
+
+// Checks the cache file at `path` against its trailer. Returns the opened
 // object, or nullptr when it is missing, short or damaged.
 std::shared_ptr<cached_object> open_checked(const std::string& path, std::uint64_t size) {
   auto o = std::make_shared<cached_object>();
@@ -45,7 +54,7 @@ std::shared_ptr<cached_object> open_checked(const std::string& path, std::uint64
   if (o->fd < 0) return nullptr;
   struct stat st{};
   if (::fstat(o->fd, &st) != 0 || static_cast<std::uint64_t>(st.st_size) != size + trailer) return nullptr;
-  sha256_stream h;
+  std::uint64_t crc = 0;
   std::vector<std::uint8_t> buf(std::min<std::uint64_t>(size + trailer, 1 << 20));
   std::uint64_t at = 0;
   std::array<std::uint8_t, trailer> tail{};
@@ -55,11 +64,11 @@ std::shared_ptr<cached_object> open_checked(const std::string& path, std::uint64
     const auto n = static_cast<std::uint64_t>(r);
     // Content bytes into the hash, trailer bytes aside.
     const std::uint64_t content = at < size ? std::min(n, size - at) : 0;
-    h.update(byte_view(buf.data(), content));
+    crc = crc64_ecma_refl(crc, buf.data(), content);
     for (std::uint64_t i = content; i < n; ++i) tail[at + i - size] = buf[i];
     at += n;
   }
-  if (h.finish().v != tail) return nullptr;
+  if (checksum(crc) != tail) return nullptr;
   ::futimens(o->fd, nullptr);  // recently used, for the next mount's order
   o->size = size;
   return o;
@@ -132,6 +141,10 @@ void object_cache::evict() {
     auto it = slots_.find(h);
     stats_.bytes -= it->second.size;
     slots_.erase(it);
+    if (auto o = open_at_.find(h); o != open_at_.end()) {
+      open_.erase(o->second);
+      open_at_.erase(o);
+    }
     ++stats_.evicted;
     // Only the name goes: a reader holding the file keeps reading it.
     asio::post(blocking_, [p = path_of(h)] { ::unlink(p.c_str()); });
@@ -139,7 +152,24 @@ void object_cache::evict() {
   stats_.objects = slots_.size();
 }
 
+void object_cache::keep_open(const hash256& h, std::shared_ptr<const cached_object> o) {
+  if (auto at = open_at_.find(h); at != open_at_.end()) {
+    open_.erase(at->second);
+    open_at_.erase(at);
+  }
+  open_at_[h] = open_.insert(open_.end(), {h, std::move(o)});
+  if (open_.size() > open_most) {
+    open_at_.erase(open_.front().first);
+    open_.pop_front();
+  }
+}
+
 awaitable<std::shared_ptr<const cached_object>> object_cache::get(const hash256& h, object_kind k, std::uint64_t size) {
+  if (auto at = open_at_.find(h); at != open_at_.end() && at->second->second->size == size) {
+    open_.splice(open_.end(), open_, at->second);
+    if (auto it = slots_.find(h); it != slots_.end()) touch(it->second, h);
+    co_return at->second->second;
+  }
   if (auto it = slots_.find(h); it != slots_.end() && it->second.size == size) {
     touch(it->second, h);
     const bool verified = it->second.verified;
@@ -160,6 +190,7 @@ awaitable<std::shared_ptr<const cached_object>> object_cache::get(const hash256&
     if (o) {
       ++stats_.hits;
       if (auto again = slots_.find(h); again != slots_.end()) again->second.verified = true;
+      keep_open(h, o);
       co_return o;
     }
     // Damaged, or removed behind this process's back (another mount's
@@ -183,14 +214,14 @@ awaitable<std::shared_ptr<const cached_object>> object_cache::fetch(const hash25
   const std::string tmp = path + "." + std::to_string(::getpid()) + "-" + std::to_string(++tmp_seq_) + ".tmp";
   std::string failed;
   auto o = co_await run_on(blocking_, [&]() -> std::shared_ptr<cached_object> {
-    const hash256 sum = sha256(content);
+    const auto sum = checksum(crc64_ecma_refl(0, content.data(), content.size()));
     auto c = std::make_shared<cached_object>();
     c->fd = ::open(tmp.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (c->fd < 0) {
       failed = sys_error("cannot create '" + tmp + "'");
       return nullptr;
     }
-    if (!write_all(c->fd, content.data(), content.size()) || !write_all(c->fd, sum.v.data(), sum.v.size()) ||
+    if (!write_all(c->fd, content.data(), content.size()) || !write_all(c->fd, sum.data(), sum.size()) ||
         ::rename(tmp.c_str(), path.c_str()) != 0) {
       failed = sys_error("cannot write '" + path + "'");
       ::unlink(tmp.c_str());
@@ -210,6 +241,7 @@ awaitable<std::shared_ptr<const cached_object>> object_cache::fetch(const hash25
     slots_.emplace(h, s);
     stats_.bytes += size;
   }
+  keep_open(h, o);
   evict();
   co_return o;
 }

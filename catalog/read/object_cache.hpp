@@ -3,12 +3,13 @@
 // bounded in bytes, least recently used out. Shared by later mounts of the same
 // repository (the directory outlives the mount).
 //
-// A cache file is the object's content followed by the SHA-256 of that
-// content (32 bytes), written to a temporary name and renamed. What a mount
-// fetched itself is served as it is; a file found in the directory at start
-// is re-hashed against its trailer the first time this process uses it, so a
-// torn write (a crash, no fsync) or a damaged disk is fetched again, never
-// served. Objects are fetched through repository::read_object, which verifies
+// A cache file is the object's content followed by its CRC-64 (8 bytes,
+// ISA-L), written to a temporary name and renamed. What a mount fetched
+// itself is served as it is; a file found in the directory at start is
+// checked against its trailer the first time this process uses it, so a torn
+// write (a crash, no fsync) or a damaged disk is fetched again, never served.
+// (The content was verified against its name when it was fetched; the
+// trailer guards only the local copy, so a checksum does, at 10 GB/s.) Objects are fetched through repository::read_object, which verifies
 // them against their name before a byte is kept.
 //
 // Two mounts sharing a directory each keep their own account of it: each
@@ -38,6 +39,8 @@ struct cached_object {
   ~cached_object();
 };
 
+// hits: objects found in the directory (opened from it, not fetched); reads
+// of an object kept open are not counted again.
 struct object_cache_stats {
   std::uint64_t hits = 0, fetched = 0, fetched_bytes = 0, evicted = 0, rehashed = 0, damaged = 0;
   std::uint64_t bytes = 0, objects = 0;  // in the cache now, as this process accounts it
@@ -58,6 +61,9 @@ class object_cache {
   // transient) and errc::permanent when the cache directory fails.
   awaitable<std::shared_ptr<const cached_object>> get(const hash256& h, object_kind k, std::uint64_t size);
 
+  // Whether the object is in the cache (nothing is opened or fetched).
+  bool has(const hash256& h) const { return slots_.count(h) != 0; }
+
   // The repository objects are fetched from (--follow replaces it).
   void use(repository& repo) { repo_ = &repo; }
 
@@ -74,6 +80,7 @@ class object_cache {
   awaitable<std::shared_ptr<const cached_object>> fetch(const hash256& h, object_kind k, std::uint64_t size);
   void touch(slot& s, const hash256& h);
   void evict();
+  void keep_open(const hash256& h, std::shared_ptr<const cached_object> o);
 
   repository* repo_;
   asio::thread_pool& blocking_;
@@ -81,6 +88,10 @@ class object_cache {
   std::uint64_t limit_;
   std::unordered_map<hash256, slot, hash256_hasher> slots_;
   std::list<hash256> lru_;  // front: least recently used
+  // The objects used last, kept open: a file read in many requests opens
+  // its object once (front: least recently used).
+  std::list<std::pair<hash256, std::shared_ptr<const cached_object>>> open_;
+  std::unordered_map<hash256, decltype(open_)::iterator, hash256_hasher> open_at_;
   flight_map<hash256, std::shared_ptr<const cached_object>> fetching_;
   std::unique_ptr<budget> memory_;  // bytes of fetched objects held at once
   std::uint64_t tmp_seq_ = 0;
