@@ -1,9 +1,9 @@
 // libfuse3's low-level requests mapped onto mount_tree and object_cache
-// (fuse_glue.hpp). Each request that needs the tree is handed to the I/O
-// thread as a coroutine and answered from there; listing a directory already
-// opened and answering errors happen on libfuse's thread.
-// Thread: libfuse's loop threads hand over; the I/O thread answers; pread and
-// the answer to a read run on the blocking pool.
+// (fuse_glue.hpp). The I/O thread reads each request from /dev/fuse
+// (serve()) and its handler starts a coroutine that answers it, at once when
+// what it needs is in memory, after a fetch otherwise.
+// Thread: the I/O thread; a read whose cache file is not in the page cache
+// is answered from the blocking pool after its pread.
 #define FUSE_USE_VERSION 314
 #include "cmd/fuse_glue.hpp"
 
@@ -15,6 +15,7 @@
 #include <deque>
 #include <sys/uio.h>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <cerrno>
 #include <cstring>
@@ -24,7 +25,6 @@
 #include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <spawn.h>
-#include <thread>
 #include <unistd.h>
 
 extern char** environ;
@@ -152,7 +152,7 @@ struct fuse_glue::impl {
       } catch (const std::exception&) {
         continue;
       }
-      if (c->units.size() == 1 && c->size <= prefetch_most_size && !cache.has(c->units[0].hash)) prefetch.push_back(c->units[0]);
+      if (c->units.size() == 1 && c->size <= prefetch_most_size && !cache.ready(c->units[0].hash)) prefetch.push_back(c->units[0]);
     }
     // A listing larger than the queue keeps its first entries, not the last.
     while (prefetch.size() > prefetch_queue_most) prefetch.pop_back();
@@ -167,7 +167,7 @@ struct fuse_glue::impl {
       const auto u = prefetch.front();
       prefetch.pop_front();
       try {
-        if (!cache.has(u.hash)) co_await cache.get(u.hash, u.kind, u.size);
+        co_await cache.warm(u.hash, u.kind, u.size);
       } catch (const std::exception&) {
         // The read that needs it fetches it again and says what failed.
       }
@@ -179,7 +179,7 @@ struct fuse_glue::impl {
   awaitable<void> read_ahead(std::shared_ptr<const file_content> c, std::size_t u) {
     try {
       const auto& x = c->units[u];
-      if (!cache.has(x.hash)) co_await cache.get(x.hash, x.kind, x.size);
+      co_await cache.warm(x.hash, x.kind, x.size);
     } catch (const std::exception&) {
     }
   }
@@ -280,6 +280,11 @@ struct fuse_glue::impl {
 };
 
 namespace {
+
+void se_fd_nonblocking(fuse_session* se) {
+  const int fd = fuse_session_fd(se);
+  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+}
 
 fuse_glue::impl& self(fuse_req_t req) { return *static_cast<fuse_glue::impl*>(fuse_req_userdata(req)); }
 
@@ -452,17 +457,33 @@ void fuse_glue::mount() {
 
 awaitable<void> fuse_glue::serve() {
   auto ex = co_await asio::this_coro::executor;
-  asio::steady_timer done(ex, asio::steady_timer::time_point::max());
-  std::thread loop([this, &done] {
-    fuse_loop_config* cfg = fuse_loop_cfg_create();
-    fuse_loop_cfg_set_max_threads(cfg, p_->o.max_threads);
-    fuse_session_loop_mt(p_->se, cfg);
-    fuse_loop_cfg_destroy(cfg);
-    asio::post(done.get_executor(), [&done] { done.cancel(); });
-  });
+  se_fd_nonblocking(p_->se);
+  // The I/O thread reads the requests itself when /dev/fuse is readable and
+  // hands each to its handler, which answers at once from memory or starts a
+  // coroutine: no request crosses a thread unless it must wait for a fetch.
+  // (libfuse's multi-threaded loop cost two thread switches a request, half
+  // the mount's CPU time in a cold tar of the Linux tree: bench/README.md.)
+  asio::posix::stream_descriptor dev(ex, ::dup(fuse_session_fd(p_->se)));
+  fuse_buf buf{};
   boost::system::error_code ec;
-  co_await done.async_wait(asio::redirect_error(use_awaitable, ec));
-  loop.join();
+  bool done = false;
+  while (!done && !fuse_session_exited(p_->se)) {
+    co_await dev.async_wait(asio::posix::descriptor_base::wait_read, asio::redirect_error(use_awaitable, ec));
+    if (ec) break;
+    // A batch, then the coroutines the batch started get their turn.
+    for (int i = 0; i < 64; ++i) {
+      const int r = fuse_session_receive_buf(p_->se, &buf);
+      if (r == -EAGAIN) break;
+      if (r == -EINTR) continue;
+      if (r <= 0) {  // unmounted (ENODEV), or the device failed
+        done = true;
+        break;
+      }
+      fuse_session_process_buf(p_->se, &buf);
+    }
+  }
+  std::free(buf.mem);
+  dev.close();
   // Requests under way are answered (or fail to be: the kernel is gone)
   // before the session they belong to is destroyed.
   asio::steady_timer tick(ex);

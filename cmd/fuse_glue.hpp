@@ -1,10 +1,10 @@
 // The kernel side of `stratum mount`: a libfuse3 low-level session whose
-// requests become coroutines on the I/O thread (mount_tree, object_cache),
-// answered when they finish, so no FUSE thread waits on a fetch and no fetch
-// waits on a FUSE thread. The only file that includes libfuse's headers.
-// Thread: mount() and serve() on the I/O thread; libfuse's threads run the
-// request loop and hand each request over; answers go out from the I/O
-// thread, or from the blocking pool after a pread.
+// requests the I/O thread reads itself and turns into coroutines
+// (mount_tree, object_cache), answered when they finish: a request waiting
+// for a fetch holds a coroutine, not a thread, and one answered from memory
+// crosses no thread. The only file that includes libfuse's headers.
+// Thread: the I/O thread; reads whose cache file must come from disk are
+// answered from the blocking pool.
 #pragma once
 
 #include "catalog/read/mount_tree.hpp"
@@ -19,7 +19,6 @@ struct fuse_options {
   std::string fsname;       // shown by mount(8) and df(1)
   bool allow_other = false;  // others may read (root only, or user_allow_other)
   double timeout = 86400;    // seconds the kernel keeps names and attributes
-  unsigned max_threads = 16;
   std::function<void(const std::string&)> log;  // one line per event worth telling
 };
 
@@ -31,8 +30,7 @@ class fuse_glue {
   // Creates the session and mounts it. Throws errc::permanent with the
   // reason (libfuse prints its own to stderr too).
   void mount();
-  // Runs the request loop on libfuse's threads until the file system is
-  // unmounted (umount, fusermount3 -u, or unmount() below), then waits for
+  // Reads and answers requests until the file system is unmounted (umount, fusermount3 -u, or unmount() below), then waits for
   // every request under way to be answered.
   awaitable<void> serve();
   // Detaches the mount (SIGTERM, SIGINT): serve() then returns.

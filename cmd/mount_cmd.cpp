@@ -23,6 +23,7 @@
 #include <fcntl.h>
 #include <filesystem>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -203,6 +204,12 @@ awaitable<int> do_mount(parsed_args& a) {
   const std::uint64_t cache_size = size_arg(a.get_or("cache-size", "4G"), "--cache-size");
   check_mountpoint(mp);
   if (!a.has("foreground")) co_return start_in_background(a);
+  // The object cache keeps hundreds of objects open: the soft limit on
+  // descriptors (often 1024) is raised to the hard one.
+  if (rlimit rl{}; ::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &rl);
+  }
 
   // A reader on a mount gives up sooner than a publish: a request waits 10 s
   // for an answer and is sent 3 times at most, 2 s apart at most.

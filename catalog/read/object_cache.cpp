@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <filesystem>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 namespace stratum {
@@ -22,20 +23,26 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr std::size_t trailer = 8;  // CRC-64 of the content, after it
-constexpr std::size_t open_most = 256;  // objects kept open
+constexpr std::size_t open_most = 512;  // objects kept open (the mount raises its descriptor limit)
 // Bytes of fetched objects held in memory at once: a few 16 MiB chunks
 // (the largest object a publish makes is one chunk, io/chunker.hpp).
 constexpr std::size_t fetch_memory = std::size_t(96) << 20;
 
 std::string sys_error(const std::string& what) { return what + ": " + std::strerror(errno); }
 
-bool write_all(int fd, const std::uint8_t* p, std::size_t n) {
-  while (n) {
-    const ssize_t w = ::write(fd, p, n);
+// Writes both parts whole (content, then its checksum).
+bool write_all(int fd, iovec (&parts)[2]) {
+  int first = 0;
+  while (first < 2) {
+    const ssize_t w = ::writev(fd, parts + first, 2 - first);
     if (w < 0 && errno == EINTR) continue;
     if (w <= 0) return false;
-    p += w;
-    n -= static_cast<std::size_t>(w);
+    auto n = static_cast<std::size_t>(w);
+    while (first < 2 && n >= parts[first].iov_len) n -= parts[first++].iov_len;
+    if (first < 2) {
+      parts[first].iov_base = static_cast<char*>(parts[first].iov_base) + n;
+      parts[first].iov_len -= n;
+    }
   }
   return true;
 }
@@ -81,7 +88,7 @@ cached_object::~cached_object() {
 }
 
 object_cache::object_cache(repository& repo, asio::thread_pool& blocking, std::string dir, std::uint64_t limit)
-    : repo_(&repo), blocking_(blocking), dir_(std::move(dir)), limit_(limit) {}
+    : repo_(&repo), blocking_(blocking), dir_(std::move(dir)), limit_(limit), pid_(std::to_string(::getpid())) {}
 
 std::string object_cache::path_of(const hash256& h) const {
   const std::string hex = h.hex();
@@ -170,6 +177,11 @@ awaitable<std::shared_ptr<const cached_object>> object_cache::get(const hash256&
     if (auto it = slots_.find(h); it != slots_.end()) touch(it->second, h);
     co_return at->second->second;
   }
+  // Opening, checking and fetching: once for concurrent requests of one object.
+  co_return co_await fetching_.run(h, [&] { return load(h, k, size); });
+}
+
+awaitable<std::shared_ptr<const cached_object>> object_cache::load(const hash256& h, object_kind k, std::uint64_t size) {
   if (auto it = slots_.find(h); it != slots_.end() && it->second.size == size) {
     touch(it->second, h);
     const bool verified = it->second.verified;
@@ -203,33 +215,42 @@ awaitable<std::shared_ptr<const cached_object>> object_cache::get(const hash256&
       stats_.objects = slots_.size();
     }
   }
-  co_return co_await fetching_.run(h, [&] { return fetch(h, k, size); });
+  co_return co_await fetch(h, k, size);
+}
+
+awaitable<void> object_cache::warm(const hash256& h, object_kind k, std::uint64_t size) {
+  // Fetching writes the object, checking an earlier mount's copy reads it:
+  // either way its pages are in memory afterwards, and it is kept open.
+  if (!ready(h)) co_await get(h, k, size);
 }
 
 awaitable<std::shared_ptr<const cached_object>> object_cache::fetch(const hash256& h, object_kind k, std::uint64_t size) {
   if (!memory_) memory_ = std::make_unique<budget>(co_await asio::this_coro::executor, fetch_memory);
   budget_lease lease(*memory_, co_await memory_->acquire(static_cast<std::size_t>(std::max<std::uint64_t>(size, 1))));
-  const bytes content = co_await repo_->read_object(h, k, size);
   const std::string path = path_of(h);
-  const std::string tmp = path + "." + std::to_string(::getpid()) + "-" + std::to_string(++tmp_seq_) + ".tmp";
+  const std::string tmp = path + "." + pid_ + "-" + std::to_string(++tmp_seq_) + ".tmp";
   std::string failed;
-  auto o = co_await run_on(blocking_, [&]() -> std::shared_ptr<cached_object> {
+  std::shared_ptr<cached_object> o;
+  // Kept in the task that verified it, on the CPU pool: written whole,
+  // checksum after it, renamed into place.
+  const std::function<void(const bytes&)> keep = [&](const bytes& content) {
     const auto sum = checksum(crc64_ecma_refl(0, content.data(), content.size()));
     auto c = std::make_shared<cached_object>();
     c->fd = ::open(tmp.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (c->fd < 0) {
       failed = sys_error("cannot create '" + tmp + "'");
-      return nullptr;
+      return;
     }
-    if (!write_all(c->fd, content.data(), content.size()) || !write_all(c->fd, sum.data(), sum.size()) ||
-        ::rename(tmp.c_str(), path.c_str()) != 0) {
+    iovec parts[2] = {{const_cast<std::uint8_t*>(content.data()), content.size()}, {const_cast<std::uint8_t*>(sum.data()), sum.size()}};
+    if (!write_all(c->fd, parts) || ::rename(tmp.c_str(), path.c_str()) != 0) {
       failed = sys_error("cannot write '" + path + "'");
       ::unlink(tmp.c_str());
-      return nullptr;
+      return;
     }
     c->size = size;
-    return c;
-  });
+    o = std::move(c);
+  };
+  co_await repo_->read_object(h, k, size, keep);
   if (!o) fail(errc::permanent, "the mount's cache: " + failed + "; free space in the cache's file system or give --cache DIR");
   ++stats_.fetched;
   stats_.fetched_bytes += size;

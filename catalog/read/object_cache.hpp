@@ -9,7 +9,8 @@
 // checked against its trailer the first time this process uses it, so a torn
 // write (a crash, no fsync) or a damaged disk is fetched again, never served.
 // (The content was verified against its name when it was fetched; the
-// trailer guards only the local copy, so a checksum does, at 10 GB/s.) Objects are fetched through repository::read_object, which verifies
+// trailer guards only the local copy, so a checksum does, at 10 GB/s.)
+// Objects are fetched through repository::read_object, which verifies
 // them against their name before a byte is kept.
 //
 // Two mounts sharing a directory each keep their own account of it: each
@@ -61,8 +62,18 @@ class object_cache {
   // transient) and errc::permanent when the cache directory fails.
   awaitable<std::shared_ptr<const cached_object>> get(const hash256& h, object_kind k, std::uint64_t size);
 
-  // Whether the object is in the cache (nothing is opened or fetched).
-  bool has(const hash256& h) const { return slots_.count(h) != 0; }
+  // Whether the object is in the cache and was written or checked by this
+  // process (nothing is opened or fetched): reading it needs no fetch, no
+  // check, and most likely not the disk.
+  bool ready(const hash256& h) const {
+    auto it = slots_.find(h);
+    return it != slots_.end() && it->second.verified;
+  }
+
+  // get() ahead of a read: fetched if missing, checked if found from an
+  // earlier mount (both leave its pages in memory), kept open, so the read
+  // that follows needs neither a file system call nor the disk.
+  awaitable<void> warm(const hash256& h, object_kind k, std::uint64_t size);
 
   // The repository objects are fetched from (--follow replaces it).
   void use(repository& repo) { repo_ = &repo; }
@@ -77,6 +88,8 @@ class object_cache {
     std::list<hash256>::iterator lru;
   };
   std::string path_of(const hash256& h) const;
+  // get() without the open set: the cache's file, checked, or a fetch.
+  awaitable<std::shared_ptr<const cached_object>> load(const hash256& h, object_kind k, std::uint64_t size);
   awaitable<std::shared_ptr<const cached_object>> fetch(const hash256& h, object_kind k, std::uint64_t size);
   void touch(slot& s, const hash256& h);
   void evict();
@@ -94,6 +107,7 @@ class object_cache {
   std::unordered_map<hash256, decltype(open_)::iterator, hash256_hasher> open_at_;
   flight_map<hash256, std::shared_ptr<const cached_object>> fetching_;
   std::unique_ptr<budget> memory_;  // bytes of fetched objects held at once
+  std::string pid_;  // in temporary names: two mounts sharing the directory
   std::uint64_t tmp_seq_ = 0;
   object_cache_stats stats_;
 };

@@ -120,8 +120,14 @@ hash256 repository::root_for(const std::optional<std::string>& tag) const {
 
 awaitable<bytes> repository::read_object(const hash256& h, object_kind k, std::uint64_t size) { return read(h, k, size); }
 
+awaitable<bytes> repository::read_object(const hash256& h, object_kind k, std::uint64_t size,
+                                         const std::function<void(const bytes&)>& then) {
+  return read(h, k, size, std::nullopt, nullptr, &then);
+}
+
 awaitable<bytes> repository::read(const hash256& h, object_kind k, std::optional<std::uint64_t> size,
-                                  std::optional<std::uint64_t> limit, std::uint64_t* stored_size) {
+                                  std::optional<std::uint64_t> limit, std::uint64_t* stored_size,
+                                  const std::function<void(const bytes&)>* then) {
   auto key = fmt_->object_key(h, k);
   const std::uint64_t most = limit ? *limit : limits_.max_catalog_size;
   // Stored bytes beyond what any zlib stream of the content can take are not
@@ -140,7 +146,11 @@ awaitable<bytes> repository::read(const hash256& h, object_kind k, std::optional
                                   : "up to " + std::to_string(content) + " bytes (the limit for an object of unknown size)") +
                             "; remove it or restore the object");
   if (stored_size) *stored_size = stored->size();
-  auto result_ = co_await run_on(cpu_, [&] { return fmt_->open_object(*stored, h, k, size, most); });
+  auto result_ = co_await run_on(cpu_, [&] {
+    auto plain = fmt_->open_object(*stored, h, k, size, most);
+    if (then) (*then)(plain);
+    return plain;
+  });
   co_return result_;
 }
 
