@@ -131,6 +131,52 @@ struct fuse_glue::impl {
     }
   }
 
+  // A listing with each entry's attributes: the kernel makes the names it
+  // receives known (a reference each), so `ls -l`, tar or find need no
+  // lookup a name. Rows that do not fit the kernel's buffer are not held.
+  awaitable<void> readdirplus(fuse_req_t req, std::size_t size, off_t off, const open_dir* d) {
+    std::vector<char> buf(size);
+    std::size_t used = 0;
+    try {
+      for (auto i = static_cast<std::size_t>(std::max<off_t>(off, 0)); i < d->rows.size() + 2; ++i) {
+        fuse_entry_param e{};
+        const char* name = i == 0 ? "." : "..";
+        bool held = false;
+        if (i >= 2) {
+          const auto& r = d->rows[i - 2];
+          name = r.name.c_str();
+          // Measured first: a name that does not fit must not be held.
+          if (fuse_add_direntry_plus(req, nullptr, 0, name, &e, 0) > size - used) break;
+          std::optional<struct stat> st;
+          try {
+            st = tree.hold(r.ino);
+          } catch (const std::exception&) {
+            // A nested catalog listed earlier and dropped since: looked up.
+          }
+          if (st) {
+            e = entry_for(*st);
+            held = true;
+          } else {
+            e.attr.st_ino = r.ino;
+            e.attr.st_mode = r.mode;
+          }
+        } else {
+          e.attr.st_mode = S_IFDIR;
+        }
+        const std::size_t n = fuse_add_direntry_plus(req, buf.data() + used, size - used, name, &e, static_cast<off_t>(i + 1));
+        if (n > size - used) {
+          if (held) tree.forget(e.ino, 1);
+          break;
+        }
+        used += n;
+      }
+      fuse_reply_buf(req, buf.data(), used);
+    } catch (const std::exception& x) {
+      fuse_reply_err(req, answer_for(x, 0, "list"));
+    }
+    co_return;
+  }
+
   awaitable<void> readlink(fuse_req_t req, fuse_ino_t ino) {
     try {
       fuse_reply_readlink(req, tree.link(ino).c_str());
@@ -358,6 +404,11 @@ void op_readdir(fuse_req_t req, fuse_ino_t, std::size_t size, off_t off, fuse_fi
   fuse_reply_buf(req, buf.data(), used);
 }
 
+void op_readdirplus(fuse_req_t req, fuse_ino_t, std::size_t size, off_t off, fuse_file_info* fi) {
+  auto& g = self(req);
+  g.hand_over(g.readdirplus(req, size, off, reinterpret_cast<const open_dir*>(fi->fh)));
+}
+
 void op_releasedir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
   delete reinterpret_cast<open_dir*>(fi->fh);
   fuse_reply_err(req, 0);
@@ -409,6 +460,7 @@ const fuse_lowlevel_ops& operations() {
     o.readlink = op_readlink;
     o.opendir = op_opendir;
     o.readdir = op_readdir;
+    o.readdirplus = op_readdirplus;
     o.releasedir = op_releasedir;
     o.open = op_open;
     o.read = op_read;

@@ -176,6 +176,13 @@ awaitable<std::optional<struct stat>> mount_tree::lookup(std::uint64_t parent, s
   co_return stat_of(*w.cat, w.index, ino);
 }
 
+std::optional<struct stat> mount_tree::hold(std::uint64_t ino) {
+  const where w = at(ino);
+  if (w.index != 0 && entry_of(w).nested_root) return std::nullopt;
+  if (ino != root_ino) ++w.cat->kernel_refs;
+  return stat_of(*w.cat, w.index, ino);
+}
+
 void mount_tree::forget(std::uint64_t ino, std::uint64_t n) {
   if (ino == root_ino) return;
   where w;

@@ -70,6 +70,11 @@ class mount_tree {
   // counted; nullopt when there is no such entry. Throws errc::corrupt (and
   // what fetching throws) when a catalog on the way cannot be read.
   awaitable<std::optional<struct stat>> lookup(std::uint64_t parent, std::string name);
+  // The attributes of `ino` (a row of list()) with one more kernel
+  // reference counted, for a listing that gives attributes (readdirplus);
+  // nullopt for a mount point whose catalog is not loaded (its number in the
+  // listing is provisional: the kernel looks it up instead).
+  std::optional<struct stat> hold(std::uint64_t ino);
   // The kernel dropped `n` references to `ino`.
   void forget(std::uint64_t ino, std::uint64_t n);
   // Errors a file system gives (ESTALE, ENOTDIR, EISDIR, EINVAL) are thrown
