@@ -190,6 +190,9 @@ struct fuse_glue::impl {
   // while the reader (tar, cp -r, a build) is still on earlier ones: reads
   // then find them in the cache instead of waiting a fetch each.
   void queue_prefetch(const std::vector<dir_row>& rows) {
+    // The directory listed last goes first: a reader walking depth first
+    // (tar, cp -r, find -exec) reads it before the rest of its parent.
+    std::vector<file_content::unit> mine;
     for (const auto& r : rows) {
       if (!S_ISREG(r.mode)) continue;
       std::shared_ptr<const file_content> c;
@@ -198,9 +201,10 @@ struct fuse_glue::impl {
       } catch (const std::exception&) {
         continue;
       }
-      if (c->units.size() == 1 && c->size <= prefetch_most_size && !cache.ready(c->units[0].hash)) prefetch.push_back(c->units[0]);
+      if (c->units.size() == 1 && c->size <= prefetch_most_size && !cache.ready(c->units[0].hash)) mine.push_back(c->units[0]);
     }
-    // A listing larger than the queue keeps its first entries, not the last.
+    prefetch.insert(prefetch.begin(), mine.begin(), mine.end());
+    // Beyond the bound, the files of directories listed longest ago go.
     while (prefetch.size() > prefetch_queue_most) prefetch.pop_back();
     while (prefetchers < prefetch_workers && !prefetch.empty()) {
       ++prefetchers;
