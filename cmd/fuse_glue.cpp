@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <deque>
+#include <unordered_set>
 #include <sys/uio.h>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
@@ -41,10 +42,8 @@ struct open_dir {
 
 }  // namespace
 
-// Prefetching: files up to this size, this many fetches at once, this many
-// waiting at most.
+// Prefetching: files up to this size, this many waiting at most.
 constexpr std::uint64_t prefetch_most_size = 1 << 20;
-constexpr unsigned prefetch_workers = 32;
 constexpr std::size_t prefetch_queue_most = 20000;
 
 struct fuse_glue::impl {
@@ -60,6 +59,7 @@ struct fuse_glue::impl {
   // Small files of the directories listed, fetched before they are read
   // (I/O thread only).
   std::deque<file_content::unit> prefetch;
+  std::unordered_set<hash256, hash256_hasher> queued;  // in `prefetch`
   unsigned prefetchers = 0;
 
   impl(asio::io_context& i, asio::thread_pool& b, mount_tree& t, object_cache& c, fuse_options opt)
@@ -121,7 +121,7 @@ struct fuse_glue::impl {
     try {
       auto d = std::make_unique<open_dir>();
       d->rows = co_await tree.list(ino);
-      queue_prefetch(d->rows);
+      queue_prefetch(ino);
       fi.fh = reinterpret_cast<std::uint64_t>(d.get());
       fi.cache_readdir = 1;
       fi.keep_cache = 1;
@@ -189,24 +189,27 @@ struct fuse_glue::impl {
   // Fetches the small files of a directory just listed, a few at a time,
   // while the reader (tar, cp -r, a build) is still on earlier ones: reads
   // then find them in the cache instead of waiting a fetch each.
-  void queue_prefetch(const std::vector<dir_row>& rows) {
-    // The directory listed last goes first: a reader walking depth first
-    // (tar, cp -r, find -exec) reads it before the rest of its parent.
+  void queue_prefetch(std::uint64_t dir) {
+    // The files of the directory and of the directories below it (in its
+    // catalog), in pre-order, which is the order of a depth-first walker
+    // (tar, cp -r, find -exec): enough ahead of the reader to keep a store
+    // 30 ms away busy. A directory the walk had not reached goes first;
+    // one inside the range queued already extends it at its end.
     std::vector<file_content::unit> mine;
-    for (const auto& r : rows) {
-      if (!S_ISREG(r.mode)) continue;
-      std::shared_ptr<const file_content> c;
-      try {
-        c = tree.content(r.ino);
-      } catch (const std::exception&) {
-        continue;
-      }
-      if (c->units.size() == 1 && c->size <= prefetch_most_size && !cache.ready(c->units[0].hash)) mine.push_back(c->units[0]);
+    bool continued = false;
+    try {
+      for (auto& u : tree.small_files_below(dir, prefetch_most_size, o.prefetch_ahead, continued))
+        if (!cache.ready(u.hash) && queued.insert(u.hash).second) mine.push_back(u);
+    } catch (const std::exception&) {
+      return;
     }
-    prefetch.insert(prefetch.begin(), mine.begin(), mine.end());
+    prefetch.insert(continued ? prefetch.end() : prefetch.begin(), mine.begin(), mine.end());
     // Beyond the bound, the files of directories listed longest ago go.
-    while (prefetch.size() > prefetch_queue_most) prefetch.pop_back();
-    while (prefetchers < prefetch_workers && !prefetch.empty()) {
+    while (prefetch.size() > prefetch_queue_most) {
+      queued.erase(prefetch.back().hash);
+      prefetch.pop_back();
+    }
+    while (prefetchers < o.prefetchers && !prefetch.empty()) {
       ++prefetchers;
       hand_over(prefetch_worker());
     }
@@ -216,6 +219,7 @@ struct fuse_glue::impl {
     while (!prefetch.empty()) {
       const auto u = prefetch.front();
       prefetch.pop_front();
+      queued.erase(u.hash);
       try {
         co_await cache.warm(u.hash, u.kind, u.size);
       } catch (const std::exception&) {

@@ -19,6 +19,8 @@ struct fuse_options {
   std::string fsname;       // shown by mount(8) and df(1)
   bool allow_other = false;  // others may read (root only, or user_allow_other)
   double timeout = 86400;    // seconds the kernel keeps names and attributes
+  unsigned prefetchers = 32;          // fetches at once ahead of a walker
+  std::size_t prefetch_ahead = 4096;  // files a listing queues at most
   std::function<void(const std::string&)> log;  // one line per event worth telling
 };
 

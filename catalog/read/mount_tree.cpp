@@ -30,6 +30,8 @@ struct mount_tree::indexed : std::enable_shared_from_this<indexed> {
   std::vector<std::uint32_t> leader;
   std::vector<std::uint32_t> nlink;
   std::uint64_t kernel_refs = 0;
+  // The range of entries small_files_below() went through last.
+  std::size_t scanned_from = 0, scanned_to = 0;
   bool in_recent = false;
   std::list<indexed*>::iterator recent;
 };
@@ -223,6 +225,28 @@ const std::string& mount_tree::link(std::uint64_t ino) const {
   const entry& e = entry_of(at(ino));
   if (e.type != entry_type::symlink) throw std::system_error(EINVAL, std::generic_category(), e.path);
   return e.link_target;
+}
+
+std::vector<file_content::unit> mount_tree::small_files_below(std::uint64_t ino, std::uint64_t max_size, std::size_t most,
+                                                              bool& continued) {
+  std::vector<file_content::unit> out;
+  const where w = at(ino);
+  indexed& c = *w.cat;
+  const auto& es = c.cat->entries;
+  const std::string& dir = es[w.index].path;
+  // A walker going down a subtree lists each directory of a range an
+  // ancestor's listing already went through: carry on where that stopped,
+  // so the files are scanned once, not once a directory above them.
+  std::size_t k = w.index + 1;
+  continued = k >= c.scanned_from && k < c.scanned_to;
+  if (continued) k = c.scanned_to;
+  else c.scanned_from = k;
+  for (; k < es.size() && out.size() < most && path_within(es[k].path, dir); ++k) {
+    const entry& e = es[k];
+    if (e.type == entry_type::regular && e.object && e.size <= max_size) out.push_back({0, e.size, *e.object, object_kind::file});
+  }
+  c.scanned_to = std::max<std::size_t>(c.scanned_to, k);
+  return out;
 }
 
 std::shared_ptr<const file_content> mount_tree::content(std::uint64_t ino) const {

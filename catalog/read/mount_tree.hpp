@@ -84,6 +84,13 @@ class mount_tree {
   // The directory's entries in name order (without "." and "..").
   awaitable<std::vector<dir_row>> list(std::uint64_t ino);
   const std::string& link(std::uint64_t ino) const;
+  // Up to `most` files stored whole, of at most `max_size` bytes, below
+  // directory `ino` in its catalog, in pre-order (a depth-first walker's
+  // order): what a mount prefetches when the directory is listed.
+  // A directory below one listed before continues where that listing's
+  // scan stopped (each file is scanned once in a walk; `continued` says so:
+  // these files come after those found before).
+  std::vector<file_content::unit> small_files_below(std::uint64_t ino, std::uint64_t max_size, std::size_t most, bool& continued);
   std::shared_ptr<const file_content> content(std::uint64_t ino) const;
 
   // Extended attributes: the entry's own, then (by name only, not listed,
