@@ -64,6 +64,12 @@ std::vector<std::string> publish(const temp_dir& d, const std::string& name, boo
   return {src, d / ("store-" + name), d / ("st-" + name)};
 }
 
+// d/src with one file "a" ("x"), published to d/store from d/st.
+void publish_one_file(const temp_dir& d) {
+  make_tree(d / "src", {{'f', "a", "x"}});
+  REQUIRE(run_stratum({"publish", "--new", "-q", d / "st", d / "src", d / "store"}).code == 0);
+}
+
 std::string xattr_of(const std::string& path, const std::string& name) {
   char buf[256];
   const ssize_t n = ::lgetxattr(path.c_str(), name.c_str(), buf, sizeof buf);
@@ -317,8 +323,7 @@ TEST_CASE("mount: --follow shows a new publish to new lookups, and an open file 
 
 TEST_CASE("mount: SIGTERM unmounts and ends the process") {
   temp_dir d;
-  make_tree(d / "src", {{'f', "a", "x"}});
-  REQUIRE(run_stratum({"publish", "--new", "-q", d / "st", d / "src", d / "store"}).code == 0);
+  publish_one_file(d);
   fs::create_directory(d / "mnt");
   mount_run m(d / "store", d / "mnt", {"--cache", d / "cache"});
   CHECK(read_file(d / "mnt/a") == "x");
@@ -329,8 +334,7 @@ TEST_CASE("mount: SIGTERM unmounts and ends the process") {
 
 TEST_CASE("mount: bad input is refused with a clear message, exit 2 or 3, and nothing mounted") {
   temp_dir d;
-  make_tree(d / "src", {{'f', "a", "x"}});
-  REQUIRE(run_stratum({"publish", "--new", "-q", d / "st", d / "src", d / "store"}).code == 0);
+  publish_one_file(d);
   fs::create_directories(d / "full/thing");
   fs::create_directory(d / "mnt");
   fs::create_directory(d / "nothing");
