@@ -8,12 +8,11 @@
 #include "cmd/fuse_glue.hpp"
 
 #include "async/error.hpp"
+#include "catalog/read/prefetcher.hpp"
 
 #include <fuse_lowlevel.h>
 
 #include <atomic>
-#include <deque>
-#include <unordered_set>
 #include <sys/uio.h>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
@@ -42,10 +41,6 @@ struct open_dir {
 
 }  // namespace
 
-// Prefetching: files up to this size, this many waiting at most.
-constexpr std::uint64_t prefetch_most_size = 1 << 20;
-constexpr std::size_t prefetch_queue_most = 20000;
-
 struct fuse_glue::impl {
   asio::io_context& io;
   asio::thread_pool& blocking;
@@ -56,14 +51,11 @@ struct fuse_glue::impl {
   std::atomic<long> in_flight{0};
   bool mounted = false;
   bool no_open = false;  // the kernel opens files without asking (set in init)
-  // Small files of the directories listed, fetched before they are read
-  // (I/O thread only).
-  std::deque<file_content::unit> prefetch;
-  std::unordered_set<hash256, hash256_hasher> queued;  // in `prefetch`
-  unsigned prefetchers = 0;
+  prefetcher ahead;
 
   impl(asio::io_context& i, asio::thread_pool& b, mount_tree& t, object_cache& c, fuse_options opt)
-      : io(i), blocking(b), tree(t), cache(c), o(std::move(opt)) {}
+      : io(i), blocking(b), tree(t), cache(c), o(std::move(opt)),
+        ahead(t, c, o.prefetchers, o.prefetch_ahead, [this](awaitable<void> aw) { hand_over(std::move(aw)); }) {}
 
   // Runs `aw` on the I/O thread; serve() waits for every one to end.
   void hand_over(awaitable<void> aw) {
@@ -121,7 +113,7 @@ struct fuse_glue::impl {
     try {
       auto d = std::make_unique<open_dir>();
       d->rows = co_await tree.list(ino);
-      queue_prefetch(ino);
+      ahead.listed(ino);
       fi.fh = reinterpret_cast<std::uint64_t>(d.get());
       fi.cache_readdir = 1;
       fi.keep_cache = 1;
@@ -186,58 +178,6 @@ struct fuse_glue::impl {
     co_return;
   }
 
-  // Fetches the small files of a directory just listed, a few at a time,
-  // while the reader (tar, cp -r, a build) is still on earlier ones: reads
-  // then find them in the cache instead of waiting a fetch each.
-  void queue_prefetch(std::uint64_t dir) {
-    // The files of the directory and of the directories below it (in its
-    // catalog), in pre-order, which is the order of a depth-first walker
-    // (tar, cp -r, find -exec): enough ahead of the reader to keep a store
-    // 30 ms away busy. A directory the walk had not reached goes first;
-    // one inside the range queued already extends it at its end.
-    std::vector<file_content::unit> mine;
-    bool continued = false;
-    try {
-      for (auto& u : tree.small_files_below(dir, prefetch_most_size, o.prefetch_ahead, continued))
-        if (!cache.ready(u.hash) && queued.insert(u.hash).second) mine.push_back(u);
-    } catch (const std::exception&) {
-      return;
-    }
-    prefetch.insert(continued ? prefetch.end() : prefetch.begin(), mine.begin(), mine.end());
-    // Beyond the bound, the files of directories listed longest ago go.
-    while (prefetch.size() > prefetch_queue_most) {
-      queued.erase(prefetch.back().hash);
-      prefetch.pop_back();
-    }
-    while (prefetchers < o.prefetchers && !prefetch.empty()) {
-      ++prefetchers;
-      hand_over(prefetch_worker());
-    }
-  }
-
-  awaitable<void> prefetch_worker() {
-    while (!prefetch.empty()) {
-      const auto u = prefetch.front();
-      prefetch.pop_front();
-      queued.erase(u.hash);
-      try {
-        co_await cache.warm(u.hash, u.kind, u.size);
-      } catch (const std::exception&) {
-        // The read that needs it fetches it again and says what failed.
-      }
-    }
-    --prefetchers;
-  }
-
-  // Fetches the next unit of a sequential read before it is asked for.
-  awaitable<void> read_ahead(std::shared_ptr<const file_content> c, std::size_t u) {
-    try {
-      const auto& x = c->units[u];
-      co_await cache.warm(x.hash, x.kind, x.size);
-    } catch (const std::exception&) {
-    }
-  }
-
   // Files are read by inode: an inode names one revision's entry, so a
   // file open across a --follow switch keeps reading its revision.
   awaitable<void> read(fuse_req_t req, fuse_ino_t ino, std::size_t size, off_t off) {
@@ -263,7 +203,7 @@ struct fuse_glue::impl {
         parts.push_back({std::move(obj), at - x.offset, end - at});
         at = end;
       }
-      if (u < c.units.size()) hand_over(read_ahead(content, u));
+      if (u < c.units.size()) ahead.next_unit(content, u);
       std::vector<char> buf(to - from);
       // From the page cache without waiting, on this thread: what a read
       // usually finds; otherwise (the cache file's pages are on disk) on the
