@@ -129,6 +129,17 @@ peak_rss_kib() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status"; }
 # case, cold s, warm s, peak RSS KiB, mount s[, first-byte s]
 row() { echo -e "$1\t$2\t$3\t$bytes\t$files\t$4\t$5${6:+\t$6}${7:+\t$7}" >> "$results"; }
 seen_files() { find "$1" -type f | wc -l; }
+# measure_mount CASE MNT TREE: cold and warm tar of TREE inside the mount at
+# MNT (started by start_mount), the mount's peak RSS, then unmount and a row.
+measure_mount() {
+  local name=$1 at=$2 tree=$3 c w rss seen
+  cold; c=$(tar_seconds "$tree"); w=$(tar_seconds "$tree")
+  rss=$(peak_rss_kib "${mount_pid[$at]}")
+  seen=$(seen_files "$tree")
+  end_mount "$at"
+  [ "$seen" = "$files" ] || echo "mount.sh: WARNING: $name mount shows $seen regular files, the source has $files" >&2
+  row "$name" "$c" "$w" "$rss" "$up"
+}
 
 if [ "$s3" = 0 ]; then
   # Publish and back up, untimed.
@@ -150,12 +161,7 @@ if [ "$s3" = 0 ]; then
     rm -rf "$work/mount-cache"
     start_mount "$mnt" "$mnt" "$work/mount-log-stratum" \
       "$stratum" mount "$work/mount-store" "$mnt" --cache "$work/mount-cache" --pubkey "$work/mount-state" -f
-    cold; c=$(tar_seconds "$mnt"); w=$(tar_seconds "$mnt")
-    rss=$(peak_rss_kib "${mount_pid[$mnt]}")
-    seen=$(seen_files "$mnt")
-    end_mount "$mnt"
-    [ "$seen" = "$files" ] || echo "mount.sh: WARNING: stratum mount shows $seen regular files, the source has $files" >&2
-    row stratum "$c" "$w" "$rss" "$up"
+    measure_mount stratum "$mnt" "$mnt"
   fi
 
   # 3. restic mount of the snapshot. restic keeps the tree's absolute path.
@@ -166,12 +172,7 @@ if [ "$s3" = 0 ]; then
     rtree=$(find "$rmnt/snapshots/latest/" -maxdepth 12 -type d -name "$(basename "$src")" -print -quit)
     [ -n "$rtree" ] || { echo "mount.sh: the tree is not under $rmnt/snapshots/latest/" >&2; exit 1; }
   fi
-  cold; c=$(tar_seconds "$rtree"); w=$(tar_seconds "$rtree")
-  rss=$(peak_rss_kib "${mount_pid[$rmnt]}")
-  seen=$(seen_files "$rtree")
-  end_mount "$rmnt"
-  [ "$seen" = "$files" ] || echo "mount.sh: WARNING: restic mount shows $seen regular files, the source has $files" >&2
-  row restic "$c" "$w" "$rss" "$up"
+  measure_mount restic "$rmnt" "$rtree"
 else
   # The S3 sink: nginx with the Lua module (as bench/gc.sh installs it).
   command -v nginx >/dev/null && [ -f /usr/lib/nginx/modules/ngx_http_lua_module.so ] || {

@@ -55,6 +55,10 @@ std::vector<option_spec> with_store_options(std::vector<option_spec> v);
 // `stratum CMD --help` then prints read_options_help (read_cmds.cpp).
 std::vector<option_spec> with_read_options(std::vector<option_spec> v);
 extern const char* const read_options_help;
+// The revision --tag NAME or --revision N names (the current one without
+// either): its root catalog and number. errc::usage for both at once, an
+// unknown tag, a revision that is not a number or not in the history.
+std::pair<hash256, std::uint64_t> chosen_revision(repository& repo, const parsed_args& a);
 // The limits the command line sets for reading a repository.
 read_limits limits(const parsed_args& a);
 

@@ -3,6 +3,7 @@
 // outcome to an exit code (cmd/cmd.hpp); and the helpers the commands share
 // (cmd/command.hpp).
 #include "async/error.hpp"
+#include "catalog/read/differ.hpp"
 #include "catalog/format/signing.hpp"
 #include "catalog/publish/publisher.hpp"
 #include "cmd/command.hpp"
@@ -126,6 +127,17 @@ awaitable<std::unique_ptr<repository>> open_repo(const std::string& spec, const 
   store = open_store(spec, store_use::read, ctx->io, ctx->p.blocking, o);
   auto result_ = co_await repository::open(*store, ctx->p.cpu, reader_trust(spec, a, *store, o), nullptr, limits(a));
   co_return result_;
+}
+
+std::pair<hash256, std::uint64_t> chosen_revision(repository& repo, const parsed_args& a) {
+  if (a.has("tag") && a.has("revision")) fail(errc::usage, "give --tag NAME or --revision N, not both");
+  if (auto t = a.get("tag")) return {repo.root_for(t), repo.history().find(*t)->revision};
+  if (auto n = a.get("revision")) {
+    if (n->empty() || n->find_first_not_of("0123456789") != std::string::npos)
+      fail(errc::usage, "--revision needs a revision number, not '" + *n + "' (a tag is given with --tag)");
+    return {revision_root(repo, *n), std::stoull(*n)};
+  }
+  return {repo.head().root, repo.head().revision};
 }
 
 read_limits limits(const parsed_args& a) {

@@ -1,7 +1,8 @@
 // libfuse3's low-level requests mapped onto mount_tree and object_cache
 // (fuse_glue.hpp). The I/O thread reads each request from /dev/fuse
-// (serve()) and its handler starts a coroutine that answers it, at once when
-// what it needs is in memory, after a fetch otherwise.
+// (serve()); a handler answers in place what memory holds (attributes,
+// links, xattrs, an opened listing) and starts a coroutine for what may
+// need a fetch (lookup, opendir, read).
 // Thread: the I/O thread; a read whose cache file is not in the page cache
 // is answered from the blocking pool after its pread.
 #define FUSE_USE_VERSION 314
@@ -94,19 +95,14 @@ struct fuse_glue::impl {
     }
   }
 
-  awaitable<void> getattr(fuse_req_t req, fuse_ino_t ino) {
+  // Answered at once, from memory: no coroutine.
+  void getattr(fuse_req_t req, fuse_ino_t ino) {
     try {
       const struct stat st = tree.attr(ino);
       fuse_reply_attr(req, &st, o.timeout);
     } catch (const std::exception& x) {
       fuse_reply_err(req, answer_for(x, ino, "stat"));
     }
-    co_return;
-  }
-
-  awaitable<void> forget(std::vector<std::pair<fuse_ino_t, std::uint64_t>> refs) {
-    for (auto& [ino, n] : refs) tree.forget(ino, n);
-    co_return;
   }
 
   awaitable<void> opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info fi) {
@@ -126,7 +122,7 @@ struct fuse_glue::impl {
   // A listing with each entry's attributes: the kernel makes the names it
   // receives known (a reference each), so `ls -l`, tar or find need no
   // lookup a name. Rows that do not fit the kernel's buffer are not held.
-  awaitable<void> readdirplus(fuse_req_t req, std::size_t size, off_t off, const open_dir* d) {
+  void readdirplus(fuse_req_t req, std::size_t size, off_t off, const open_dir* d) {
     std::vector<char> buf(size);
     std::size_t used = 0;
     try {
@@ -166,16 +162,14 @@ struct fuse_glue::impl {
     } catch (const std::exception& x) {
       fuse_reply_err(req, answer_for(x, 0, "list"));
     }
-    co_return;
   }
 
-  awaitable<void> readlink(fuse_req_t req, fuse_ino_t ino) {
+  void readlink(fuse_req_t req, fuse_ino_t ino) {
     try {
       fuse_reply_readlink(req, tree.link(ino).c_str());
     } catch (const std::exception& x) {
       fuse_reply_err(req, answer_for(x, ino, "readlink"));
     }
-    co_return;
   }
 
   // Files are read by inode: an inode names one revision's entry, so a
@@ -231,7 +225,7 @@ struct fuse_glue::impl {
     }
   }
 
-  awaitable<void> getxattr(fuse_req_t req, fuse_ino_t ino, std::string name, std::size_t size) {
+  void getxattr(fuse_req_t req, fuse_ino_t ino, const std::string& name, std::size_t size) {
     try {
       auto v = tree.xattr(ino, name);
       if (!v) fuse_reply_err(req, ENODATA);
@@ -241,10 +235,9 @@ struct fuse_glue::impl {
     } catch (const std::exception& x) {
       fuse_reply_err(req, answer_for(x, ino, "getxattr"));
     }
-    co_return;
   }
 
-  awaitable<void> listxattr(fuse_req_t req, fuse_ino_t ino, std::size_t size) {
+  void listxattr(fuse_req_t req, fuse_ino_t ino, std::size_t size) {
     try {
       std::string all;
       for (const auto& n : tree.xattr_names(ino)) all.append(n).push_back('\0');
@@ -254,10 +247,9 @@ struct fuse_glue::impl {
     } catch (const std::exception& x) {
       fuse_reply_err(req, answer_for(x, ino, "listxattr"));
     }
-    co_return;
   }
 
-  awaitable<void> statfs(fuse_req_t req) {
+  void statfs(fuse_req_t req) {
     // A read-only file system as full as its revision: blocks of its file
     // contents, one inode an entry, none free.
     const catalog_stats& t = tree.totals();
@@ -269,7 +261,6 @@ struct fuse_glue::impl {
     s.f_namemax = 255;
     s.f_flag = ST_RDONLY;
     fuse_reply_statfs(req, &s);
-    co_return;
   }
 };
 
@@ -301,29 +292,22 @@ void op_lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
   g.hand_over(g.lookup(req, parent, name));
 }
 
+// The handlers run on the I/O thread (serve() reads the requests there):
+// what needs no fetch is answered in place.
 void op_forget(fuse_req_t req, fuse_ino_t ino, std::uint64_t n) {
-  auto& g = self(req);
-  g.hand_over(g.forget({{ino, n}}));
+  self(req).tree.forget(ino, n);
   fuse_reply_none(req);
 }
 
 void op_forget_multi(fuse_req_t req, std::size_t count, fuse_forget_data* list) {
   auto& g = self(req);
-  std::vector<std::pair<fuse_ino_t, std::uint64_t>> refs;
-  for (std::size_t i = 0; i < count; ++i) refs.emplace_back(list[i].ino, list[i].nlookup);
-  g.hand_over(g.forget(std::move(refs)));
+  for (std::size_t i = 0; i < count; ++i) g.tree.forget(list[i].ino, list[i].nlookup);
   fuse_reply_none(req);
 }
 
-void op_getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
-  auto& g = self(req);
-  g.hand_over(g.getattr(req, ino));
-}
+void op_getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) { self(req).getattr(req, ino); }
 
-void op_readlink(fuse_req_t req, fuse_ino_t ino) {
-  auto& g = self(req);
-  g.hand_over(g.readlink(req, ino));
-}
+void op_readlink(fuse_req_t req, fuse_ino_t ino) { self(req).readlink(req, ino); }
 
 void op_opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   auto& g = self(req);
@@ -354,7 +338,7 @@ void op_readdir(fuse_req_t req, fuse_ino_t, std::size_t size, off_t off, fuse_fi
 
 void op_readdirplus(fuse_req_t req, fuse_ino_t, std::size_t size, off_t off, fuse_file_info* fi) {
   auto& g = self(req);
-  g.hand_over(g.readdirplus(req, size, off, reinterpret_cast<const open_dir*>(fi->fh)));
+  g.readdirplus(req, size, off, reinterpret_cast<const open_dir*>(fi->fh));
 }
 
 void op_releasedir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
@@ -382,20 +366,11 @@ void op_read(fuse_req_t req, fuse_ino_t ino, std::size_t size, off_t off, fuse_f
   g.hand_over(g.read(req, ino, size, off));
 }
 
-void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char* name, std::size_t size) {
-  auto& g = self(req);
-  g.hand_over(g.getxattr(req, ino, name, size));
-}
+void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char* name, std::size_t size) { self(req).getxattr(req, ino, name, size); }
 
-void op_listxattr(fuse_req_t req, fuse_ino_t ino, std::size_t size) {
-  auto& g = self(req);
-  g.hand_over(g.listxattr(req, ino, size));
-}
+void op_listxattr(fuse_req_t req, fuse_ino_t ino, std::size_t size) { self(req).listxattr(req, ino, size); }
 
-void op_statfs(fuse_req_t req, fuse_ino_t) {
-  auto& g = self(req);
-  g.hand_over(g.statfs(req));
-}
+void op_statfs(fuse_req_t req, fuse_ino_t) { self(req).statfs(req); }
 
 const fuse_lowlevel_ops& operations() {
   static const fuse_lowlevel_ops ops = [] {

@@ -26,20 +26,9 @@ std::string indent(unsigned depth) {
 }
 
 awaitable<int> do_list_catalogs(parsed_args& a) {
-  if (a.has("tag") && a.has("revision")) fail(errc::usage, "give --tag NAME or --revision N, not both");
   std::unique_ptr<backend> store;
   auto repo = co_await open_repo(a.positional[0], a, store);
-  hash256 root = repo->head().root;
-  std::uint64_t revision = repo->head().revision;
-  if (auto t = a.get("tag")) {
-    root = repo->root_for(t);
-    revision = repo->history().find(*t)->revision;
-  } else if (auto n = a.get("revision")) {
-    if (n->empty() || n->find_first_not_of("0123456789") != std::string::npos)
-      fail(errc::usage, "--revision needs a revision number, not '" + *n + "' (a tag is given with --tag)");
-    root = revision_root(*repo, *n);
-    revision = std::stoull(*n);
-  }
+  const auto [root, revision] = chosen_revision(*repo, a);
   const bool json = a.has("json"), entries = a.has("entries"), sizes = a.has("sizes"), hashes = a.has("hashes");
   const auto& fmt = repo->format();
   if (json) put(catalogs_json_open(store->describe(), revision));

@@ -91,12 +91,7 @@ std::string default_cache(const std::string& repository_name) {
 }
 
 void log_line(const std::string& m) {
-  char when[32];
-  const std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  std::fprintf(stderr, "%s stratum mount: %s\n", when, escape_name(m).c_str());
+  std::fprintf(stderr, "%s UTC stratum mount: %s\n", time_string(std::time(nullptr)).c_str(), escape_name(m).c_str());
   std::fflush(stderr);
 }
 
@@ -153,17 +148,6 @@ int start_in_background(const parsed_args& a) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : fatal;
 }
 
-// The revision the command line names, and its root catalog.
-std::pair<hash256, std::uint64_t> chosen_revision(repository& repo, const parsed_args& a) {
-  if (auto t = a.get("tag")) return {repo.root_for(t), repo.history().find(*t)->revision};
-  if (auto n = a.get("revision")) {
-    if (n->empty() || n->find_first_not_of("0123456789") != std::string::npos)
-      fail(errc::usage, "--revision needs a revision number, not '" + *n + "' (a tag is given with --tag)");
-    return {revision_root(repo, *n), std::stoull(*n)};
-  }
-  return {repo.head().root, repo.head().revision};
-}
-
 // --follow: every `every`, the manifest is read again (verified and trusted
 // as any read's); a newer revision is shown to new lookups.
 awaitable<void> follow(asio::steady_timer& timer, std::chrono::seconds every, const std::string& spec, const parsed_args& a,
@@ -194,7 +178,6 @@ awaitable<void> follow(asio::steady_timer& timer, std::chrono::seconds every, co
 
 awaitable<int> do_mount(parsed_args& a) {
   const std::string spec = a.positional[0], mp = a.positional[1];
-  if (a.has("tag") && a.has("revision")) fail(errc::usage, "give --tag NAME or --revision N, not both");
   std::chrono::seconds every{0};
   if (auto f = a.get("follow")) {
     if (a.has("tag") || a.has("revision")) fail(errc::usage, "--follow shows the newest revision: not with --tag or --revision");

@@ -92,9 +92,9 @@ pid_t spawn_server(const std::vector<std::string>& args, const std::vector<std::
   return pid;
 }
 
-void stop_server(pid_t pid) {
+void stop_server(pid_t pid, int signal = SIGTERM) {
   if (pid <= 0) return;
-  ::kill(pid, SIGTERM);
+  ::kill(pid, signal);
   int status;
   ::waitpid(pid, &status, 0);
 }
@@ -114,10 +114,7 @@ s3rver::s3rver(const std::string& dir, const std::string& bucket, const tls_file
 s3rver::~s3rver() { stop_server(pid_); }
 
 void s3rver::kill() {
-  if (pid_ <= 0) return;
-  ::kill(pid_, SIGKILL);
-  int status;
-  ::waitpid(pid_, &status, 0);
+  stop_server(pid_, SIGKILL);
   pid_ = -1;
 }
 
