@@ -206,7 +206,7 @@ struct fuse_glue::impl {
         std::size_t filled = 0;
         for (const auto& p : parts) {
           iovec v{buf.data() + filled, p.length};
-          const ssize_t r = ::preadv2(p.obj->fd, &v, 1, static_cast<off_t>(p.offset), flags);
+          const ssize_t r = ::preadv2(p.obj->fd(), &v, 1, static_cast<off_t>(p.obj->offset + p.offset), flags);
           if (r != static_cast<ssize_t>(p.length)) return r < 0 ? errno : EIO;
           filled += p.length;
         }

@@ -27,6 +27,12 @@ constexpr std::size_t open_most = 512;  // objects kept open (the mount raises i
 // Bytes of fetched objects held in memory at once: a few 16 MiB chunks
 // (the largest object a publish makes is one chunk, io/chunker.hpp).
 constexpr std::size_t fetch_memory = std::size_t(96) << 20;
+// Objects smaller than this go to packs (when the bound allows packs); a
+// pack is 1/64 of the bound, between 1 and 64 MiB.
+constexpr std::uint64_t packed_below = 256 << 10;
+constexpr std::uint64_t pack_least = 1 << 20, pack_most = 64 << 20;
+
+std::int64_t mtime_ns(const struct stat& st) { return static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec; }
 
 std::string sys_error(const std::string& what) { return what + ": " + std::strerror(errno); }
 
@@ -56,17 +62,18 @@ std::array<std::uint8_t, trailer> checksum(std::uint64_t crc) {
 // Checks the cache file at `path` against its trailer. Returns the opened
 // object, or nullptr when it is missing, short or damaged.
 std::shared_ptr<cached_object> open_checked(const std::string& path, std::uint64_t size) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return nullptr;
   auto o = std::make_shared<cached_object>();
-  o->fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (o->fd < 0) return nullptr;
+  o->file = std::make_shared<const cached_file>(fd);
   struct stat st{};
-  if (::fstat(o->fd, &st) != 0 || static_cast<std::uint64_t>(st.st_size) != size + trailer) return nullptr;
+  if (::fstat(fd, &st) != 0 || static_cast<std::uint64_t>(st.st_size) != size + trailer) return nullptr;
   std::uint64_t crc = 0;
   std::vector<std::uint8_t> buf(std::min<std::uint64_t>(size + trailer, 1 << 20));
   std::uint64_t at = 0;
   std::array<std::uint8_t, trailer> tail{};
   while (at < size + trailer) {
-    const ssize_t r = ::pread(o->fd, buf.data(), std::min<std::uint64_t>(buf.size(), size + trailer - at), static_cast<off_t>(at));
+    const ssize_t r = ::pread(fd, buf.data(), std::min<std::uint64_t>(buf.size(), size + trailer - at), static_cast<off_t>(at));
     if (r <= 0) return nullptr;
     const auto n = static_cast<std::uint64_t>(r);
     // Content bytes into the hash, trailer bytes aside.
@@ -76,19 +83,27 @@ std::shared_ptr<cached_object> open_checked(const std::string& path, std::uint64
     at += n;
   }
   if (checksum(crc) != tail) return nullptr;
-  ::futimens(o->fd, nullptr);  // recently used, for the next mount's order
+  ::futimens(fd, nullptr);  // recently used, for the next mount's order
   o->size = size;
   return o;
 }
 
+std::shared_ptr<const cached_object> object_in(std::shared_ptr<const cached_file> f, std::uint64_t at, std::uint64_t size) {
+  return std::make_shared<const cached_object>(cached_object{std::move(f), at, size});
+}
+
 }  // namespace
 
-cached_object::~cached_object() {
+cached_file::~cached_file() {
   if (fd >= 0) ::close(fd);
 }
 
 object_cache::object_cache(repository& repo, asio::thread_pool& blocking, std::string dir, std::uint64_t limit)
-    : repo_(&repo), blocking_(blocking), dir_(std::move(dir)), limit_(limit), pid_(std::to_string(::getpid())) {}
+    : repo_(&repo), blocking_(blocking), dir_(std::move(dir)), limit_(limit), pid_(std::to_string(::getpid())) {
+  if (limit_ >= 16 * pack_least) pack_bytes_ = std::clamp(limit_ / 64, pack_least, pack_most);
+}
+
+object_cache::~object_cache() { close(); }
 
 std::string object_cache::path_of(const hash256& h) const {
   const std::string hex = h.hex();
@@ -120,29 +135,212 @@ void object_cache::open() {
         if (name.find(".tmp") != std::string::npos) ::unlink(de.path().c_str());
         continue;
       }
-      all.push_back({static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec, *h,
-                     static_cast<std::uint64_t>(st.st_size) - trailer});
+      all.push_back({mtime_ns(st), *h, static_cast<std::uint64_t>(st.st_size) - trailer});
     }
   }
   std::sort(all.begin(), all.end(), [](const found& a, const found& b) { return a.mtime < b.mtime; });
   for (const auto& f : all) {
     slot s;
     s.size = f.size;
+    s.used = static_cast<std::uint64_t>(std::max<std::int64_t>(f.mtime, 0));
+    clock_ = std::max(clock_, s.used);
     s.lru = lru_.insert(lru_.end(), f.h);
     slots_.emplace(f.h, s);
     stats_.bytes += f.size;
   }
+  open_packs();
+  const auto now = std::chrono::system_clock::now().time_since_epoch();
+  clock_ = std::max<std::uint64_t>(clock_, std::chrono::duration_cast<std::chrono::nanoseconds>(now).count());
   stats_.objects = slots_.size();
   evict();
 }
 
+std::string object_cache::pack_path(std::uint64_t id, const char* ext) const {
+  return dir_ + "/packs/" + std::to_string(id) + "." + ext;
+}
+
+void object_cache::open_packs() {
+  const std::string at = dir_ + "/packs";
+  if (::mkdir(at.c_str(), 0700) != 0 && errno != EEXIST) fail(errc::usage, sys_error("cannot create '" + at + "'"));
+  std::vector<std::uint64_t> ids;
+  std::vector<std::string> indexes;
+  std::error_code ec;
+  for (const auto& de : fs::directory_iterator(at, ec)) {
+    const std::string name = de.path().filename().string();
+    const auto dot = name.find('.');
+    const std::string ext = dot == std::string::npos ? "" : name.substr(dot);
+    std::uint64_t id = 0;
+    const bool numbered = dot > 0 && dot != std::string::npos &&
+                          name.find_first_not_of("0123456789") == dot && (id = std::stoull(name.substr(0, dot))) > 0;
+    if (numbered && ext == ".pack") ids.push_back(id);
+    else if (numbered && ext == ".idx") indexes.push_back(de.path().string());
+    else if (name.size() > 4 && name.ends_with(".tmp")) ::unlink(de.path().c_str());
+  }
+  std::sort(ids.begin(), ids.end());
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> by_use;  // (used, id)
+  for (const std::uint64_t id : ids) {
+    next_pack_ = std::max(next_pack_, id + 1);
+    const int fd = ::open(pack_path(id, "pack").c_str(), O_RDONLY | O_CLOEXEC);
+    struct stat st{};
+    if (fd < 0 || ::fstat(fd, &st) != 0) {
+      if (fd >= 0) ::close(fd);
+      continue;
+    }
+    pack p;
+    p.file = std::make_shared<const cached_file>(fd);
+    p.end = static_cast<std::uint64_t>(st.st_size);
+    p.used = static_cast<std::uint64_t>(std::max<std::int64_t>(mtime_ns(st), 0));
+    clock_ = std::max(clock_, p.used);
+    // The index if it reads back whole, else the records themselves (a
+    // mount that was killed wrote none), and an index for the next mount.
+    auto entries = read_pack_index(pack_path(id, "idx"));
+    if (!entries) {
+      entries = scan_pack(fd, p.end);
+      write_pack_index(pack_path(id, "idx"), *entries);
+    }
+    for (const auto& e : *entries) {
+      if (e.at < pack_header_size || e.at + e.size > p.end || slots_.count(e.h)) continue;
+      slot s;
+      s.size = e.size;
+      s.pack = id;
+      s.at = e.at;
+      slots_.emplace(e.h, s);
+      p.members.push_back(e.h);
+    }
+    stats_.bytes += p.end;
+    by_use.emplace_back(p.used, id);
+    packs_.emplace(id, std::move(p));
+  }
+  std::sort(by_use.begin(), by_use.end());
+  for (const auto& [used, id] : by_use) packs_.at(id).lru = pack_lru_.insert(pack_lru_.end(), id);
+  // An index whose pack is gone (evicted while the index was being written).
+  for (const auto& path : indexes) {
+    const std::string name = fs::path(path).filename().string();
+    if (!packs_.count(std::stoull(name.substr(0, name.find('.'))))) ::unlink(path.c_str());
+  }
+}
+
 void object_cache::touch(slot& s, const hash256& h) {
+  if (s.pack) {
+    if (auto p = packs_.find(s.pack); p != packs_.end()) touch_pack(p->second);
+    return;
+  }
+  s.used = tick();
   lru_.erase(s.lru);
   s.lru = lru_.insert(lru_.end(), h);
 }
 
+void object_cache::touch_pack(pack& p) {
+  p.used = tick();
+  pack_lru_.splice(pack_lru_.end(), pack_lru_, p.lru);
+}
+
+std::pair<std::uint64_t, std::uint64_t> object_cache::reserve(std::uint64_t bytes) {
+  if (appending_) {
+    pack& p = packs_.at(appending_);
+    if (p.end > 0 && p.end + bytes > pack_bytes_) {
+      // Full: written to no more; its index once its last record is.
+      p.appending = false;
+      const std::uint64_t id = appending_;
+      appending_ = 0;
+      index_when_done(id);
+    }
+  }
+  if (!appending_) {
+    std::uint64_t id = next_pack_++;
+    int fd = -1;
+    // Another mount of this directory may have made that number since.
+    for (int tries = 0; fd < 0 && tries < 1000; ++tries, id = next_pack_++) {
+      fd = ::open(pack_path(id, "pack").c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+      if (fd >= 0) break;
+      if (errno != EEXIST) break;
+    }
+    if (fd < 0)
+      fail(errc::permanent, "the mount's cache: " + sys_error("cannot create '" + pack_path(id, "pack") + "'") +
+                                "; free space in the cache's file system or give --cache DIR");
+    pack p;
+    p.file = std::make_shared<const cached_file>(fd);
+    p.appending = p.index_due = true;
+    p.lru = pack_lru_.insert(pack_lru_.end(), id);
+    packs_.emplace(id, std::move(p));
+    appending_ = id;
+  }
+  pack& p = packs_.at(appending_);
+  const std::uint64_t at = p.end;
+  p.end += bytes;
+  ++p.writing;
+  stats_.bytes += bytes;
+  touch_pack(p);
+  return {appending_, at};
+}
+
+void object_cache::written(std::uint64_t id) {
+  auto it = packs_.find(id);
+  if (it == packs_.end()) return;  // evicted while its record was written
+  --it->second.writing;
+  index_when_done(id);
+}
+
+void object_cache::index_when_done(std::uint64_t id) {
+  pack& p = packs_.at(id);
+  if (p.writing > 0 || p.appending || !p.index_due) return;
+  p.index_due = false;
+  asio::post(blocking_, [path = pack_path(id, "idx"), e = index_of(id)] { write_pack_index(path, e); });
+}
+
+std::vector<pack_entry> object_cache::index_of(std::uint64_t id) const {
+  std::vector<pack_entry> entries;
+  for (const auto& h : packs_.at(id).members)
+    if (auto s = slots_.find(h); s != slots_.end() && s->second.pack == id)
+      entries.push_back({h, s->second.at, static_cast<std::uint32_t>(s->second.size)});
+  return entries;
+}
+
+void object_cache::close() {
+  for (auto& [id, p] : packs_)
+    if (p.index_due) {
+      p.index_due = false;
+      write_pack_index(pack_path(id, "idx"), index_of(id));
+    }
+}
+
+void object_cache::forget(const hash256& h) {
+  auto it = slots_.find(h);
+  if (it == slots_.end()) return;
+  if (!it->second.pack) {
+    stats_.bytes -= it->second.size;
+    lru_.erase(it->second.lru);
+  }  // (a record in a pack stays, unused, until the pack goes)
+  slots_.erase(it);
+  stats_.objects = slots_.size();
+}
+
+void object_cache::drop_pack(std::uint64_t id) {
+  auto it = packs_.find(id);
+  pack& p = it->second;
+  for (const auto& h : p.members)
+    if (auto s = slots_.find(h); s != slots_.end() && s->second.pack == id) {
+      slots_.erase(s);
+      ++stats_.evicted;
+    }
+  stats_.bytes -= p.end;
+  pack_lru_.erase(p.lru);
+  if (appending_ == id) appending_ = 0;
+  packs_.erase(it);
+  // Only the names go: a reader holding the pack keeps reading it.
+  asio::post(blocking_, [pk = pack_path(id, "pack"), ix = pack_path(id, "idx")] {
+    ::unlink(pk.c_str());
+    ::unlink(ix.c_str());
+  });
+}
+
 void object_cache::evict() {
-  while (stats_.bytes > limit_ && !lru_.empty()) {
+  while (stats_.bytes > limit_ && !(lru_.empty() && pack_lru_.empty())) {
+    // The least recently used of the own files' and the packs'.
+    if (!pack_lru_.empty() && (lru_.empty() || packs_.at(pack_lru_.front()).used < slots_.at(lru_.front()).used)) {
+      drop_pack(pack_lru_.front());
+      continue;
+    }
     const hash256 h = lru_.front();
     lru_.pop_front();
     auto it = slots_.find(h);
@@ -177,6 +375,12 @@ awaitable<std::shared_ptr<const cached_object>> object_cache::get(const hash256&
     if (auto it = slots_.find(h); it != slots_.end()) touch(it->second, h);
     co_return at->second->second;
   }
+  // In a pack and known good: its place in a file that is open already.
+  if (auto it = slots_.find(h); it != slots_.end() && it->second.pack && it->second.verified && it->second.size == size) {
+    pack& p = packs_.at(it->second.pack);
+    touch_pack(p);
+    co_return object_in(p.file, it->second.at, size);
+  }
   // Opening, checking and fetching: once for concurrent requests of one object.
   co_return co_await fetching_.run(h, [&] { return load(h, k, size); });
 }
@@ -185,35 +389,42 @@ awaitable<std::shared_ptr<const cached_object>> object_cache::load(const hash256
   if (auto it = slots_.find(h); it != slots_.end() && it->second.size == size) {
     touch(it->second, h);
     const bool verified = it->second.verified;
-    const std::string path = path_of(h);
-    std::shared_ptr<cached_object> o;
-    if (verified) {
-      o = co_await run_on(blocking_, [&]() -> std::shared_ptr<cached_object> {
-        auto c = std::make_shared<cached_object>();
-        c->fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-        if (c->fd < 0) return nullptr;
-        c->size = size;
-        return c;
+    std::shared_ptr<const cached_object> o;
+    if (it->second.pack) {
+      // Verified ones were answered by get(): this one is an earlier mount's.
+      o = object_in(packs_.at(it->second.pack).file, it->second.at, size);
+      const bool good = co_await run_on(blocking_, [&] {
+        if (!check_pack_record(o->fd(), o->offset, h, static_cast<std::uint32_t>(size))) return false;
+        ::futimens(o->fd(), nullptr);  // recently used, for the next mount's order
+        return true;
       });
-    } else {
-      o = co_await run_on(blocking_, [&] { return open_checked(path, size); });
       ++stats_.rehashed;
+      if (!good) o = nullptr;
+    } else {
+      const std::string path = path_of(h);
+      if (verified) {
+        o = co_await run_on(blocking_, [&]() -> std::shared_ptr<const cached_object> {
+          const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+          if (fd < 0) return nullptr;
+          return object_in(std::make_shared<const cached_file>(fd), 0, size);
+        });
+      } else {
+        o = co_await run_on(blocking_, [&] { return open_checked(path, size); });
+        ++stats_.rehashed;
+      }
     }
     if (o) {
       ++stats_.hits;
-      if (auto again = slots_.find(h); again != slots_.end()) again->second.verified = true;
-      keep_open(h, o);
+      if (auto again = slots_.find(h); again != slots_.end()) {
+        again->second.verified = true;
+        if (!again->second.pack) keep_open(h, o);
+      }
       co_return o;
     }
     // Damaged, or removed behind this process's back (another mount's
     // eviction): forget it and fetch it again.
     if (!verified) ++stats_.damaged;
-    if (auto again = slots_.find(h); again != slots_.end()) {
-      stats_.bytes -= again->second.size;
-      lru_.erase(again->second.lru);
-      slots_.erase(again);
-      stats_.objects = slots_.size();
-    }
+    forget(h);
   }
   co_return co_await fetch(h, k, size);
 }
@@ -227,28 +438,49 @@ awaitable<void> object_cache::warm(const hash256& h, object_kind k, std::uint64_
 awaitable<std::shared_ptr<const cached_object>> object_cache::fetch(const hash256& h, object_kind k, std::uint64_t size) {
   if (!memory_) memory_ = std::make_unique<budget>(co_await asio::this_coro::executor, fetch_memory);
   budget_lease lease(*memory_, co_await memory_->acquire(static_cast<std::size_t>(std::max<std::uint64_t>(size, 1))));
+  // A small object's record is placed before the fetch, a large one's file
+  // named; either is written in the CPU task that verified the content.
+  const bool packed = pack_bytes_ > 0 && size < packed_below;
+  std::uint64_t pack_id = 0, at = 0;
+  std::shared_ptr<const cached_file> pf;
+  if (packed) {
+    std::tie(pack_id, at) = reserve(pack_header_size + size);
+    pf = packs_.at(pack_id).file;
+  }
+  struct release {  // the reservation, written or not
+    object_cache* c;
+    std::uint64_t id;
+    ~release() {
+      if (id) c->written(id);
+    }
+  } reserved{this, pack_id};
   const std::string path = path_of(h);
   const std::string tmp = path + "." + pid_ + "-" + std::to_string(++tmp_seq_) + ".tmp";
   std::string failed;
-  std::shared_ptr<cached_object> o;
-  // Kept in the task that verified it, on the CPU pool: written whole,
-  // checksum after it, renamed into place.
+  std::shared_ptr<const cached_object> o;
   const std::function<void(const bytes&)> keep = [&](const bytes& content) {
+    if (packed) {
+      if (!write_pack_record(pf->fd, at, h, content.data(), static_cast<std::uint32_t>(content.size())))
+        failed = sys_error("cannot write '" + pack_path(pack_id, "pack") + "'");
+      else
+        o = object_in(pf, at + pack_header_size, size);
+      return;
+    }
+    // Its own file: content, checksum after it, renamed into place.
     const auto sum = checksum(crc64_ecma_refl(0, content.data(), content.size()));
-    auto c = std::make_shared<cached_object>();
-    c->fd = ::open(tmp.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (c->fd < 0) {
+    const int fd = ::open(tmp.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) {
       failed = sys_error("cannot create '" + tmp + "'");
       return;
     }
+    auto f = std::make_shared<const cached_file>(fd);
     iovec parts[2] = {{const_cast<std::uint8_t*>(content.data()), content.size()}, {const_cast<std::uint8_t*>(sum.data()), sum.size()}};
-    if (!write_all(c->fd, parts) || ::rename(tmp.c_str(), path.c_str()) != 0) {
+    if (!write_all(fd, parts) || ::rename(tmp.c_str(), path.c_str()) != 0) {
       failed = sys_error("cannot write '" + path + "'");
       ::unlink(tmp.c_str());
       return;
     }
-    c->size = size;
-    o = std::move(c);
+    o = object_in(std::move(f), 0, size);
   };
   co_await repo_->read_object(h, k, size, keep);
   if (!o) fail(errc::permanent, "the mount's cache: " + failed + "; free space in the cache's file system or give --cache DIR");
@@ -258,11 +490,26 @@ awaitable<std::shared_ptr<const cached_object>> object_cache::fetch(const hash25
     slot s;
     s.size = size;
     s.verified = true;
-    s.lru = lru_.insert(lru_.end(), h);
-    slots_.emplace(h, s);
-    stats_.bytes += size;
+    if (packed) {
+      // Unless the pack was evicted while the record was written: then this
+      // read has it, the cache does not.
+      if (auto p = packs_.find(pack_id); p != packs_.end()) {
+        s.pack = pack_id;
+        s.at = at + pack_header_size;
+        p->second.members.push_back(h);
+        slots_.emplace(h, s);
+      }
+    } else {
+      s.used = tick();
+      s.lru = lru_.insert(lru_.end(), h);
+      slots_.emplace(h, s);
+      stats_.bytes += size;
+      keep_open(h, o);
+    }
+    stats_.objects = slots_.size();
+  } else if (!packed) {
+    keep_open(h, o);
   }
-  keep_open(h, o);
   evict();
   co_return o;
 }

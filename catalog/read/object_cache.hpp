@@ -3,41 +3,60 @@
 // bounded in bytes, least recently used out. Shared by later mounts of the same
 // repository (the directory outlives the mount).
 //
-// A cache file is the object's content followed by its CRC-64 (8 bytes,
-// ISA-L), written to a temporary name and renamed. What a mount fetched
-// itself is served as it is; a file found in the directory at start is
-// checked against its trailer the first time this process uses it, so a torn
-// write (a crash, no fsync) or a damaged disk is fetched again, never served.
-// (The content was verified against its name when it was fetched; the
-// trailer guards only the local copy, so a checksum does, at 10 GB/s.)
+// An object of 256 KiB or more is a file of its own, DIR/XX/<hash>: its
+// content followed by its CRC-64 (8 bytes, ISA-L), written to a temporary
+// name and renamed. Smaller ones (most files of a software tree) are
+// appended to shared pack files, DIR/packs (cache_pack.hpp), whose records
+// carry the same checksum: one file per small object cost more in inode
+// and directory work than reading it. A pack leaves the cache whole, when it
+// is the least recently used of what the cache holds (a pack counts as used
+// when any of its objects is). Packs are used when the bound holds 16 of
+// them (at least 16 MiB); below that every object has its own file.
+//
+// What a mount fetched itself is served as it is; an object found in the
+// directory at start is checked against its checksum the first time this
+// process uses it, so a torn write (a crash, no fsync) or a damaged disk is
+// fetched again, never served. (The content was verified against its name
+// when it was fetched; the checksum guards only the local copy, at 10 GB/s.)
 // Objects are fetched through repository::read_object, which verifies
 // them against their name before a byte is kept.
 //
 // Two mounts sharing a directory each keep their own account of it: each
 // evicts by what it knows, and an object the other evicted is fetched again.
+// Each appends only to packs it created.
 //
-// Thread: the I/O thread; file writes, reads and hashing on the blocking pool.
+// Thread: the I/O thread; file writes, reads and hashing on the blocking pool
+// or in the CPU task that verified the object.
 #pragma once
 
 #include "async/budget.hpp"
 #include "async/flight.hpp"
+#include "catalog/read/cache_pack.hpp"
 #include "catalog/read/repository.hpp"
 
 #include <list>
+#include <map>
 #include <unordered_map>
 
 namespace stratum {
 
-// An object of the cache, opened: read it with pread(fd, ..., offset < size).
-// Closed when the last holder lets go; eviction only unlinks the name, so an
-// open object stays readable.
-struct cached_object {
+// A file of the cache, open: closed when the last holder lets go.
+// Eviction only unlinks the name, so an open file stays readable.
+struct cached_file {
   int fd = -1;
-  std::uint64_t size = 0;
-  cached_object() = default;
-  cached_object(const cached_object&) = delete;
-  cached_object& operator=(const cached_object&) = delete;
-  ~cached_object();
+  explicit cached_file(int f) : fd(f) {}
+  cached_file(const cached_file&) = delete;
+  cached_file& operator=(const cached_file&) = delete;
+  ~cached_file();
+};
+
+// An object of the cache, opened: its content is `size` bytes of fd()
+// from `offset` (0 for an object in its own file, past the record header in
+// a pack).
+struct cached_object {
+  std::shared_ptr<const cached_file> file;
+  std::uint64_t offset = 0, size = 0;
+  int fd() const { return file->fd; }
 };
 
 // hits: objects found in the directory (opened from it, not fetched); reads
@@ -81,18 +100,49 @@ class object_cache {
   const object_cache_stats& stats() const { return stats_; }
   const std::string& dir() const { return dir_; }
 
+  // Writes the index of every pack this process appended to (a later mount
+  // then need not scan them). The destructor does it too.
+  void close();
+  ~object_cache();
+
  private:
   struct slot {
     std::uint64_t size = 0;  // the object's content bytes
     bool verified = false;   // written or re-hashed by this process
-    std::list<hash256>::iterator lru;
+    std::uint64_t pack = 0;  // the pack holding it, 0: a file of its own
+    std::uint64_t at = 0;    // in a pack: where its content starts
+    std::uint64_t used = 0;  // own file: when it was used last (a tick)
+    std::list<hash256>::iterator lru;  // own file: its place in lru_
+  };
+  struct pack {
+    std::shared_ptr<const cached_file> file;
+    std::uint64_t end = 0;     // bytes reserved (its length once written)
+    std::uint64_t used = 0;    // when any of its objects was used last
+    unsigned writing = 0;      // records reserved, not yet written
+    bool appending = false;    // created by this process, not full yet
+    bool index_due = false;    // created by this process, index not yet written
+    std::vector<hash256> members;
+    std::list<std::uint64_t>::iterator lru;
   };
   std::string path_of(const hash256& h) const;
+  std::string pack_path(std::uint64_t id, const char* ext) const;
+  void open_packs();
+  // The pack and offset for a new record of `bytes`, in the pack being
+  // appended to (a new one when it is full).
+  std::pair<std::uint64_t, std::uint64_t> reserve(std::uint64_t bytes);
+  void written(std::uint64_t id);  // a reserved record is written or given up
+  // Writes a full pack's index once no record of it is being written.
+  void index_when_done(std::uint64_t id);
+  std::vector<pack_entry> index_of(std::uint64_t id) const;
+  void touch_pack(pack& p);
+  void drop_pack(std::uint64_t id);
+  std::uint64_t tick() { return ++clock_; }
   // get() without the open set: the cache's file, checked, or a fetch.
   awaitable<std::shared_ptr<const cached_object>> load(const hash256& h, object_kind k, std::uint64_t size);
   awaitable<std::shared_ptr<const cached_object>> fetch(const hash256& h, object_kind k, std::uint64_t size);
   void touch(slot& s, const hash256& h);
   void evict();
+  void forget(const hash256& h);
   void keep_open(const hash256& h, std::shared_ptr<const cached_object> o);
 
   repository* repo_;
@@ -100,7 +150,13 @@ class object_cache {
   std::string dir_;
   std::uint64_t limit_;
   std::unordered_map<hash256, slot, hash256_hasher> slots_;
-  std::list<hash256> lru_;  // front: least recently used
+  std::list<hash256> lru_;  // own files; front: least recently used
+  std::map<std::uint64_t, pack> packs_;  // by number (N.pack)
+  std::list<std::uint64_t> pack_lru_;    // front: least recently used
+  std::uint64_t pack_bytes_ = 0;         // a pack's size when full; 0: no packs
+  std::uint64_t appending_ = 0;          // the pack appended to, 0: none yet
+  std::uint64_t next_pack_ = 1;
+  std::uint64_t clock_ = 0;              // ticks: nanoseconds of mtimes at start, then +1 a use
   // The objects used last, kept open: a file read in many requests opens
   // its object once (front: least recently used).
   std::list<std::pair<hash256, std::shared_ptr<const cached_object>>> open_;

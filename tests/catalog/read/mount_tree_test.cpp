@@ -136,7 +136,7 @@ TEST_CASE("object_cache: fetched once and verified, served to a later cache of t
     c.open();
     auto o = run_io(f.io, [&] { return c.get(eff, object_kind::file, 3); });
     char buf[16] = {};
-    CHECK(::pread(o->fd, buf, sizeof buf, 0) == 3 + 8);  // content and its CRC-64
+    CHECK(::pread(o->fd(), buf, sizeof buf, 0) == 3 + 8);  // content and its CRC-64
     CHECK(std::string(buf, 3) == "eff");
     CHECK(c.stats().fetched == 1);
     run_io(f.io, [&] { return c.get(eff, object_kind::file, 3); });
@@ -161,7 +161,7 @@ TEST_CASE("object_cache: fetched once and verified, served to a later cache of t
     CHECK(c.stats().damaged == 1);
     CHECK(c.stats().fetched == 1);
     char buf[3] = {};
-    CHECK(::pread(o->fd, buf, 3, 0) == 3);
+    CHECK(::pread(o->fd(), buf, 3, 0) == 3);
     CHECK(std::string(buf, 3) == "eff");
   }
   // A corrupted object in the store: refused, nothing kept.
