@@ -53,10 +53,36 @@ struct fuse_glue::impl {
   bool mounted = false;
   bool no_open = false;  // the kernel opens files without asking (set in init)
   prefetcher ahead;
+  asio::thread_pool pusher{1};  // push(): stopped before the session goes
+  std::atomic<std::uint64_t> pushed{0}, push_refused{0};
+  std::uint64_t reads = 0;
 
   impl(asio::io_context& i, asio::thread_pool& b, mount_tree& t, object_cache& c, fuse_options opt)
       : io(i), blocking(b), tree(t), cache(c), o(std::move(opt)),
-        ahead(t, c, o.prefetchers, o.prefetch_ahead, [this](awaitable<void> aw) { hand_over(std::move(aw)); }) {}
+        ahead(t, c, o.prefetchers, o.prefetch_ahead, [this](awaitable<void> aw) { hand_over(std::move(aw)); }) {
+    ahead.fetched = [this](std::uint64_t ino, std::shared_ptr<const cached_object> obj) { push_later(ino, std::move(obj)); };
+  }
+
+  void push_later(std::uint64_t ino, std::shared_ptr<const cached_object> obj) {
+    if (obj->size > 0) asio::post(pusher, [this, ino, obj = std::move(obj)] { push(ino, *obj); });
+  }
+
+  // A file fetched ahead goes into the kernel's page cache for its inode
+  // (FUSE_NOTIFY_STORE): a reader then finds it there, as if read before,
+  // instead of waiting for a request's round trip — two wakeups of sleeping
+  // threads per file, the largest cost of a cold walk (bench/README.md,
+  // session 15). A kernel that no longer holds the inode refuses (ENOENT);
+  // the file is then read as usual. Thread: `pusher`, never the I/O thread:
+  // the kernel waits for the lock of a page being read, and only the I/O
+  // thread answers that read.
+  void push(std::uint64_t ino, const cached_object& obj) {
+    fuse_bufvec bv = FUSE_BUFVEC_INIT(obj.size);
+    bv.buf[0].flags = static_cast<fuse_buf_flags>(FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK);
+    bv.buf[0].fd = obj.fd();
+    bv.buf[0].pos = static_cast<off_t>(obj.offset);
+    if (fuse_lowlevel_notify_store(se, ino, 0, &bv, static_cast<fuse_buf_copy_flags>(0)) == 0) ++pushed;
+    else ++push_refused;
+  }
 
   // Runs `aw` on the I/O thread; serve() waits for every one to end.
   void hand_over(awaitable<void> aw) {
@@ -125,6 +151,7 @@ struct fuse_glue::impl {
   void readdirplus(fuse_req_t req, std::size_t size, off_t off, const open_dir* d) {
     std::vector<char> buf(size);
     std::size_t used = 0;
+    std::vector<std::uint64_t> files;  // small files named in this reply
     try {
       for (auto i = static_cast<std::size_t>(std::max<off_t>(off, 0)); i < d->rows.size() + 2; ++i) {
         fuse_entry_param e{};
@@ -144,6 +171,7 @@ struct fuse_glue::impl {
           if (st) {
             e = entry_for(*st);
             held = true;
+            if (S_ISREG(st->st_mode) && st->st_size > 0 && st->st_size <= (1 << 20)) files.push_back(r.ino);
           } else {
             e.attr.st_ino = r.ino;
             e.attr.st_mode = r.mode;
@@ -159,6 +187,13 @@ struct fuse_glue::impl {
         used += n;
       }
       fuse_reply_buf(req, buf.data(), used);
+      // The kernel knows these inodes now: those fetched ahead (as files
+      // below a directory listed earlier) go to its page cache.
+      for (const std::uint64_t ino : files) {
+        const auto c = tree.content(ino);
+        if (c->units.size() != 1) continue;
+        if (auto obj = cache.ready_object(c->units[0].hash, c->units[0].size)) push_later(ino, std::move(obj));
+      }
     } catch (const std::exception& x) {
       fuse_reply_err(req, answer_for(x, 0, "list"));
     }
@@ -219,6 +254,7 @@ struct fuse_glue::impl {
         fuse_reply_err(req, EIO);
         co_return;
       }
+      ++reads;
       fuse_reply_buf(req, buf.data(), buf.size());
     } catch (const std::exception& x) {
       fuse_reply_err(req, answer_for(x, ino, "read"));
@@ -407,7 +443,11 @@ std::string option_safe(std::string s) {
 fuse_glue::fuse_glue(asio::io_context& io, asio::thread_pool& blocking, mount_tree& tree, object_cache& cache, fuse_options o)
     : p_(std::make_unique<impl>(io, blocking, tree, cache, std::move(o))) {}
 
+fuse_glue_stats fuse_glue::stats() const { return {p_->reads, p_->pushed.load(), p_->push_refused.load()}; }
+
 fuse_glue::~fuse_glue() {
+  p_->pusher.stop();
+  p_->pusher.join();
   if (p_->se) {
     if (p_->mounted) fuse_session_unmount(p_->se);
     fuse_session_destroy(p_->se);

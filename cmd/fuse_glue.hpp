@@ -24,6 +24,13 @@ struct fuse_options {
   std::function<void(const std::string&)> log;  // one line per event worth telling
 };
 
+// What the kernel asked and was given, for the log at unmount.
+struct fuse_glue_stats {
+  std::uint64_t reads = 0;           // read requests answered with data
+  std::uint64_t pushed = 0;          // small files put into the kernel's page cache ahead
+  std::uint64_t push_refused = 0;    // ... which it refused (it no longer held the inode)
+};
+
 class fuse_glue {
  public:
   fuse_glue(asio::io_context& io, asio::thread_pool& blocking, mount_tree& tree, object_cache& cache, fuse_options o);
@@ -40,6 +47,8 @@ class fuse_glue {
   // After a switch to another revision: the kernel forgets these names in
   // the root directory, so new lookups reach the new revision.
   void forget_root_names(std::vector<std::string> names);
+
+  fuse_glue_stats stats() const;
 
   struct impl;
 

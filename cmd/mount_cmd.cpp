@@ -263,6 +263,10 @@ awaitable<int> do_mount(parsed_args& a) {
   log_line("unmounted; " + std::to_string(cs.fetched) + " objects fetched (" + human_bytes(static_cast<double>(cs.fetched_bytes)) +
            "), " + std::to_string(cs.hits) + " read from the cache, " + std::to_string(tree.stats().catalogs_loaded) +
            " catalogs loaded");
+  const auto gs = glue.stats();
+  log_line(std::to_string(gs.reads) + " reads answered; " + std::to_string(gs.pushed) +
+           " small files put into the kernel's page cache before they were read (" + std::to_string(gs.push_refused) +
+           " refused: inode not yet known)");
   if (const retry_stats* rs = store->stats()) {
     // What the store saw: requests at once at most, and on average while two
     // or more were under way.

@@ -227,9 +227,8 @@ const std::string& mount_tree::link(std::uint64_t ino) const {
   return e.link_target;
 }
 
-std::vector<file_content::unit> mount_tree::small_files_below(std::uint64_t ino, std::uint64_t max_size, std::size_t most,
-                                                              bool& continued) {
-  std::vector<file_content::unit> out;
+std::vector<small_file> mount_tree::small_files_below(std::uint64_t ino, std::uint64_t max_size, std::size_t most, bool& continued) {
+  std::vector<small_file> out;
   const where w = at(ino);
   indexed& c = *w.cat;
   const auto& es = c.cat->entries;
@@ -243,7 +242,8 @@ std::vector<file_content::unit> mount_tree::small_files_below(std::uint64_t ino,
   else c.scanned_from = k;
   for (; k < es.size() && out.size() < most && path_within(es[k].path, dir); ++k) {
     const entry& e = es[k];
-    if (e.type == entry_type::regular && e.object && e.size <= max_size) out.push_back({0, e.size, *e.object, object_kind::file});
+    if (e.type == entry_type::regular && e.object && e.size <= max_size) out.push_back({ino_of(c, static_cast<std::uint32_t>(k)), {0, e.size, *e.object, object_kind::file},
+                     e.path.find('/', dir.empty() ? 0 : dir.size() + 1) == std::string::npos});
   }
   c.scanned_to = std::max<std::size_t>(c.scanned_to, k);
   return out;

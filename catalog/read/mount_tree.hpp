@@ -43,6 +43,14 @@ struct file_content {
   std::size_t unit_at(std::uint64_t at) const;
 };
 
+// A file small_files_below() found: its inode and its one object; `named`
+// when it is a child of the directory listed (the kernel knows its inode).
+struct small_file {
+  std::uint64_t ino = 0;
+  file_content::unit unit;
+  bool named = false;
+};
+
 struct dir_row {
   std::string name;
   std::uint64_t ino = 0;
@@ -90,7 +98,7 @@ class mount_tree {
   // A directory below one listed before continues where that listing's
   // scan stopped (each file is scanned once in a walk; `continued` says so:
   // these files come after those found before).
-  std::vector<file_content::unit> small_files_below(std::uint64_t ino, std::uint64_t max_size, std::size_t most, bool& continued);
+  std::vector<small_file> small_files_below(std::uint64_t ino, std::uint64_t max_size, std::size_t most, bool& continued);
   std::shared_ptr<const file_content> content(std::uint64_t ino) const;
 
   // Extended attributes: the entry's own, then (by name only, not listed,

@@ -429,6 +429,14 @@ awaitable<std::shared_ptr<const cached_object>> object_cache::load(const hash256
   co_return co_await fetch(h, k, size);
 }
 
+std::shared_ptr<const cached_object> object_cache::ready_object(const hash256& h, std::uint64_t size) {
+  auto it = slots_.find(h);
+  if (it == slots_.end() || !it->second.verified || it->second.size != size) return nullptr;
+  if (it->second.pack) return object_in(packs_.at(it->second.pack).file, it->second.at, size);
+  auto at = open_at_.find(h);
+  return at == open_at_.end() ? nullptr : at->second->second;
+}
+
 awaitable<void> object_cache::warm(const hash256& h, object_kind k, std::uint64_t size) {
   // Fetching writes the object, checking an earlier mount's copy reads it:
   // either way its pages are in memory afterwards, and it is kept open.

@@ -89,6 +89,10 @@ class object_cache {
     return it != slots_.end() && it->second.verified;
   }
 
+  // The object if ready() and at hand without a file system call (in a
+  // pack, or kept open), else nullptr.
+  std::shared_ptr<const cached_object> ready_object(const hash256& h, std::uint64_t size);
+
   // get() ahead of a read: fetched if missing, checked if found from an
   // earlier mount (both leave its pages in memory), kept open, so the read
   // that follows needs neither a file system call nor the disk.

@@ -20,18 +20,18 @@ void prefetcher::listed(std::uint64_t dir) {
   // Enough ahead of the reader to keep a store 30 ms away busy. A directory
   // the walk had not reached goes first; one inside the range queued
   // already extends it at its end.
-  std::vector<file_content::unit> mine;
+  std::vector<small_file> mine;
   bool continued = false;
   try {
-    for (auto& u : tree_.small_files_below(dir, most_size, ahead_, continued))
-      if (!cache_.ready(u.hash) && queued_.insert(u.hash).second) mine.push_back(u);
+    for (auto& f : tree_.small_files_below(dir, most_size, ahead_, continued))
+      if (!cache_.ready(f.unit.hash) && queued_.insert(f.unit.hash).second) mine.push_back(f);
   } catch (const std::exception&) {
     return;
   }
   queue_.insert(continued ? queue_.end() : queue_.begin(), mine.begin(), mine.end());
   // Beyond the bound, the files of directories listed longest ago go.
   while (queue_.size() > queue_most) {
-    queued_.erase(queue_.back().hash);
+    queued_.erase(queue_.back().unit.hash);
     queue_.pop_back();
   }
   while (workers_ < most_workers_ && !queue_.empty()) {
@@ -42,11 +42,14 @@ void prefetcher::listed(std::uint64_t dir) {
 
 awaitable<void> prefetcher::worker() {
   while (!queue_.empty()) {
-    const auto u = queue_.front();
+    const auto f = queue_.front();
     queue_.pop_front();
-    queued_.erase(u.hash);
+    queued_.erase(f.unit.hash);
+    // Read already (by the reader, or as another file of the same content).
+    if (cache_.ready(f.unit.hash)) continue;
     try {
-      co_await cache_.warm(u.hash, u.kind, u.size);
+      auto o = co_await cache_.get(f.unit.hash, f.unit.kind, f.unit.size);
+      if (fetched && f.named) fetched(f.ino, std::move(o));
     } catch (const std::exception&) {
       // The read that needs it fetches it again and says what failed.
     }

@@ -23,6 +23,13 @@ class prefetcher {
   prefetcher(mount_tree& tree, object_cache& cache, unsigned workers, std::size_t ahead,
              std::function<void(awaitable<void>)> spawn);
 
+  // Called on the I/O thread with each small file fetched ahead whose inode
+  // the kernel knows (a child of the directory listed), and its object: the
+  // mount hands the content to the kernel's page cache, so the reader's read
+  // needs no request at all. (The files deeper down are handed over when
+  // their directory is listed, fuse_glue.cpp.)
+  std::function<void(std::uint64_t ino, std::shared_ptr<const cached_object> o)> fetched;
+
   // Directory `dir` was listed.
   void listed(std::uint64_t dir);
   // A read reached unit `u - 1` of `c`: unit `u` is fetched now.
@@ -37,7 +44,7 @@ class prefetcher {
   unsigned most_workers_;
   std::size_t ahead_;
   std::function<void(awaitable<void>)> spawn_;
-  std::deque<file_content::unit> queue_;
+  std::deque<small_file> queue_;
   std::unordered_set<hash256, hash256_hasher> queued_;  // in queue_
   unsigned workers_ = 0;
 };

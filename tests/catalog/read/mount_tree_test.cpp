@@ -191,3 +191,60 @@ TEST_CASE("object_cache: fetched once and verified, served to a later cache of t
     CHECK_FALSE(c.ready(sha256(as_bytes(std::string("eff")))));
   }
 }
+
+TEST_CASE("object_cache: small objects packed (no file each), served to a later cache through the index, a whole pack evicted least recently used first") {
+  fixture_repo f;
+  temp_dir d;
+  // 100 objects of 200 KB: 20 MB against a 16 MiB bound of 1 MiB packs.
+  std::vector<hash256> hs;
+  for (int i = 0; i < 100; ++i) hs.push_back(f.s.object(noise(200000, static_cast<unsigned>(i))));
+  const std::uint64_t limit = 16 << 20;
+  {
+    object_cache c(*f.repo, f.blocking, d / "cache", limit);
+    c.open();
+    for (int i = 0; i < 10; ++i) {
+      const hash256 h = hs[static_cast<std::size_t>(i)];
+      auto o = run_io(f.io, [&] { return c.get(h, object_kind::file, 200000); });
+      std::string back(200000, '\0');
+      REQUIRE(::pread(o->fd(), back.data(), back.size(), static_cast<off_t>(o->offset)) == 200000);
+      CHECK(back == noise(200000, static_cast<unsigned>(i)));
+    }
+    CHECK(c.stats().fetched == 10);
+  }
+  int own = 0, packs = 0;
+  for (const auto& e : fs::recursive_directory_iterator(d / "cache"))
+    if (e.is_regular_file()) own += e.path().filename().string().size() == 64, packs += e.path().extension() == ".pack";
+  CHECK(own == 0);
+  CHECK(packs == 2);  // five records of 200 KB fill a 1 MiB pack
+  {
+    object_cache c(*f.repo, f.blocking, d / "cache", limit);
+    c.open();
+    for (int i = 0; i < 10; ++i) {
+      const hash256 h = hs[static_cast<std::size_t>(i)];
+      run_io(f.io, [&] { return c.get(h, object_kind::file, 200000); });
+    }
+    CHECK(c.stats().fetched == 0);
+    CHECK(c.stats().hits == 10);
+    // Objects 0-4 are used again last; then 90 more fill the cache past
+    // its bound: whole packs go, the least recently used first.
+    for (int i = 0; i < 5; ++i) {
+      const hash256 h = hs[static_cast<std::size_t>(i)];
+      run_io(f.io, [&] { return c.get(h, object_kind::file, 200000); });
+    }
+    for (int i = 10; i < 100; ++i) {
+      const hash256 h = hs[static_cast<std::size_t>(i)];
+      run_io(f.io, [&] { return c.get(h, object_kind::file, 200000); });
+      if (i == 90) {
+        // 18 MB by now: the pack of 5-9 (used least recently) is gone whole.
+        CHECK(c.stats().evicted >= 5);
+        for (int j = 5; j < 10; ++j) CHECK_FALSE(c.ready(hs[static_cast<std::size_t>(j)]));
+      }
+    }
+    CHECK(c.stats().bytes <= limit);
+    CHECK(c.stats().evicted % 5 == 0);  // packs, not single objects
+    CHECK(c.ready(hs[99]));
+  }
+  std::uintmax_t on_disk = 0;
+  for (const auto& e : fs::directory_iterator(d / "cache/packs")) on_disk += e.file_size();
+  CHECK(on_disk <= limit + (64 << 10));  // packs and their small indexes
+}
