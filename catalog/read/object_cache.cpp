@@ -285,7 +285,12 @@ void object_cache::index_when_done(std::uint64_t id) {
   pack& p = packs_.at(id);
   if (p.writing > 0 || p.appending || !p.index_due) return;
   p.index_due = false;
-  asio::post(blocking_, [path = pack_path(id, "idx"), e = index_of(id)] { write_pack_index(path, e); });
+  // The full pack's pages start for the disk now, not all at once later:
+  // a cold walk leaves no gigabyte of dirty pages to a reader that follows.
+  asio::post(blocking_, [path = pack_path(id, "idx"), e = index_of(id), f = p.file] {
+    ::sync_file_range(f->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+    write_pack_index(path, e);
+  });
 }
 
 std::vector<pack_entry> object_cache::index_of(std::uint64_t id) const {
@@ -488,6 +493,7 @@ awaitable<std::shared_ptr<const cached_object>> object_cache::fetch(const hash25
       ::unlink(tmp.c_str());
       return;
     }
+    ::sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);  // (as a full pack's, index_when_done)
     o = object_in(std::move(f), 0, size);
   };
   co_await repo_->read_object(h, k, size, keep);
