@@ -2,7 +2,8 @@
 // (fuse_glue.hpp). The I/O thread reads each request from /dev/fuse
 // (serve()); a handler answers in place what memory holds (attributes,
 // links, xattrs, an opened listing) and starts a coroutine for what may
-// need a fetch (lookup, opendir, read).
+// need a fetch (lookup, opendir, read). Files fetched ahead go to the
+// kernel's page cache through page_cache_push.
 // Thread: the I/O thread; a read whose cache file is not in the page cache
 // is answered from the blocking pool after its pread.
 #define FUSE_USE_VERSION 314
@@ -10,6 +11,7 @@
 
 #include "async/error.hpp"
 #include "catalog/read/prefetcher.hpp"
+#include "cmd/page_cache_push.hpp"
 
 #include <fuse_lowlevel.h>
 
@@ -53,35 +55,13 @@ struct fuse_glue::impl {
   bool mounted = false;
   bool no_open = false;  // the kernel opens files without asking (set in init)
   prefetcher ahead;
-  asio::thread_pool pusher{1};  // push(): stopped before the session goes
-  std::atomic<std::uint64_t> pushed{0}, push_refused{0};
+  page_cache_push push;  // stopped before the session goes
   std::uint64_t reads = 0;
 
   impl(asio::io_context& i, asio::thread_pool& b, mount_tree& t, object_cache& c, fuse_options opt)
       : io(i), blocking(b), tree(t), cache(c), o(std::move(opt)),
         ahead(t, c, o.prefetchers, o.prefetch_ahead, [this](awaitable<void> aw) { hand_over(std::move(aw)); }) {
-    ahead.fetched = [this](std::uint64_t ino, std::shared_ptr<const cached_object> obj) { push_later(ino, std::move(obj)); };
-  }
-
-  void push_later(std::uint64_t ino, std::shared_ptr<const cached_object> obj) {
-    if (obj->size > 0) asio::post(pusher, [this, ino, obj = std::move(obj)] { push(ino, *obj); });
-  }
-
-  // A file fetched ahead goes into the kernel's page cache for its inode
-  // (FUSE_NOTIFY_STORE): a reader then finds it there, as if read before,
-  // instead of waiting for a request's round trip — two wakeups of sleeping
-  // threads per file, the largest cost of a cold walk (bench/README.md,
-  // session 15). A kernel that no longer holds the inode refuses (ENOENT);
-  // the file is then read as usual. Thread: `pusher`, never the I/O thread:
-  // the kernel waits for the lock of a page being read, and only the I/O
-  // thread answers that read.
-  void push(std::uint64_t ino, const cached_object& obj) {
-    fuse_bufvec bv = FUSE_BUFVEC_INIT(obj.size);
-    bv.buf[0].flags = static_cast<fuse_buf_flags>(FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK);
-    bv.buf[0].fd = obj.fd();
-    bv.buf[0].pos = static_cast<off_t>(obj.offset);
-    if (fuse_lowlevel_notify_store(se, ino, 0, &bv, static_cast<fuse_buf_copy_flags>(0)) == 0) ++pushed;
-    else ++push_refused;
+    ahead.fetched = [this](std::uint64_t ino, std::shared_ptr<const cached_object> obj) { push.later(ino, std::move(obj)); };
   }
 
   // Runs `aw` on the I/O thread; serve() waits for every one to end.
@@ -189,10 +169,14 @@ struct fuse_glue::impl {
       fuse_reply_buf(req, buf.data(), used);
       // The kernel knows these inodes now: those fetched ahead (as files
       // below a directory listed earlier) go to its page cache.
-      for (const std::uint64_t ino : files) {
-        const auto c = tree.content(ino);
-        if (c->units.size() != 1) continue;
-        if (auto obj = cache.ready_object(c->units[0].hash, c->units[0].size)) push_later(ino, std::move(obj));
+      // (The request is answered: nothing here may throw into the handler below.)
+      try {
+        for (const std::uint64_t ino : files) {
+          const auto c = tree.content(ino);
+          if (c->units.size() != 1) continue;
+          if (auto obj = cache.ready_object(c->units[0].hash, c->units[0].size)) push.later(ino, std::move(obj));
+        }
+      } catch (const std::exception&) {
       }
     } catch (const std::exception& x) {
       fuse_reply_err(req, answer_for(x, 0, "list"));
@@ -443,11 +427,10 @@ std::string option_safe(std::string s) {
 fuse_glue::fuse_glue(asio::io_context& io, asio::thread_pool& blocking, mount_tree& tree, object_cache& cache, fuse_options o)
     : p_(std::make_unique<impl>(io, blocking, tree, cache, std::move(o))) {}
 
-fuse_glue_stats fuse_glue::stats() const { return {p_->reads, p_->pushed.load(), p_->push_refused.load()}; }
+fuse_glue_stats fuse_glue::stats() const { return {p_->reads, p_->push.pushed(), p_->push.refused()}; }
 
 fuse_glue::~fuse_glue() {
-  p_->pusher.stop();
-  p_->pusher.join();
+  p_->push.stop();
   if (p_->se) {
     if (p_->mounted) fuse_session_unmount(p_->se);
     fuse_session_destroy(p_->se);
@@ -462,6 +445,7 @@ void fuse_glue::mount() {
   for (auto& a : argv) ptrs.push_back(a.data());
   fuse_args args = FUSE_ARGS_INIT(static_cast<int>(ptrs.size()), ptrs.data());
   p_->se = fuse_session_new(&args, &operations(), sizeof(fuse_lowlevel_ops), p_.get());
+  p_->push.use(p_->se);
   if (!p_->se) fail(errc::permanent, "libfuse could not start a session (see its message above)");
   if (fuse_session_mount(p_->se, p_->o.mountpoint.c_str()) != 0)
     fail(errc::permanent, "cannot mount on '" + p_->o.mountpoint +

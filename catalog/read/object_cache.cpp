@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <thread>
 #include <unistd.h>
 
 namespace stratum {
@@ -32,7 +33,6 @@ constexpr std::size_t fetch_memory = std::size_t(96) << 20;
 constexpr std::uint64_t packed_below = 256 << 10;
 constexpr std::uint64_t pack_least = 1 << 20, pack_most = 64 << 20;
 
-std::int64_t mtime_ns(const struct stat& st) { return static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec; }
 
 std::string sys_error(const std::string& what) { return what + ": " + std::strerror(errno); }
 
@@ -105,6 +105,10 @@ object_cache::object_cache(repository& repo, asio::thread_pool& blocking, std::s
 
 object_cache::~object_cache() { close(); }
 
+std::uint64_t object_cache::mtime_tick(const struct stat& st) {
+  return std::max<std::int64_t>(0, static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec);
+}
+
 std::string object_cache::path_of(const hash256& h) const {
   const std::string hex = h.hex();
   return dir_ + "/" + hex.substr(0, 2) + "/" + hex;
@@ -135,7 +139,7 @@ void object_cache::open() {
         if (name.find(".tmp") != std::string::npos) ::unlink(de.path().c_str());
         continue;
       }
-      all.push_back({mtime_ns(st), *h, static_cast<std::uint64_t>(st.st_size) - trailer});
+      all.push_back({static_cast<std::int64_t>(mtime_tick(st)), *h, static_cast<std::uint64_t>(st.st_size) - trailer});
     }
   }
   std::sort(all.begin(), all.end(), [](const found& a, const found& b) { return a.mtime < b.mtime; });
@@ -155,71 +159,6 @@ void object_cache::open() {
   evict();
 }
 
-std::string object_cache::pack_path(std::uint64_t id, const char* ext) const {
-  return dir_ + "/packs/" + std::to_string(id) + "." + ext;
-}
-
-void object_cache::open_packs() {
-  const std::string at = dir_ + "/packs";
-  if (::mkdir(at.c_str(), 0700) != 0 && errno != EEXIST) fail(errc::usage, sys_error("cannot create '" + at + "'"));
-  std::vector<std::uint64_t> ids;
-  std::vector<std::string> indexes;
-  std::error_code ec;
-  for (const auto& de : fs::directory_iterator(at, ec)) {
-    const std::string name = de.path().filename().string();
-    const auto dot = name.find('.');
-    const std::string ext = dot == std::string::npos ? "" : name.substr(dot);
-    std::uint64_t id = 0;
-    const bool numbered = dot > 0 && dot != std::string::npos &&
-                          name.find_first_not_of("0123456789") == dot && (id = std::stoull(name.substr(0, dot))) > 0;
-    if (numbered && ext == ".pack") ids.push_back(id);
-    else if (numbered && ext == ".idx") indexes.push_back(de.path().string());
-    else if (name.size() > 4 && name.ends_with(".tmp")) ::unlink(de.path().c_str());
-  }
-  std::sort(ids.begin(), ids.end());
-  std::vector<std::pair<std::uint64_t, std::uint64_t>> by_use;  // (used, id)
-  for (const std::uint64_t id : ids) {
-    next_pack_ = std::max(next_pack_, id + 1);
-    const int fd = ::open(pack_path(id, "pack").c_str(), O_RDONLY | O_CLOEXEC);
-    struct stat st{};
-    if (fd < 0 || ::fstat(fd, &st) != 0) {
-      if (fd >= 0) ::close(fd);
-      continue;
-    }
-    pack p;
-    p.file = std::make_shared<const cached_file>(fd);
-    p.end = static_cast<std::uint64_t>(st.st_size);
-    p.used = static_cast<std::uint64_t>(std::max<std::int64_t>(mtime_ns(st), 0));
-    clock_ = std::max(clock_, p.used);
-    // The index if it reads back whole, else the records themselves (a
-    // mount that was killed wrote none), and an index for the next mount.
-    auto entries = read_pack_index(pack_path(id, "idx"));
-    if (!entries) {
-      entries = scan_pack(fd, p.end);
-      write_pack_index(pack_path(id, "idx"), *entries);
-    }
-    for (const auto& e : *entries) {
-      if (e.at < pack_header_size || e.at + e.size > p.end || slots_.count(e.h)) continue;
-      slot s;
-      s.size = e.size;
-      s.pack = id;
-      s.at = e.at;
-      slots_.emplace(e.h, s);
-      p.members.push_back(e.h);
-    }
-    stats_.bytes += p.end;
-    by_use.emplace_back(p.used, id);
-    packs_.emplace(id, std::move(p));
-  }
-  std::sort(by_use.begin(), by_use.end());
-  for (const auto& [used, id] : by_use) packs_.at(id).lru = pack_lru_.insert(pack_lru_.end(), id);
-  // An index whose pack is gone (evicted while the index was being written).
-  for (const auto& path : indexes) {
-    const std::string name = fs::path(path).filename().string();
-    if (!packs_.count(std::stoull(name.substr(0, name.find('.'))))) ::unlink(path.c_str());
-  }
-}
-
 void object_cache::touch(slot& s, const hash256& h) {
   if (s.pack) {
     if (auto p = packs_.find(s.pack); p != packs_.end()) touch_pack(p->second);
@@ -230,78 +169,18 @@ void object_cache::touch(slot& s, const hash256& h) {
   s.lru = lru_.insert(lru_.end(), h);
 }
 
-void object_cache::touch_pack(pack& p) {
-  p.used = tick();
-  pack_lru_.splice(pack_lru_.end(), pack_lru_, p.lru);
-}
-
-std::pair<std::uint64_t, std::uint64_t> object_cache::reserve(std::uint64_t bytes) {
-  if (appending_) {
-    pack& p = packs_.at(appending_);
-    if (p.end > 0 && p.end + bytes > pack_bytes_) {
-      // Full: written to no more; its index once its last record is.
-      p.appending = false;
-      const std::uint64_t id = appending_;
-      appending_ = 0;
-      index_when_done(id);
-    }
-  }
-  if (!appending_) {
-    std::uint64_t id = next_pack_++;
-    int fd = -1;
-    // Another mount of this directory may have made that number since.
-    for (int tries = 0; fd < 0 && tries < 1000; ++tries, id = next_pack_++) {
-      fd = ::open(pack_path(id, "pack").c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-      if (fd >= 0) break;
-      if (errno != EEXIST) break;
-    }
-    if (fd < 0)
-      fail(errc::permanent, "the mount's cache: " + sys_error("cannot create '" + pack_path(id, "pack") + "'") +
-                                "; free space in the cache's file system or give --cache DIR");
-    pack p;
-    p.file = std::make_shared<const cached_file>(fd);
-    p.appending = p.index_due = true;
-    p.lru = pack_lru_.insert(pack_lru_.end(), id);
-    packs_.emplace(id, std::move(p));
-    appending_ = id;
-  }
-  pack& p = packs_.at(appending_);
-  const std::uint64_t at = p.end;
-  p.end += bytes;
-  ++p.writing;
-  stats_.bytes += bytes;
-  touch_pack(p);
-  return {appending_, at};
-}
-
-void object_cache::written(std::uint64_t id) {
-  auto it = packs_.find(id);
-  if (it == packs_.end()) return;  // evicted while its record was written
-  --it->second.writing;
-  index_when_done(id);
-}
-
-void object_cache::index_when_done(std::uint64_t id) {
-  pack& p = packs_.at(id);
-  if (p.writing > 0 || p.appending || !p.index_due) return;
-  p.index_due = false;
-  // The full pack's pages start for the disk now, not all at once later:
-  // a cold walk leaves no gigabyte of dirty pages to a reader that follows.
-  asio::post(blocking_, [path = pack_path(id, "idx"), e = index_of(id), f = p.file] {
-    ::sync_file_range(f->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
-    write_pack_index(path, e);
+void object_cache::in_background(std::function<void()> work) {
+  ++background_;
+  asio::post(blocking_, [this, work = std::move(work)] {
+    work();
+    --background_;
   });
 }
 
-std::vector<pack_entry> object_cache::index_of(std::uint64_t id) const {
-  std::vector<pack_entry> entries;
-  for (const auto& h : packs_.at(id).members)
-    if (auto s = slots_.find(h); s != slots_.end() && s->second.pack == id)
-      entries.push_back({h, s->second.at, static_cast<std::uint32_t>(s->second.size)});
-  return entries;
-}
-
 void object_cache::close() {
+  // What was handed to the blocking pool (unlinks, indexes) is done before
+  // the mount ends, so the directory is as this process left it.
+  for (int i = 0; i < 30000 && background_ > 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   for (auto& [id, p] : packs_)
     if (p.index_due) {
       p.index_due = false;
@@ -318,25 +197,6 @@ void object_cache::forget(const hash256& h) {
   }  // (a record in a pack stays, unused, until the pack goes)
   slots_.erase(it);
   stats_.objects = slots_.size();
-}
-
-void object_cache::drop_pack(std::uint64_t id) {
-  auto it = packs_.find(id);
-  pack& p = it->second;
-  for (const auto& h : p.members)
-    if (auto s = slots_.find(h); s != slots_.end() && s->second.pack == id) {
-      slots_.erase(s);
-      ++stats_.evicted;
-    }
-  stats_.bytes -= p.end;
-  pack_lru_.erase(p.lru);
-  if (appending_ == id) appending_ = 0;
-  packs_.erase(it);
-  // Only the names go: a reader holding the pack keeps reading it.
-  asio::post(blocking_, [pk = pack_path(id, "pack"), ix = pack_path(id, "idx")] {
-    ::unlink(pk.c_str());
-    ::unlink(ix.c_str());
-  });
 }
 
 void object_cache::evict() {
@@ -357,7 +217,7 @@ void object_cache::evict() {
     }
     ++stats_.evicted;
     // Only the name goes: a reader holding the file keeps reading it.
-    asio::post(blocking_, [p = path_of(h)] { ::unlink(p.c_str()); });
+    in_background([p = path_of(h)] { ::unlink(p.c_str()); });
   }
   stats_.objects = slots_.size();
 }

@@ -34,9 +34,12 @@
 #include "catalog/read/cache_pack.hpp"
 #include "catalog/read/repository.hpp"
 
+#include <atomic>
 #include <list>
 #include <map>
 #include <unordered_map>
+
+struct stat;
 
 namespace stratum {
 
@@ -104,8 +107,10 @@ class object_cache {
   const object_cache_stats& stats() const { return stats_; }
   const std::string& dir() const { return dir_; }
 
-  // Writes the index of every pack this process appended to (a later mount
-  // then need not scan them). The destructor does it too.
+  // Waits (30 s at most) for the file work handed to the blocking pool
+  // (unlinks, indexes), then writes the index of every pack this process
+  // appended to that has none yet (a later mount then need not scan it).
+  // The destructor does it too.
   void close();
   ~object_cache();
 
@@ -129,6 +134,7 @@ class object_cache {
     std::list<std::uint64_t>::iterator lru;
   };
   std::string path_of(const hash256& h) const;
+  static std::uint64_t mtime_tick(const struct stat& st);  // a tick from an mtime (ns)
   std::string pack_path(std::uint64_t id, const char* ext) const;
   void open_packs();
   // The pack and offset for a new record of `bytes`, in the pack being
@@ -141,6 +147,8 @@ class object_cache {
   void touch_pack(pack& p);
   void drop_pack(std::uint64_t id);
   std::uint64_t tick() { return ++clock_; }
+  // File work off the I/O thread (unlinks, indexes) that close() waits for.
+  void in_background(std::function<void()> work);
   // get() without the open set: the cache's file, checked, or a fetch.
   awaitable<std::shared_ptr<const cached_object>> load(const hash256& h, object_kind k, std::uint64_t size);
   awaitable<std::shared_ptr<const cached_object>> fetch(const hash256& h, object_kind k, std::uint64_t size);
@@ -160,6 +168,7 @@ class object_cache {
   std::uint64_t pack_bytes_ = 0;         // a pack's size when full; 0: no packs
   std::uint64_t appending_ = 0;          // the pack appended to, 0: none yet
   std::uint64_t next_pack_ = 1;
+  std::atomic<int> background_{0};
   std::uint64_t clock_ = 0;              // ticks: nanoseconds of mtimes at start, then +1 a use
   // The objects used last, kept open: a file read in many requests opens
   // its object once (front: least recently used).
