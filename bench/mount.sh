@@ -11,20 +11,23 @@
 #                            check the script before `stratum mount` exists
 #   BENCH_RTT_MS=N           the sink's delay per request (default 30; --s3)
 #   BENCH_WORK=DIR           scratch space (default bench/work)
+#   BENCH_RUNS=N             local cases: runs each, medians reported (default 3)
 #
 # Local part: the tree is published with `stratum publish --new` into a
 # local store and backed up with `restic backup` into a local repository
 # (untimed, as bench/run.sh does). Then, one case after the other:
 #   direct   the source tree itself
 #   stratum  stratum mount STORE MNT --cache DIR --pubkey STATE -f, run in the
-#            background; the tree is MNT itself. --cache DIR is emptied
-#            before the cold run and kept for the warm one.
+#            background; the tree is MNT itself. Each run is a new mount
+#            whose --cache DIR is emptied before its cold tar and kept for
+#            its warm one.
 #   restic   restic mount RMNT; the tree is RMNT/snapshots/latest/<the tree's
 #            absolute path>. restic's own cache stays as restic keeps it.
 # Each mount is started and waited for (mountpoint -q, then the tree's
 # directory visible: "mount s") before anything is timed. A cold run is
 # `sync; echo 3 > /proc/sys/vm/drop_caches` then the tar; the warm run is the
-# same tar right after. Why not `tar -cf /dev/null`: GNU tar does not read
+# same tar right after; each case runs BENCH_RUNS times (default 3) and the
+# medians are reported (peak RSS: the largest). Why not `tar -cf /dev/null`: GNU tar does not read
 # file data when the archive is /dev/null (docs/DESIGN.md). Peak RSS is
 # VmHWM of the mount process, read just before `fusermount3 -u`. Mounts are
 # ended on exit, also after a failure (the process is killed by its pid if
@@ -129,16 +132,25 @@ peak_rss_kib() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status"; }
 # case, cold s, warm s, peak RSS KiB, mount s[, first-byte s]
 row() { echo -e "$1\t$2\t$3\t$bytes\t$files\t$4\t$5${6:+\t$6}${7:+\t$7}" >> "$results"; }
 seen_files() { find "$1" -type f | wc -l; }
-# measure_mount CASE MNT TREE: cold and warm tar of TREE inside the mount at
-# MNT (started by start_mount), the mount's peak RSS, then unmount and a row.
-measure_mount() {
-  local name=$1 at=$2 tree=$3 c w rss seen
-  cold; c=$(tar_seconds "$tree"); w=$(tar_seconds "$tree")
+# Each local case is measured BENCH_RUNS times (default 3) and its median
+# cold and median warm reported: one warm tar of the same tree, same code,
+# varies by a third on this VM (1.30-1.77 s direct, back to back).
+runs=${BENCH_RUNS:-3}
+median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
+colds=() warms=()
+cold_warm() {  # TREE: one cold and one warm tar, added to colds and warms
+  cold; colds+=("$(tar_seconds "$1")"); warms+=("$(tar_seconds "$1")")
+}
+# end_case CASE MNT TREE: the mount's peak RSS (the largest over the runs,
+# in $rss_most), a check of what it shows, then unmount.
+rss_most=0
+end_case() {
+  local name=$1 at=$2 tree=$3 rss seen
   rss=$(peak_rss_kib "${mount_pid[$at]}")
+  [ "$rss" -gt "$rss_most" ] && rss_most=$rss
   seen=$(seen_files "$tree")
   end_mount "$at"
   [ "$seen" = "$files" ] || echo "mount.sh: WARNING: $name mount shows $seen regular files, the source has $files" >&2
-  row "$name" "$c" "$w" "$rss" "$up"
 }
 
 if [ "$s3" = 0 ]; then
@@ -152,19 +164,28 @@ if [ "$s3" = 0 ]; then
   quiet restic backup -q -r "$work/mount-restic" "$src"
 
   # 1. The source tree, directly.
-  cold; c=$(tar_seconds "$src"); w=$(tar_seconds "$src")
-  row direct "$c" "$w" 0 0
+  colds=() warms=()
+  for _ in $(seq "$runs"); do cold_warm "$src"; done
+  row direct "$(median "${colds[@]}")" "$(median "${warms[@]}")" 0 0
 
-  # 2. stratum mount of the local store.
+  # 2. stratum mount of the local store: each run a new mount with an
+  # empty cache.
   if [ "$skip" != 1 ]; then
     mnt=$work/mount-mnt
-    rm -rf "$work/mount-cache"
-    start_mount "$mnt" "$mnt" "$work/mount-log-stratum" \
-      "$stratum" mount "$work/mount-store" "$mnt" --cache "$work/mount-cache" --pubkey "$work/mount-state" -f
-    measure_mount stratum "$mnt" "$mnt"
+    colds=() warms=() rss_most=0
+    for _ in $(seq "$runs"); do
+      rm -rf "$work/mount-cache"
+      start_mount "$mnt" "$mnt" "$work/mount-log-stratum" \
+        "$stratum" mount "$work/mount-store" "$mnt" --cache "$work/mount-cache" --pubkey "$work/mount-state" -f
+      cold_warm "$mnt"
+      end_case stratum "$mnt" "$mnt"
+    done
+    row stratum "$(median "${colds[@]}")" "$(median "${warms[@]}")" "$rss_most" "$up"
   fi
 
-  # 3. restic mount of the snapshot. restic keeps the tree's absolute path.
+  # 3. restic mount of the snapshot, one mount for the runs (its own cache
+  # of the repository stays as restic keeps it). restic keeps the tree's
+  # absolute path.
   rmnt=$work/mount-rmnt
   start_mount "$rmnt" "$rmnt/snapshots/latest" "$work/mount-log-restic" restic -r "$work/mount-restic" mount "$rmnt"
   rtree=$rmnt/snapshots/latest$src
@@ -172,7 +193,10 @@ if [ "$s3" = 0 ]; then
     rtree=$(find "$rmnt/snapshots/latest/" -maxdepth 12 -type d -name "$(basename "$src")" -print -quit)
     [ -n "$rtree" ] || { echo "mount.sh: the tree is not under $rmnt/snapshots/latest/" >&2; exit 1; }
   fi
-  measure_mount restic "$rmnt" "$rtree"
+  colds=() warms=() rss_most=0
+  for _ in $(seq "$runs"); do cold_warm "$rtree"; done
+  end_case restic "$rmnt" "$rtree"
+  row restic "$(median "${colds[@]}")" "$(median "${warms[@]}")" "$rss_most" "$up"
 else
   # The S3 sink: nginx with the Lua module (as bench/gc.sh installs it).
   command -v nginx >/dev/null && [ -f /usr/lib/nginx/modules/ngx_http_lua_module.so ] || {
@@ -242,7 +266,7 @@ PY
 echo
 [ "$skip" = 1 ] && echo "STRATUM_MOUNT_SKIP=1: stratum was not built, published or mounted"
 [ "$s3" = 0 ] && {
-  echo "all cases: tar -cf - -C DIR . | cat >/dev/null; cold: sync; echo 3 > /proc/sys/vm/drop_caches"
+  echo "all cases: tar -cf - -C DIR . | cat >/dev/null; cold: sync; echo 3 > /proc/sys/vm/drop_caches; median of $runs runs (BENCH_RUNS)"
   [ "$skip" = 1 ] || echo "stratum: stratum mount STORE MNT --cache DIR --pubkey STATE -f (cache emptied before the cold run)"
   echo "restic: restic $(restic version | cut -d' ' -f2) mount RMNT; tree at RMNT/snapshots/latest${rtree#"$rmnt/snapshots/latest"}"
 }

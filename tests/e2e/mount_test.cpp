@@ -195,18 +195,28 @@ TEST_CASE("mount: a corrupted object gives EIO and a log line, never its bytes, 
   CHECK(has(log, hash));
 }
 
+// Publishes `tree` from d/src to d/store (state d/st) and makes d/mnt.
+void publish_tree(const temp_dir& d, const std::vector<fixture>& tree) {
+  make_tree(d / "src", tree);
+  REQUIRE(run_stratum({"publish", "--new", "-q", d / "st", d / "src", d / "store"}).code == 0);
+  fs::create_directories(d / "mnt");
+}
+
+// Mounts d/store at d/mnt with its cache at d/CACHE (and `more`), checks
+// the tree against d/src, and unmounts.
+void mount_and_compare(const temp_dir& d, const std::string& cache, std::vector<std::string> more = {}) {
+  more.insert(more.begin(), {"--cache", d / cache});
+  mount_run m(d / "store", d / "mnt", more);
+  CHECK(compare_trees(d / "src", d / "mnt").empty());
+  CHECK(m.unmount());
+}
+
 TEST_CASE("mount: the cache serves a later mount, a damaged cache file is fetched again, and --cache-size bounds it") {
   temp_dir d;
   std::vector<fixture> tree;
   for (int i = 0; i < 12; ++i) tree.push_back({'f', "f" + std::to_string(i), noise(1 << 20, static_cast<unsigned>(i))});
-  make_tree(d / "src", tree);
-  REQUIRE(run_stratum({"publish", "--new", "-q", d / "st", d / "src", d / "store"}).code == 0);
-  fs::create_directory(d / "mnt");
-  {
-    mount_run m(d / "store", d / "mnt", {"--cache", d / "cache"});
-    CHECK(compare_trees(d / "src", d / "mnt").empty());
-    CHECK(m.unmount());
-  }
+  publish_tree(d, tree);
+  mount_and_compare(d, "cache");
   CHECK(has(read_file(d / "cache/mount.log"), "12 objects fetched"));
   // Damage one cached copy: the next mount re-hashes it on first use.
   std::string victim;
@@ -217,21 +227,13 @@ TEST_CASE("mount: the cache serves a later mount, a damaged cache file is fetche
   bytes[100] ^= 1;
   write_file(victim, bytes);
   fs::remove(d / "cache/mount.log");
-  {
-    mount_run m(d / "store", d / "mnt", {"--cache", d / "cache"});
-    CHECK(compare_trees(d / "src", d / "mnt").empty());
-    CHECK(m.unmount());
-  }
+  mount_and_compare(d, "cache");
   const std::string log = read_file(d / "cache/mount.log");
   CHECK_MESSAGE(has(log, "1 objects fetched"), log);
   CHECK_MESSAGE(has(log, "11 read from the cache"), log);
   // A 4 MiB cache holds at most 4 of the 1 MiB objects, after reading all 12.
   fs::remove_all(d / "small");
-  {
-    mount_run m(d / "store", d / "mnt", {"--cache", d / "small", "--cache-size", "4M"});
-    CHECK(compare_trees(d / "src", d / "mnt").empty());
-    CHECK(m.unmount());
-  }
+  mount_and_compare(d, "small", {"--cache-size", "4M"});
   std::uintmax_t kept = 0;
   int files = 0;
   for (const auto& e : fs::recursive_directory_iterator(d / "small"))
@@ -262,14 +264,8 @@ TEST_CASE("mount: small objects are packed, served to a later mount, and a damag
   temp_dir d;
   std::vector<fixture> tree;
   for (int i = 0; i < 60; ++i) tree.push_back({'f', "f" + std::to_string(i), noise(1000 + 997 * i, static_cast<unsigned>(i))});
-  make_tree(d / "src", tree);
-  REQUIRE(run_stratum({"publish", "--new", "-q", d / "st", d / "src", d / "store"}).code == 0);
-  fs::create_directory(d / "mnt");
-  {
-    mount_run m(d / "store", d / "mnt", {"--cache", d / "cache"});
-    CHECK(compare_trees(d / "src", d / "mnt").empty());
-    CHECK(m.unmount());
-  }
+  publish_tree(d, tree);
+  mount_and_compare(d, "cache");
   std::string log = read_file(d / "cache/mount.log");
   CHECK_MESSAGE(has(log, "60 objects fetched"), log);
   // No file per object: packs and their indexes only.
@@ -300,11 +296,7 @@ TEST_CASE("mount: small objects are packed, served to a later mount, and a damag
     }
   }
   fs::remove(d / "cache/mount.log");
-  {
-    mount_run m(d / "store", d / "mnt", {"--cache", d / "cache"});
-    CHECK(compare_trees(d / "src", d / "mnt").empty());
-    CHECK(m.unmount());
-  }
+  mount_and_compare(d, "cache");
   log = read_file(d / "cache/mount.log");
   CHECK_MESSAGE(has(log, "1 objects fetched"), log);
   CHECK_MESSAGE(has(log, "59 read from the cache"), log);
@@ -318,9 +310,7 @@ TEST_CASE("mount: small files fetched ahead go into the kernel's page cache when
     tree.push_back({'f', "top/sub/f" + std::to_string(i), noise(1 + 3001 * i, static_cast<unsigned>(100 + i))});
     expect += 48 + 1 + 3001 * i;
   }
-  make_tree(d / "src", tree);
-  REQUIRE(run_stratum({"publish", "--new", "-q", d / "st", d / "src", d / "store"}).code == 0);
-  fs::create_directory(d / "mnt");
+  publish_tree(d, tree);
   {
     mount_run m(d / "store", d / "mnt", {"--cache", d / "cache"});
     // Listing top fetches the files below it; they are not top's names, so
@@ -354,9 +344,7 @@ TEST_CASE("mount: 64 concurrent readers of random files and ranges get the right
     tree.push_back({'f', "d" + std::to_string(i % 5) + "/f" + std::to_string(i), contents.back()});
   }
   for (int i = 0; i < 5; ++i) tree.insert(tree.begin(), {'d', "d" + std::to_string(i)});
-  make_tree(d / "src", tree);
-  REQUIRE(run_stratum({"publish", "--new", "-q", d / "st", d / "src", d / "store"}).code == 0);
-  fs::create_directory(d / "mnt");
+  publish_tree(d, tree);
   mount_run m(d / "store", d / "mnt", {"--cache", d / "cache"});
   std::atomic<int> wrong{0}, failed{0}, reads{0};
   std::vector<std::thread> readers;
