@@ -26,17 +26,18 @@ void object_cache::open_packs() {
   const std::string at = dir_ + "/packs";
   if (::mkdir(at.c_str(), 0700) != 0 && errno != EEXIST) fail(errc::usage, "cannot create '" + at + "': " + std::strerror(errno));
   std::vector<std::uint64_t> ids;
-  std::vector<std::string> indexes;
+  std::vector<std::pair<std::uint64_t, std::string>> indexes;
   std::error_code ec;
   for (const auto& de : fs::directory_iterator(at, ec)) {
     const std::string name = de.path().filename().string();
     const auto dot = name.find('.');
     const std::string ext = dot == std::string::npos ? "" : name.substr(dot);
     std::uint64_t id = 0;
-    const bool numbered = dot > 0 && dot != std::string::npos &&
+    // (At most 18 digits: a longer number is not one this cache made.)
+    const bool numbered = dot > 0 && dot <= 18 && dot != std::string::npos &&
                           name.find_first_not_of("0123456789") == dot && (id = std::stoull(name.substr(0, dot))) > 0;
     if (numbered && ext == ".pack") ids.push_back(id);
-    else if (numbered && ext == ".idx") indexes.push_back(de.path().string());
+    else if (numbered && ext == ".idx") indexes.emplace_back(id, de.path().string());
     else if (name.size() > 4 && name.ends_with(".tmp")) ::unlink(de.path().c_str());
   }
   std::sort(ids.begin(), ids.end());
@@ -77,10 +78,8 @@ void object_cache::open_packs() {
   std::sort(by_use.begin(), by_use.end());
   for (const auto& [used, id] : by_use) packs_.at(id).lru = pack_lru_.insert(pack_lru_.end(), id);
   // An index whose pack is gone (evicted while the index was being written).
-  for (const auto& path : indexes) {
-    const std::string name = fs::path(path).filename().string();
-    if (!packs_.count(std::stoull(name.substr(0, name.find('.'))))) ::unlink(path.c_str());
-  }
+  for (const auto& [id, path] : indexes)
+    if (!packs_.count(id)) ::unlink(path.c_str());
 }
 
 void object_cache::touch_pack(pack& p) {

@@ -248,3 +248,22 @@ TEST_CASE("object_cache: small objects packed (no file each), served to a later 
   for (const auto& e : fs::directory_iterator(d / "cache/packs")) on_disk += e.file_size();
   CHECK(on_disk <= limit + (64 << 10));  // packs and their small indexes
 }
+
+TEST_CASE("object_cache: names in the pack directory it did not make are left alone, an orphan index and temporary files go") {
+  fixture_repo f;
+  temp_dir d;
+  fs::create_directories(d / "cache/packs");
+  for (const char* n : {"x.pack", "123456789012345678901234567890.pack", "7.idx", "3.idx.tmp", "notes.txt"}) write_file(d / ("cache/packs/" + std::string(n)), "?");
+  object_cache c(*f.repo, f.blocking, d / "cache", 64 << 20);
+  CHECK_NOTHROW(c.open());
+  CHECK(fs::exists(d / "cache/packs/x.pack"));
+  CHECK(fs::exists(d / "cache/packs/123456789012345678901234567890.pack"));
+  CHECK(fs::exists(d / "cache/packs/notes.txt"));
+  CHECK_FALSE(fs::exists(d / "cache/packs/7.idx"));      // its pack is gone
+  CHECK_FALSE(fs::exists(d / "cache/packs/3.idx.tmp"));  // a killed index write
+  const hash256 eff = sha256(as_bytes(std::string("eff")));
+  auto o = run_io(f.io, [&] { return c.get(eff, object_kind::file, 3); });
+  char buf[3] = {};
+  CHECK(::pread(o->fd(), buf, 3, static_cast<off_t>(o->offset)) == 3);
+  CHECK(std::string(buf, 3) == "eff");
+}
