@@ -61,7 +61,7 @@ struct fuse_glue::impl {
   impl(asio::io_context& i, asio::thread_pool& b, mount_tree& t, object_cache& c, fuse_options opt)
       : io(i), blocking(b), tree(t), cache(c), o(std::move(opt)),
         ahead(t, c, o.prefetchers, o.prefetch_ahead, [this](awaitable<void> aw) { hand_over(std::move(aw)); }) {
-    ahead.fetched = [this](std::uint64_t ino, std::shared_ptr<const cached_object> obj) { push.later(ino, std::move(obj)); };
+    ahead.fetched = [this](std::uint64_t ino, std::shared_ptr<const cached_object> obj) { push.queue(ino, std::move(obj)); };
   }
 
   // Runs `aw` on the I/O thread; serve() waits for every one to end.
@@ -167,14 +167,15 @@ struct fuse_glue::impl {
         used += n;
       }
       fuse_reply_buf(req, buf.data(), used);
-      // The kernel knows these inodes now: those fetched ahead (as files
-      // below a directory listed earlier) go to its page cache.
+      // The kernel makes these inodes as the lister reads the reply: those
+      // fetched ahead (as files below a directory listed earlier) go to its
+      // page cache, tried again a few times until it has.
       // (The request is answered: nothing here may throw into the handler below.)
       try {
         for (const std::uint64_t ino : files) {
           const auto c = tree.content(ino);
           if (c->units.size() != 1) continue;
-          if (auto obj = cache.ready_object(c->units[0].hash, c->units[0].size)) push.later(ino, std::move(obj));
+          if (auto obj = cache.ready_object(c->units[0].hash, c->units[0].size)) push.queue(ino, std::move(obj), 3);
         }
       } catch (const std::exception&) {
       }
@@ -427,7 +428,7 @@ std::string option_safe(std::string s) {
 fuse_glue::fuse_glue(asio::io_context& io, asio::thread_pool& blocking, mount_tree& tree, object_cache& cache, fuse_options o)
     : p_(std::make_unique<impl>(io, blocking, tree, cache, std::move(o))) {}
 
-fuse_glue_stats fuse_glue::stats() const { return {p_->reads, p_->push.pushed(), p_->push.refused()}; }
+fuse_glue_stats fuse_glue::stats() const { return {p_->reads, p_->push.pushed(), p_->push.refused(), p_->push.failed(), p_->push.first_error()}; }
 
 fuse_glue::~fuse_glue() {
   p_->push.stop();

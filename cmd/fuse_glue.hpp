@@ -28,7 +28,9 @@ struct fuse_options {
 struct fuse_glue_stats {
   std::uint64_t reads = 0;           // read requests answered with data
   std::uint64_t pushed = 0;          // small files put into the kernel's page cache ahead
-  std::uint64_t push_refused = 0;    // ... which it refused (it no longer held the inode)
+  std::uint64_t push_refused = 0;    // ... which it refused: it did not hold the inode
+  std::uint64_t push_failed = 0;     // ... which failed otherwise, the first with errno:
+  int push_error = 0;
 };
 
 class fuse_glue {

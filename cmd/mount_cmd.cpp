@@ -266,7 +266,8 @@ awaitable<int> do_mount(parsed_args& a) {
   const auto gs = glue.stats();
   log_line(std::to_string(gs.reads) + " reads answered; " + std::to_string(gs.pushed) +
            " small files put into the kernel's page cache before they were read (" + std::to_string(gs.push_refused) +
-           " refused: inode not yet known)");
+           " refused: inode not yet known" +
+           (gs.push_failed ? "; " + std::to_string(gs.push_failed) + " failed, the first: " + std::strerror(gs.push_error) : "") + ")");
   if (const retry_stats* rs = store->stats()) {
     // What the store saw: requests at once at most, and on average while two
     // or more were under way.

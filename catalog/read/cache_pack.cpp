@@ -97,11 +97,41 @@ bool check_pack_record(int fd, std::uint64_t at, const hash256& h, std::uint32_t
   return get_le(rec.data() + 40, 8) == record_crc(rec.data(), rec.data() + pack_header_size, size);
 }
 
+namespace {
+
+// The first byte at or after `at` that is not zero, or `length`: past a
+// hole, which a reservation leaves when its fetch failed or the mount was
+// killed before the record was written (the file is sparse there).
+std::uint64_t past_zeros(int fd, std::uint64_t at, std::uint64_t length) {
+  const off_t data = ::lseek(fd, static_cast<off_t>(at), SEEK_DATA);
+  if (data < 0) return length;  // nothing but a hole up to the end
+  at = std::max<std::uint64_t>(at, static_cast<std::uint64_t>(data));
+  std::vector<std::uint8_t> buf(1 << 16);
+  while (at < length) {
+    const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), length - at));
+    const ssize_t r = ::pread(fd, buf.data(), want, static_cast<off_t>(at));
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return length;
+    const auto n = static_cast<std::size_t>(r);
+    for (std::size_t i = 0; i < n; ++i)
+      if (buf[i] != 0) return at + i;
+    at += n;
+  }
+  return length;
+}
+
+}  // namespace
+
 std::vector<pack_entry> scan_pack(int fd, std::uint64_t length) {
   std::vector<pack_entry> found;
   std::uint64_t at = 0;
   std::array<std::uint8_t, pack_header_size> hd{};
+  static constexpr std::array<std::uint8_t, pack_header_size> zeros{};
   while (at + pack_header_size <= length && pread_all(fd, hd.data(), hd.size(), at)) {
+    if (hd == zeros) {
+      at = past_zeros(fd, at, length);
+      continue;
+    }
     pack_entry e;
     if (!parse_header(hd.data(), e.h, e.size) || at + pack_header_size + e.size > length) break;
     e.at = at + pack_header_size;

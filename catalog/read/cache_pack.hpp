@@ -5,7 +5,8 @@
 //
 //   PACK/N.pack   records, one after the other:
 //                 "SPK1" | size u32 | hash (32 bytes) | crc u64 | content
-//                 (little-endian; crc = CRC-64 of size, hash and content)
+//                 (little-endian; crc = ISA-L crc64_ecma_refl, from 0, of
+//                 size, hash and content)
 //   PACK/N.idx    what N.pack holds, written when it is full or the mount
 //                 ends: "SPI1" | count u32 | count × (hash, content offset
 //                 u64, size u32, 0 u32) | CRC-64 of all before it
@@ -48,7 +49,9 @@ bool write_pack_record(int fd, std::uint64_t offset, const hash256& h, const std
 bool check_pack_record(int fd, std::uint64_t at, const hash256& h, std::uint32_t size);
 
 // The records of a pack `length` bytes long, from its start up to the first
-// that does not parse (a crash's torn tail, or a hole a failed fetch left).
+// that does not parse (a crash's torn tail). Holes (zeros: a reservation
+// whose record was never written, because its fetch failed or the mount was
+// killed first) are skipped to the next record.
 std::vector<pack_entry> scan_pack(int fd, std::uint64_t length);
 
 // The pack index at `path`, or nullopt when it is missing or damaged.

@@ -44,7 +44,8 @@ struct file_content {
 };
 
 // A file small_files_below() found: its inode and its one object; `named`
-// when it is a child of the directory listed (the kernel knows its inode).
+// when it is a child of the directory listed (the kernel has its inode once
+// the listing's readdirplus reply was read).
 struct small_file {
   std::uint64_t ino = 0;
   file_content::unit unit;

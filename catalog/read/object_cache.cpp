@@ -170,17 +170,18 @@ void object_cache::touch(slot& s, const hash256& h) {
 }
 
 void object_cache::in_background(std::function<void()> work) {
-  ++background_;
-  asio::post(blocking_, [this, work = std::move(work)] {
+  ++*background_;
+  // (The count, not `this`: the work may outlive a close() that gave up.)
+  asio::post(blocking_, [count = background_, work = std::move(work)] {
     work();
-    --background_;
+    --*count;
   });
 }
 
 void object_cache::close() {
   // What was handed to the blocking pool (unlinks, indexes) is done before
   // the mount ends, so the directory is as this process left it.
-  for (int i = 0; i < 30000 && background_ > 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  for (int i = 0; i < 30000 && *background_ > 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   for (auto& [id, p] : packs_)
     if (p.index_due) {
       p.index_due = false;
@@ -287,8 +288,13 @@ awaitable<std::shared_ptr<const cached_object>> object_cache::load(const hash256
       co_return o;
     }
     // Damaged, or removed behind this process's back (another mount's
-    // eviction): forget it and fetch it again.
+    // eviction): forget it and fetch it again. A damaged file of its own
+    // goes too, or every later mount would find it first and fetch again
+    // (a damaged record stays in its pack: a newer pack's copy wins at the
+    // next start, object_cache_packs.cpp).
     if (!verified) ++stats_.damaged;
+    if (auto again = slots_.find(h); again != slots_.end() && !again->second.pack)
+      in_background([p = path_of(h)] { ::unlink(p.c_str()); });
     forget(h);
   }
   co_return co_await fetch(h, k, size);

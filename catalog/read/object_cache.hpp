@@ -10,8 +10,8 @@
 // carry the same checksum: one file per small object cost more in inode
 // and directory work than reading it. A pack leaves the cache whole, when it
 // is the least recently used of what the cache holds (a pack counts as used
-// when any of its objects is). Packs are used when the bound holds 16 of
-// them (at least 16 MiB); below that every object has its own file.
+// when any of its objects is). A pack is 1/64 of the bound, 1 to 64 MiB;
+// with a bound under 16 MiB every object has its own file.
 //
 // What a mount fetched itself is served as it is; an object found in the
 // directory at start is checked against its checksum the first time this
@@ -168,7 +168,7 @@ class object_cache {
   std::uint64_t pack_bytes_ = 0;         // a pack's size when full; 0: no packs
   std::uint64_t appending_ = 0;          // the pack appended to, 0: none yet
   std::uint64_t next_pack_ = 1;
-  std::atomic<int> background_{0};
+  std::shared_ptr<std::atomic<int>> background_ = std::make_shared<std::atomic<int>>(0);
   std::uint64_t clock_ = 0;              // ticks: nanoseconds of mtimes at start, then +1 a use
   // The objects used last, kept open: a file read in many requests opens
   // its object once (front: least recently used).

@@ -1,7 +1,9 @@
 // The mount cache's packs (object_cache.hpp, cache_pack.hpp): found at
 // start (index, or a scan when a killed mount left none), appended to
 // (offsets reserved before the fetch), indexed when full, evicted whole.
-// Thread: the I/O thread; index writes and unlinks on the blocking pool.
+// Thread: the I/O thread; at start (open_packs, before the mount serves) it
+// reads indexes, scans packs and writes indexes itself; later index writes
+// and unlinks go to the blocking pool.
 #include "catalog/read/object_cache.hpp"
 
 #include "async/error.hpp"
@@ -63,7 +65,14 @@ void object_cache::open_packs() {
       write_pack_index(pack_path(id, "idx"), *entries);
     }
     for (const auto& e : *entries) {
-      if (e.at < pack_header_size || e.at + e.size > p.end || slots_.count(e.h)) continue;
+      if (e.at < pack_header_size || e.at > p.end || e.size > p.end - e.at) continue;
+      // An object in two packs was fetched again after its first record
+      // was found damaged: the newer pack (a higher number) holds the copy
+      // that was written last.
+      if (auto old = slots_.find(e.h); old != slots_.end()) {
+        if (!old->second.pack) continue;
+        slots_.erase(old);
+      }
       slot s;
       s.size = e.size;
       s.pack = id;

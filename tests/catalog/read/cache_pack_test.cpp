@@ -1,8 +1,7 @@
 // The mount cache's pack files (catalog/read/cache_pack.hpp): records
-// written at reserved offsets and checked; a scan stops at a torn tail and
-// at a hole; an index reads back what was written and refuses damage; and
-// object_cache packing small objects (a bound of 64 MiB packs in 1 MiB
-// packs), evicting a whole pack, least recently used first.
+// written at reserved offsets and checked; a scan stops at a torn tail or
+// garbage and skips holes; an index reads back what was written and
+// refuses damage. (object_cache's use of packs: mount_tree_test.cpp.)
 #include "catalog/read/cache_pack.hpp"
 #include "support.hpp"
 
@@ -30,7 +29,7 @@ bool put(int fd, std::uint64_t at, const std::string& s) {
 
 }  // namespace
 
-TEST_CASE("cache packs: records written out of order read back, are checked, and a scan stops at a torn tail or a hole") {
+TEST_CASE("cache packs: records written out of order read back, are checked, and a scan stops at a torn tail and skips holes") {
   temp_dir d;
   const std::string path = d / "1.pack";
   open_file f(path);
@@ -58,11 +57,21 @@ TEST_CASE("cache packs: records written out of order read back, are checked, and
   // A torn tail: the last record's content is cut short.
   CHECK(scan_pack(f.fd, end - 1).size() == 2);
   CHECK(scan_pack(f.fd, at_b + 10).size() == 1);
-  // A hole (a reservation whose fetch failed): the scan stops before it.
+  // Holes (reservations whose records were never written: a failed fetch,
+  // a kill), short and sparse, are skipped; garbage ends the scan.
   open_file g(d / "2.pack");
+  const std::uint64_t at2 = pack_header_size + a.size() + 100, at3 = at2 + pack_header_size + b.size() + (1 << 20);
   REQUIRE(put(g.fd, 0, a));
-  REQUIRE(put(g.fd, pack_header_size + a.size() + 100, b));
-  CHECK(scan_pack(g.fd, pack_header_size * 2 + a.size() + 100 + b.size()).size() == 1);
+  REQUIRE(put(g.fd, at2, b));
+  REQUIRE(put(g.fd, at3, a));
+  const std::uint64_t end2 = at3 + pack_header_size + a.size();
+  auto found = scan_pack(g.fd, end2);
+  REQUIRE(found.size() == 3);
+  CHECK(found[1].at == at2 + pack_header_size);
+  CHECK(found[2].at == at3 + pack_header_size);
+  CHECK(scan_pack(g.fd, end2 + 4096).size() == 3);  // a hole at the end
+  REQUIRE(::pwrite(g.fd, "junk", 4, static_cast<off_t>(at2 - 50)) == 4);
+  CHECK(scan_pack(g.fd, end2).size() == 1);
 }
 
 TEST_CASE("cache packs: an index reads back what was written, and a damaged, short or missing one is refused") {
