@@ -12,6 +12,7 @@
 #   BENCH_RTT_MS=N           the sink's delay per request (default 30; --s3)
 #   BENCH_WORK=DIR           scratch space (default bench/work)
 #   BENCH_RUNS=N             local cases: runs each, medians reported (default 3)
+#   WARM_RUNS=N              warm tars after each cold one (default 5; restic 1)
 #
 # Local part: the tree is published with `stratum publish --new` into a
 # local store and backed up with `restic backup` into a local repository
@@ -26,7 +27,7 @@
 # Each mount is started and waited for (mountpoint -q, then the tree's
 # directory visible: "mount s") before anything is timed. A cold run is
 # `sync; echo 3 > /proc/sys/vm/drop_caches` then the tar; the warm run is the
-# same tar right after; each case runs BENCH_RUNS times (default 3) and the
+# same tar right after (WARM_RUNS times); each case runs BENCH_RUNS times (default 3) and the
 # medians are reported (peak RSS: the largest). Why not `tar -cf /dev/null`: GNU tar does not read
 # file data when the archive is /dev/null (docs/DESIGN.md). Peak RSS is
 # VmHWM of the mount process, read just before `fusermount3 -u`. Mounts are
@@ -137,9 +138,14 @@ seen_files() { find "$1" -type f | wc -l; }
 # varies by a third on this VM (1.30-1.77 s direct, back to back).
 runs=${BENCH_RUNS:-3}
 median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
+# Warm tars are cheap and noisier still: after each cold tar, WARM_RUNS
+# (default 5) warm ones for the tree itself and for stratum (restic: one,
+# at 30 s each), the median of all of them reported.
+warm_runs=${WARM_RUNS:-5}
 colds=() warms=()
-cold_warm() {  # TREE: one cold and one warm tar, added to colds and warms
-  cold; colds+=("$(tar_seconds "$1")"); warms+=("$(tar_seconds "$1")")
+cold_warm() {  # TREE [WARM TARS]: one cold tar and warm ones, added to colds and warms
+  cold; colds+=("$(tar_seconds "$1")")
+  for _ in $(seq "${2:-$warm_runs}"); do warms+=("$(tar_seconds "$1")"); done
 }
 # end_case CASE MNT TREE: the mount's peak RSS (the largest over the runs,
 # in $rss_most), a check of what it shows, then unmount.
@@ -194,7 +200,7 @@ if [ "$s3" = 0 ]; then
     [ -n "$rtree" ] || { echo "mount.sh: the tree is not under $rmnt/snapshots/latest/" >&2; exit 1; }
   fi
   colds=() warms=() rss_most=0
-  for _ in $(seq "$runs"); do cold_warm "$rtree"; done
+  for _ in $(seq "$runs"); do cold_warm "$rtree" 1; done
   end_case restic "$rmnt" "$rtree"
   row restic "$(median "${colds[@]}")" "$(median "${warms[@]}")" "$rss_most" "$up"
 else
@@ -266,7 +272,7 @@ PY
 echo
 [ "$skip" = 1 ] && echo "STRATUM_MOUNT_SKIP=1: stratum was not built, published or mounted"
 [ "$s3" = 0 ] && {
-  echo "all cases: tar -cf - -C DIR . | cat >/dev/null; cold: sync; echo 3 > /proc/sys/vm/drop_caches; median of $runs runs (BENCH_RUNS)"
+  echo "all cases: tar -cf - -C DIR . | cat >/dev/null; cold: sync; echo 3 > /proc/sys/vm/drop_caches; median of $runs runs (BENCH_RUNS), warm: of $warm_runs tars after each (WARM_RUNS; restic 1)"
   [ "$skip" = 1 ] || echo "stratum: stratum mount STORE MNT --cache DIR --pubkey STATE -f (cache emptied before the cold run)"
   echo "restic: restic $(restic version | cut -d' ' -f2) mount RMNT; tree at RMNT/snapshots/latest${rtree#"$rmnt/snapshots/latest"}"
 }
