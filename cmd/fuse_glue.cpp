@@ -11,6 +11,7 @@
 
 #include "async/error.hpp"
 #include "catalog/read/prefetcher.hpp"
+#include "cmd/mount_point.hpp"
 #include "cmd/page_cache_push.hpp"
 
 #include <fuse_lowlevel.h>
@@ -24,13 +25,8 @@
 #include <cstring>
 #include <fcntl.h>
 #include <boost/asio/redirect_error.hpp>
-#include <sys/mount.h>
 #include <sys/statvfs.h>
-#include <sys/wait.h>
-#include <spawn.h>
 #include <unistd.h>
-
-extern char** environ;
 
 namespace stratum::cmd {
 
@@ -416,12 +412,6 @@ const fuse_lowlevel_ops& operations() {
   return ops;
 }
 
-// fsname=... ends at a comma: the name without commas and backslashes.
-std::string option_safe(std::string s) {
-  for (char& c : s)
-    if (c == ',' || c == '\\' || static_cast<unsigned char>(c) < 0x20) c = '_';
-  return s;
-}
 
 }  // namespace
 
@@ -495,20 +485,7 @@ awaitable<void> fuse_glue::serve() {
   p_->mounted = false;
 }
 
-void fuse_glue::unmount() {
-  const std::string& mp = p_->o.mountpoint;
-  // Lazy: a shell inside the mount does not keep it, nor this process.
-  if (::geteuid() == 0) {
-    ::umount2(mp.c_str(), MNT_DETACH);
-    return;
-  }
-  const char* argv[] = {"fusermount3", "-u", "-z", mp.c_str(), nullptr};
-  pid_t pid = 0;
-  if (posix_spawnp(&pid, "fusermount3", nullptr, nullptr, const_cast<char**>(argv), environ) == 0) {
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-  }
-}
+void fuse_glue::unmount() { detach_mount(p_->o.mountpoint); }
 
 void fuse_glue::forget_root_names(std::vector<std::string> names) {
   // Not on the I/O thread: the kernel may wait, for the directory's lock,
